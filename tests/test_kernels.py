@@ -1,0 +1,80 @@
+"""Numba kernels against their NumPy references (relative error <= 1e-10)."""
+
+import numpy as np
+import pytest
+from conftest import random_pair
+
+import twolayer as tl
+from twolayer._kernels.acos import acos, asin_series_coefficients
+
+
+def _rel(x, ref):
+    return np.max(np.abs(np.asarray(x) - ref)) / max(np.max(np.abs(ref)), 1e-300)
+
+
+def test_acos_matches_numpy():
+    from numba import njit
+
+    @njit
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = acos(x[i])
+        return out
+
+    x = np.concatenate([np.linspace(-1, 1, 20001), 1 - np.logspace(-17, 0, 500),
+                        -1 + np.logspace(-17, 0, 500), [0.5, -0.5, 0.5 + 1e-16]])
+    x = np.clip(x, -1, 1)
+    assert np.max(np.abs(apply(x) - np.arccos(x))) <= 8 * np.finfo(float).eps
+
+
+def test_asin_series_coefficients():
+    # p(t) = (asin z - z) / z^3 at z^2 = t: compare with numpy where cancellation is mild
+    p = asin_series_coefficients()
+    z = np.linspace(0.1, 0.5, 50)
+    t = z * z
+    series = z + z**3 * np.polyval(p[::-1], t)
+    assert np.max(np.abs(series - np.arcsin(z))) < 1e-15
+
+
+@pytest.mark.parametrize("m", [1, 5, 63, 64, 65, 200])
+@pytest.mark.parametrize("inputs", ["gaussian", "sphere"])
+def test_population_kernels_match_reference(m, inputs, rng):
+    student, teacher = random_pair(rng, m, 4, 7, inputs)
+    W = student.W.copy()
+    W[0] = 0.0  # a dead neuron on the kernel's special path
+    student = student.with_params(student.a, W)
+    ref = tl.population_loss_and_grad(student, teacher, backend="numpy")
+    got = tl.population_loss_and_grad(student, teacher)
+    for x, r in zip(got, ref):
+        assert _rel(x, r) <= 1e-10
+
+
+def test_serial_and_parallel_population_kernels_agree(rng):
+    from twolayer._kernels import population as pop
+    student, teacher = random_pair(rng, 150, 3, 6)
+    args = (student.a, student.W, teacher.V, teacher.b, 1.0, 1.0, True)
+    loss, ga, gW = pop.population_terms(*args)
+    ga2, gW2 = np.zeros(150), np.zeros((150, 6))
+    loss2 = pop.population_terms_serial(*args, ga2, gW2)
+    assert _rel(loss2, loss) <= 1e-12 and _rel(ga2, ga) <= 1e-12 and _rel(gW2, gW) <= 1e-12
+
+
+@pytest.mark.parametrize("n", [1, 100, 256, 257, 3000])
+@pytest.mark.parametrize("scaling", ["standard", "meanfield"])
+def test_empirical_kernel_matches_reference(n, scaling, rng):
+    student, teacher = random_pair(rng, 33, 3, 5, scaling=scaling)
+    X = rng.standard_normal((n, 5))
+    y = teacher(X) + 0.1 * rng.standard_normal(n)
+    ref = tl.empirical_loss_and_grad(student, X, y, backend="numpy")
+    got = tl.empirical_loss_and_grad(student, X, y)
+    for x, r in zip(got, ref):
+        assert _rel(x, r) <= 1e-10
+    assert _rel(tl.empirical_loss(student, X, y), ref[0]) <= 1e-10
+
+
+def test_empirical_loss_converges_to_population_loss(rng):
+    student, teacher = random_pair(rng, 10, 3, 4)
+    X = rng.standard_normal((400_000, 4))
+    emp = tl.empirical_loss(student, X, teacher(X))
+    assert abs(emp - tl.population_loss(student, teacher)) < 0.01 * emp

@@ -1,0 +1,123 @@
+"""Numba kernels for the population loss and its gradient (reference: ``twolayer.reference``).
+
+Rows of the student are processed in blocks of ``ROW_BLOCK``: one BLAS product gives the
+block's dot products with every student and teacher neuron, one vectorised pass turns
+them into pi - phi, sin phi and K, and a second BLAS product gives the gradient. No m x m
+array is formed; blocks run in parallel (``prange``) with BLAS held to one thread by the
+caller (``twolayer._blas``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .acos import acos
+from .common import ordered_sum, row_norms
+
+ROW_BLOCK = 64
+_INV_TWO_PI = 1.0 / (2.0 * np.pi)
+_FASTMATH = {"contract", "reassoc"}
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _angle_pass(P, ni, norms, weights, diag):
+    """Turn a row of dot products P[j] = w_i.u_j into weights_j (pi - phi_ij) in place.
+
+    Returns (sum_j weights_j K_ij, sum_j weights_j |u_j| sin phi_ij). ``diag`` is the index
+    of u_j = w_i itself (phi = 0 exactly) or -1.
+    """
+    inv_ni = 1.0 / ni
+    acc_k = 0.0
+    acc_sin = 0.0
+    for j in range(P.shape[0]):
+        s = P[j]
+        nj = norms[j]
+        cos = s * inv_ni / nj if nj > 0.0 else 0.0
+        cos = min(1.0, max(-1.0, cos))
+        if j == diag:
+            cos = 1.0
+        theta = np.pi - acos(cos)
+        sin = np.sqrt(1.0 - cos * cos)
+        k = (ni * nj * sin + theta * s) * _INV_TWO_PI
+        acc_k += weights[j] * k
+        acc_sin += weights[j] * nj * sin
+        P[j] = weights[j] * theta
+    return acc_k, acc_sin
+
+
+@njit(cache=True)
+def population_rows(a, W, nw, V, b, nv, c, lo, hi, need_grad, ga, gW):
+    """Rows lo..hi of dR/da and dR/dW (Gaussian inputs); returns their share of R
+    without the teacher-teacher constant."""
+    Wb = W[lo:hi]
+    Ps = Wb @ W.T
+    Pt = Wb @ V.T
+    c2 = c * c
+    rows = hi - lo
+    radial = np.zeros(rows)
+    loss = 0.0
+    for r in range(rows):
+        i = lo + r
+        ni = nw[i]
+        if ni == 0.0:
+            Ps[r, :] = 0.0
+            Pt[r, :] = 0.0
+            ga[i] = 0.0
+            continue
+        ks, ss = _angle_pass(Ps[r], ni, nw, a, i)
+        kt, st = _angle_pass(Pt[r], ni, nv, b, -1)
+        ga[i] = c2 * ks - c * kt
+        loss += a[i] * (0.5 * c2 * ks - c * kt)
+        radial[r] = (c2 * ss - c * st) / ni
+    if need_grad:
+        G = c2 * (Ps @ W) - c * (Pt @ V)
+        for r in range(rows):
+            i = lo + r
+            for q in range(W.shape[1]):
+                gW[i, q] = a[i] * (G[r, q] + radial[r] * W[i, q]) * _INV_TWO_PI
+    return loss
+
+
+@njit(cache=True)
+def teacher_energy(V, b, nv):
+    """1/2 sum_{j,j'} b_j b_j' K(v_j, v_j'): the student terms of R for the teacher itself
+    (against a zero-weight copy of the teacher)."""
+    k = V.shape[0]
+    ga = np.empty(k)
+    gW = np.empty((k, V.shape[1]))
+    return population_rows(b, V, nv, V, np.zeros(k), nv, 1.0, 0, k, False, ga, gW)
+
+
+@njit(cache=True, parallel=True)
+def population_terms(a, W, V, b, c, scale, need_grad):
+    """(R, dR/da, dR/dW) with row blocks in parallel; ``scale`` = 1 or 1/d (sphere)."""
+    m, d = W.shape
+    nw = row_norms(W)
+    nv = row_norms(V)
+    ga = np.zeros(m)
+    gW = np.zeros((m, d))
+    nblocks = (m + ROW_BLOCK - 1) // ROW_BLOCK
+    partial = np.zeros(nblocks)
+    for blk in prange(nblocks):
+        lo = blk * ROW_BLOCK
+        hi = min(m, lo + ROW_BLOCK)
+        partial[blk] = population_rows(a, W, nw, V, b, nv, c, lo, hi, need_grad, ga, gW)
+    loss = ordered_sum(partial) + teacher_energy(V, b, nv)
+    return scale * loss, scale * ga, scale * gW
+
+
+@njit(cache=True)
+def population_terms_serial(a, W, V, b, c, scale, need_grad, ga, gW):
+    """Serial variant writing into ga, gW (used per replica and for small m); returns R."""
+    m = W.shape[0]
+    nw = row_norms(W)
+    nv = row_norms(V)
+    loss = 0.0
+    for lo in range(0, m, ROW_BLOCK):
+        loss += population_rows(a, W, nw, V, b, nv, c, lo, min(m, lo + ROW_BLOCK),
+                                need_grad, ga, gW)
+    loss += teacher_energy(V, b, nv)
+    ga *= scale
+    gW *= scale
+    return scale * loss

@@ -1,0 +1,102 @@
+"""Exact Hessian of the population loss (Gaussian inputs; sphere: times 1/d).
+
+With u = w/|w|, v^ = v/|v|, phi = angle(w, v) and e = (v^ - cos phi u), e' = (u - cos phi v^):
+
+    d2K/dw2   = |v| / (2 pi |w|) [ e e^T / sin phi + sin phi (I - u u^T) ]
+    d2K/dw dv = 1/(2 pi) [ (pi - phi) I + e e'^T / sin phi + sin phi u v^T ]
+    K(w, w) = |w|^2 / 2,   so  d2/dw2 of 1/2 a^2 K(w, w) = a^2 I / 2.
+
+R's blocks, over theta = (a, W) (W only for a frozen output layer):
+
+    d2R/da_i da_l = c^2 K(w_i, w_l)
+    d2R/da_i dw_l = c^2 a_l grad_1 K(w_l, w_i)                                   (l != i)
+    d2R/da_i dw_i = c^2 sum_{j!=i} a_j grad_1 K(w_i, w_j) + c^2 a_i w_i - c sum_t b_t grad_1 K(w_i, v_t)
+    d2R/dw_i dw_l = c^2 a_i a_l d2K/dw dv (w_i, w_l)                             (l != i)
+    d2R/dw_i dw_i = c^2 a_i sum_{j!=i} a_j d2K/dw2 (w_i, w_j) + c^2 a_i^2 I / 2 - c a_i sum_t b_t d2K/dw2 (w_i, v_t)
+
+Terms with sin phi = 0 in a denominator vanish in the limit (e = 0) and are set to 0; a
+zero-norm neuron has zero curvature terms (sigma'(0) = 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import input_scale
+from .reference import arccos_kernel
+from .model import Student, Teacher, check_pair
+
+_SIN_EPS = 1e-12
+
+
+def _unit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = np.linalg.norm(W, axis=1)
+    U = np.divide(W, n[:, None], out=np.zeros_like(W), where=n[:, None] > 0)
+    return U, n
+
+
+def kernel_grad(w: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """grad_w K(w, v_j) for every row v_j of V, shape (len(V), d)."""
+    u, nw = _unit(w[None, :])
+    U, nv = _unit(V)
+    if nw[0] == 0:
+        return np.zeros_like(V)
+    cos = np.clip(U @ u[0], -1.0, 1.0)
+    phi = np.arccos(cos)
+    sin = np.sqrt(1.0 - cos * cos)
+    return ((np.pi - phi)[:, None] * V + (nv * sin)[:, None] * u[0]) / (2 * np.pi)
+
+
+def kernel_hessians(w: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(d2K/dw2, d2K/dw dv) for w against every row of V: two arrays (len(V), d, d)."""
+    d = w.size
+    u, nw = _unit(w[None, :])
+    U, nv = _unit(V)
+    u = u[0]
+    cos = np.clip(U @ u, -1.0, 1.0)
+    phi = np.arccos(cos)
+    sin = np.sqrt(1.0 - cos * cos)
+    E = U - cos[:, None] * u
+    Ep = u - cos[:, None] * U
+    inv_sin = np.divide(1.0, sin, out=np.zeros_like(sin), where=sin > _SIN_EPS)
+    eye = np.eye(d)
+    proj = eye - np.outer(u, u)
+    Hww = np.einsum("j,jp,jq->jpq", inv_sin, E, E) + sin[:, None, None] * proj
+    scale = np.divide(nv, nw[0], out=np.zeros_like(nv), where=nw[0] > 0)
+    Hww *= (scale / (2 * np.pi))[:, None, None]
+    Hwv = ((np.pi - phi)[:, None, None] * eye + np.einsum("j,jp,jq->jpq", inv_sin, E, Ep)
+           + np.einsum("j,p,jq->jpq", sin, u, U)) / (2 * np.pi)
+    alive = (nv > 0) & (nw[0] > 0)
+    Hwv[~alive] = 0.0
+    return Hww, Hwv
+
+
+def population_hessian(student: Student, teacher: Teacher) -> np.ndarray:
+    """d2R/dtheta2 in closed form, laid out like ``student.theta``."""
+    check_pair(student, teacher)
+    a, W, c = student.a, student.W, student.c
+    V, b = teacher.V, teacher.b
+    m, d = W.shape
+    Haa = c * c * arccos_kernel(W, W, same=True)
+    Haw = np.zeros((m, m, d))
+    Hww = np.zeros((m, d, m, d))
+    for i in range(m):
+        others = np.arange(m) != i
+        Kgrad = kernel_grad(W[i], W)  # grad_1 K(w_i, w_j), rows j
+        Kgrad_t = kernel_grad(W[i], V)
+        H2s, Hx = kernel_hessians(W[i], W)
+        H2t, _ = kernel_hessians(W[i], V)
+        Haw[others, i] = c * c * a[i] * Kgrad[others]  # d2R/da_l dw_i = c^2 a_i grad_1 K(w_i, w_l)
+        Haw[i, i] = (c * c * (a[others] @ Kgrad[others]) + c * c * a[i] * W[i]
+                     - c * (b @ Kgrad_t))
+        Hww[i, :, others, :] = c * c * a[i] * (a[others, None, None] * Hx[others])
+        Hww[i, :, i, :] = (c * c * a[i] * np.einsum("j,jpq->pq", a[others], H2s[others])
+                           + 0.5 * c * c * a[i] ** 2 * np.eye(d)
+                           - c * a[i] * np.einsum("t,tpq->pq", b, H2t))
+    Hww = Hww.reshape(m * d, m * d)
+    if not student.train_output:
+        return input_scale(teacher) * Hww
+    Haw = Haw.reshape(m, m * d)
+    H = np.block([[Haa, Haw], [Haw.T, Hww]])
+    return input_scale(teacher) * H
+
