@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .losses import input_scale
-from .reference import arccos_kernel
 from .model import Student, Teacher, check_pair
+from .reference import arccos_kernel
 
 _SIN_EPS = 1e-12
 
