@@ -199,3 +199,17 @@ def test_bad_input(call, field):
     with pytest.raises(ValueError) as info:
         call(A, B, tl.Teacher.orthonormal(2, 3))
     assert field in str(info.value)
+
+
+@pytest.mark.parametrize("noise", [1e-3, 1.0])
+def test_distance_assignment_equals_scipy_assignment(noise):
+    from scipy.optimize import linear_sum_assignment
+
+    from twolayer.matching import distance_assignment
+    rng = np.random.default_rng(1)
+    P = rng.standard_normal((300, 6))
+    Q = P[rng.permutation(300)] + noise * rng.standard_normal((300, 6))
+    C = tl.reference.squared_distances(P, Q)
+    rows, cols = linear_sum_assignment(C)
+    perm = distance_assignment(P, Q)
+    assert C[np.arange(300), perm].sum() == pytest.approx(C[rows, cols].sum(), rel=1e-12)

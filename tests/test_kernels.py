@@ -78,3 +78,22 @@ def test_empirical_loss_converges_to_population_loss(rng):
     X = rng.standard_normal((400_000, 4))
     emp = tl.empirical_loss(student, X, teacher(X))
     assert abs(emp - tl.population_loss(student, teacher)) < 0.01 * emp
+
+
+@pytest.mark.parametrize("m", [128, 129, 300])
+def test_symmetric_loss_kernel_matches_reference(m, rng):
+    from twolayer._kernels import population as pop
+    student, teacher = random_pair(rng, m, 3, 6)
+    W = student.W.copy()
+    W[5] = 0.0
+    ref = tl.reference.population_terms(student.a, W, teacher.V, teacher.b, 0.3, 0.5, False)[0]
+    assert _rel(pop.population_loss(student.a, W, teacher.V, teacher.b, 0.3, 0.5), ref) <= 1e-10
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 300, 21), (260, 129, 5)])
+def test_distance_kernel_matches_reference(shape, rng):
+    from twolayer.matching import squared_distances
+    m, n, d = shape
+    P, Q = rng.standard_normal((m, d)), rng.standard_normal((n, d))
+    ref = tl.reference.squared_distances(P, Q)
+    assert _rel(squared_distances(P, Q), ref) <= 1e-10

@@ -36,6 +36,8 @@ def _population(student: Student, teacher: Teacher, need_grad: bool, backend: st
         return reference.population_terms(*args, need_grad=need_grad)
     with single_threaded_blas():
         if student.m >= PARALLEL_MIN_WIDTH:
+            if not need_grad:
+                return _pop.population_loss(*args), None, None
             return _pop.population_terms(*args, need_grad)
         ga = np.zeros(student.m)
         gW = np.zeros((student.m, student.d))

@@ -21,6 +21,8 @@ import numpy as np
 import ot
 from scipy.optimize import linear_sum_assignment
 
+from ._blas import single_threaded_blas
+from ._kernels import distances as _distances
 from ._validate import check_array, check_choice, check_positive_int
 from .data.synthetic import sample_inputs
 from .losses import population_loss
@@ -51,9 +53,26 @@ class Matching:
 
 
 def squared_distances(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """C_ij = |p_i - q_j|^2 = |p_i|^2 + |q_j|^2 - 2 p_i.q_j (one BLAS product, clipped at 0)."""
-    C = (P * P).sum(1)[:, None] + (Q * Q).sum(1)[None, :] - 2.0 * (P @ Q.T)
-    return np.maximum(C, 0.0, out=C)
+    """C_ij = |p_i - q_j|^2 = |p_i|^2 + |q_j|^2 - 2 p_i.q_j (numba kernel, blocked BLAS)."""
+    with single_threaded_blas():
+        return _distances.squared_distances(np.ascontiguousarray(P, dtype=np.float64),
+                                            np.ascontiguousarray(Q, dtype=np.float64))
+
+
+def distance_assignment(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """pi minimising sum_i |p_i - q_pi(i)|^2, exactly.
+
+    If the rows' nearest neighbours j*(i) = argmin_j C_ij are all distinct, pi = j* attains
+    the lower bound sum_i min_j C_ij of every assignment and is optimal (near-permuted
+    networks: no m x m matrix is stored). Otherwise scipy's assignment on the full C.
+    """
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    Q = np.ascontiguousarray(Q, dtype=np.float64)
+    with single_threaded_blas():
+        near = _distances.nearest(P, Q)
+    if np.unique(near).size == P.shape[0] == Q.shape[0]:
+        return near
+    return assignment(squared_distances(P, Q))
 
 
 def assignment(cost: np.ndarray) -> np.ndarray:
@@ -89,22 +108,19 @@ def match(A: Student, B: Student, method: str = "weights", teacher: Teacher | No
     if method == "ot":
         return _match_ot(A, B)
     check_same_shape(A, B)
-    if method == "weights":
-        cost = squared_distances(neuron_features(A), neuron_features(B))
-    elif method == "weights_cov":
-        S = _second_moment(A.d, teacher, X, sigma)
-        R = _sqrt_psd(S)
-        cost = squared_distances(neuron_features(A, R), neuron_features(B, R))
-    elif method == "activations":
-        Xs = _inputs(A.d, teacher, X, n, seed)
-        cost = -activation_correlation(A, B, Xs)
-    else:
+    if method in ("weights", "weights_cov"):
+        R = None if method == "weights" else _sqrt_psd(_second_moment(A.d, teacher, X, sigma))
+        FA, FB = neuron_features(A, R), neuron_features(B, R)
+        perm = distance_assignment(FA, FB)
+        cost = float(((FA - FB[perm]) ** 2).sum())
+        return Matching(method, perm=perm, info={"cost": cost})
+    if method == "refine":
         if teacher is None:
             raise ValueError("method='refine' needs the teacher (it lowers the population loss)")
-        start = match(A, B, "weights")
-        return refine(A, B, teacher, start.perm, max_sweeps, candidates)
-    perm = assignment(cost)
-    return Matching(method, perm=perm, info={"cost": float(cost[np.arange(A.m), perm].sum())})
+        return refine(A, B, teacher, match(A, B, "weights").perm, max_sweeps, candidates)
+    corr = activation_correlation(A, B, _inputs(A.d, teacher, X, n, seed))
+    perm = assignment(-corr)
+    return Matching(method, perm=perm, info={"correlation": float(corr[np.arange(A.m), perm].mean())})
 
 
 def _second_moment(d, teacher, X, sigma):

@@ -74,3 +74,9 @@ def empirical_terms(X, y, a, W, c: float):
     ga = c * (H.T @ r) / n
     gW = c * a[:, None] * (((Z > 0) * r[:, None]).T @ X) / n
     return 0.5 * (r @ r) / n, ga, gW
+
+
+def squared_distances(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """C_ij = |p_i - q_j|^2 = |p_i|^2 + |q_j|^2 - 2 p_i.q_j, clipped at 0."""
+    C = (P * P).sum(1)[:, None] + (Q * Q).sum(1)[None, :] - 2.0 * (P @ Q.T)
+    return np.maximum(C, 0.0, out=C)
