@@ -97,3 +97,15 @@ def test_distance_kernel_matches_reference(shape, rng):
     P, Q = rng.standard_normal((m, d)), rng.standard_normal((n, d))
     ref = tl.reference.squared_distances(P, Q)
     assert _rel(squared_distances(P, Q), ref) <= 1e-10
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+def test_minibatch_kernel_matches_reference(batch, rng):
+    from twolayer._kernels.empirical import minibatch_terms
+    student, teacher = random_pair(rng, 17, 3, 5, scaling="meanfield")
+    X = rng.standard_normal((batch, 5))
+    y = teacher(X)
+    ref = tl.reference.empirical_terms(X, y, student.a, student.W, student.c)
+    ga, gWT = np.empty(17), np.empty((5, 17))
+    loss = minibatch_terms(X, y, student.a, np.ascontiguousarray(student.W.T), student.c, ga, gWT)
+    assert _rel(loss, ref[0]) <= 1e-10 and _rel(ga, ref[1]) <= 1e-10 and _rel(gWT.T, ref[2]) <= 1e-10

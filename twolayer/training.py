@@ -223,16 +223,15 @@ def _run_gd(run, steps, student, teacher, X, y, lr, tol, limit, bar):
 
 
 def _batch_sampler(method, teacher, X, y, batch, replace, rng):
-    """A function count -> (Xs, ys) of shapes (count, batch, d) and (count, batch)."""
+    """A function count -> (X, y, batches): batches (count, batch) indexes rows of X, y."""
     if method == "online":
         def draw(count):
             Xs = sample_inputs(teacher.inputs, count * batch, teacher.d, rng)
-            return Xs.reshape(count, batch, teacher.d), teacher(Xs).reshape(count, batch)
+            return Xs, teacher(Xs), np.arange(count * batch).reshape(count, batch)
         return draw
     if replace:
         def draw(count):
-            idx = rng.integers(0, X.shape[0], size=(count, batch))
-            return X[idx], y[idx]
+            return X, y, rng.integers(0, X.shape[0], size=(count, batch))
         return draw
     return _EpochSampler(X, y, batch, rng)
 
@@ -255,7 +254,7 @@ class _EpochSampler:
                 self.pos = 0
             idx[j] = self.perm[self.pos * self.batch:(self.pos + 1) * self.batch]
             self.pos += 1
-        return self.X[idx], self.y[idx]
+        return self.X, self.y, idx
 
 
 def _run_sgd(run, steps, sampler, batch, lr, tol, limit, r0, bar):
@@ -263,9 +262,9 @@ def _run_sgd(run, steps, sampler, batch, lr, tol, limit, r0, bar):
     most = max(1, BATCH_BUFFER_FLOATS // (batch * (run.W.shape[1] + 1)))
     while run.step < steps and run.status == loops.RUNNING:
         todo = min(_boundaries(run, steps, run.record_every), most)
-        Xs, ys = sampler(todo)
+        Xs, ys, batches = sampler(todo)
         buf = np.empty(todo)
-        done, run.status = loops.sgd(Xs, ys, run.a, run.W, run.student.c, lr, limit,
+        done, run.status = loops.sgd(Xs, ys, batches, run.a, run.W, run.student.c, lr, limit,
                                      run.student.train_output, buf)
         run.step += done
         bar.update(done)

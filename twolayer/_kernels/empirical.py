@@ -16,7 +16,7 @@ from numba import njit, prange
 
 from .common import ordered_sum
 
-SAMPLE_BLOCK = 256
+SAMPLE_BLOCK = 128
 N_CHUNKS = 8
 _FASTMATH = {"contract", "reassoc"}
 
@@ -94,10 +94,17 @@ def empirical_terms(X, y, a, W, c, need_grad):
     return loss, ga, gW
 
 
-@njit(cache=True)
-def empirical_terms_serial(X, y, a, W, c, need_grad, ga, gW):
-    """Serial variant writing into ga, gW (zeroed here); returns L. For minibatches."""
+@njit(cache=True, fastmath=_FASTMATH)
+def minibatch_terms(X, y, a, WT, c, ga, gWT):
+    """(L, dL/da, dL/dW^T) on a small batch with W held transposed (d x m): two BLAS
+    products and one fused pass, with no transpose per step. For the minibatch SGD loop."""
+    batch = X.shape[0]
     ga[:] = 0.0
-    gW[:] = 0.0
-    sq = empirical_rows(X, y, a, np.ascontiguousarray(W.T), c, 0, X.shape[0], need_grad, ga, gW)
-    return _finish(sq, ga, gW, a, c, X.shape[0], need_grad)
+    Z = X @ WT
+    sq = _residuals(Z, y, a, c, True, ga)
+    gWT[:] = X.T @ Z
+    ga *= c / batch
+    for k in range(gWT.shape[0]):
+        for i in range(gWT.shape[1]):
+            gWT[k, i] *= c * a[i] / batch
+    return 0.5 * sq / batch

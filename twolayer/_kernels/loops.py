@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .empirical import empirical_terms, empirical_terms_serial
+from .empirical import empirical_terms, minibatch_terms
 from .population import population_terms, population_terms_serial
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
@@ -83,15 +83,27 @@ def gd_empirical(X, y, a, W, c, lr, tol, limit, train_a, losses):
 
 
 @njit(cache=True)
-def sgd(Xs, ys, a, W, c, lr, limit, train_a, losses):
-    """SGD with one step per minibatch (Xs[s], ys[s]); ``losses`` gets the minibatch losses."""
+def sgd(X, y, batches, a, W, c, lr, limit, train_a, losses):
+    """SGD with one step per row of ``batches`` (indices into X, y); ``losses`` gets the
+    minibatch losses. W is updated through a transposed copy (see ``minibatch_terms``),
+    written back at the end."""
+    WT = np.ascontiguousarray(W.T)
     ga = np.zeros(a.size)
-    gW = np.zeros(W.shape)
-    for s in range(Xs.shape[0]):
-        loss = empirical_terms_serial(Xs[s], ys[s], a, W, c, True, ga, gW)
+    gWT = np.zeros(WT.shape)
+    count, size = batches.shape
+    Xb = np.empty((size, X.shape[1]))
+    yb = np.empty(size)
+    done, status = count, RUNNING
+    for s in range(count):
+        for r in range(size):
+            Xb[r] = X[batches[s, r]]
+            yb[r] = y[batches[s, r]]
+        loss = minibatch_terms(Xb, yb, a, WT, c, ga, gWT)
         losses[s] = loss
         status = _status(loss, -1.0, limit)
         if status != RUNNING:
-            return s, status
-        _descend(a, W, ga, gW, lr, train_a)
-    return Xs.shape[0], RUNNING
+            done = s
+            break
+        _descend(a, WT, ga, gWT, lr, train_a)
+    W[:] = WT.T
+    return done, status
