@@ -1,0 +1,55 @@
+"""Alignment benchmarks: weights matching and the exact barrier.
+
+    python benchmarks/bench_alignment.py
+
+Prints a table and writes benchmarks/bench_alignment.json.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from _common import best_time, report
+
+import twolayer as tl
+from twolayer import reference
+from twolayer.matching import neuron_features, squared_distances
+
+
+def condensed_minimum(m, k, d, rng, noise=0.01):
+    """Neurons on random teacher rays with masses summing to b_j = 1 per ray, plus noise."""
+    ray = rng.integers(0, k, m)
+    W = np.eye(k, d)[ray] * rng.uniform(0.5, 1.5, (m, 1))
+    a = 1.0 / (np.bincount(ray, minlength=k)[ray] * np.linalg.norm(W, axis=1))
+    return tl.Student(a, W + noise * rng.standard_normal((m, d)))
+
+
+def main():
+    rng = np.random.default_rng(0)
+    rows = []
+    for m in (1000, 4000):
+        A = tl.Student(rng.standard_normal(m), rng.standard_normal((m, 20)))
+        near = tl.permute(A.with_params(A.a + 1e-3 * rng.standard_normal(m),
+                                        A.W + 1e-3 * rng.standard_normal((m, 20))),
+                          rng.permutation(m))
+        indep = tl.Student(rng.standard_normal(m), rng.standard_normal((m, 20)))
+        FA, FB = neuron_features(A), neuron_features(indep)
+        t_cost = best_time(lambda FA=FA, FB=FB: squared_distances(FA, FB), repeats=3)
+        t_cost_np = best_time(lambda FA=FA, FB=FB: reference.squared_distances(FA, FB), repeats=3)
+        rows.append({"case": f"weights matching m={m}, near-permuted",
+                     "ms": 1e3 * best_time(lambda A=A, B=near: tl.match(A, B), repeats=5)})
+        rows.append({"case": f"weights matching m={m}, independent",
+                     "ms": 1e3 * best_time(lambda A=A, B=indep: tl.match(A, B), repeats=3),
+                     "cost_ms": 1e3 * t_cost, "cost_numpy_ms": 1e3 * t_cost_np,
+                     "x_numpy": t_cost_np / t_cost})
+    teacher = tl.Teacher.orthonormal(4, 20)
+    A = condensed_minimum(1000, 4, 20, rng)
+    B = tl.permute(A, rng.permutation(1000))
+    res = tl.barrier(A, B, teacher)
+    rows.append({"case": "exact barrier m=1000 (25-point grid + Brent)",
+                 "ms": 1e3 * best_time(lambda: tl.barrier(A, B, teacher), repeats=5),
+                 "value": res.value, "t*": res.t})
+    report("bench_alignment", rows)
+
+
+if __name__ == "__main__":
+    main()
