@@ -1,0 +1,190 @@
+"""theory/: closed forms against the engine, brute force, eigvalsh and simulation."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import twolayer as tl
+from theory import fits
+from theory.barrier import condensed_barrier, mismatch, path_loss
+from theory.minima import INACTIVE, allocate, sample_minimum
+from theory.stability import (
+    critical_rate,
+    hessian_spectrum,
+    lambda_max,
+    lambda_max_balanced,
+    lambda_max_frozen,
+    max_neurons_per_ray_frozen,
+)
+from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent, width_for_barrier
+from theory.width import asymptotic_constant, predicted_curve, ray_probability
+
+MODELS = [dict(), dict(split="dirichlet", alpha=0.5), dict(allocation="sparse", r=0.3),
+          dict(balanced=False), dict(train_output=False), dict(scaling="meanfield")]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_sampled_minima_have_zero_loss(model):
+    teacher = tl.Teacher.orthonormal(3, 6, b=[1.0, 0.5, 2.0])
+    for seed in range(10):
+        mn = sample_minimum(teacher, 3 + 2 * seed, seed=seed, **model)
+        assert tl.population_loss(mn.student, teacher) <= 1e-12
+        assert np.all(mn.counts > 0)
+
+
+def test_allocation_covers_every_ray_and_validates():
+    rays = allocate(5, 5, seed=1)
+    assert sorted(rays) == [0, 1, 2, 3, 4]
+    assert np.all(allocate(50, 3, "sparse", r=0.9, seed=2) >= INACTIVE)
+    with pytest.raises(ValueError, match="m must be >= k"):
+        allocate(2, 3)
+    with pytest.raises(ValueError, match="allocation"):
+        allocate(4, 2, "dense")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_closed_form_barrier_equals_engine_barrier(model):
+    teacher = tl.Teacher.orthonormal(3, 7)
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(12):
+        m = int(rng.integers(3, 40))
+        A, B = (sample_minimum(teacher, m, seed=rng, **model) for _ in range(2))
+        res = condensed_barrier(A, B, teacher)
+        engine = tl.barrier(A.student, tl.permute(B.student, res.perm), teacher)
+        assert abs(res.value - engine.value) <= 1e-10 * max(1.0, engine.value)
+        if res.closed_form:
+            checked += 1
+            assert engine.t == pytest.approx(0.5, abs=1e-3) or res.value < 1e-14
+            ts = np.linspace(0, 1, 7)
+            curve = [tl.population_loss(tl.interpolate(A.student, tl.permute(B.student, res.perm), t),
+                                        teacher) for t in ts]
+            np.testing.assert_allclose(curve, path_loss(res.D, ts), atol=1e-12)
+    assert checked > 0
+
+
+def test_frozen_outputs_have_no_barrier_without_cross_pairs():
+    teacher = tl.Teacher.orthonormal(2, 4)
+    for seed in range(10):
+        A, B = (sample_minimum(teacher, 30, train_output=False, seed=2 * seed + i) for i in range(2))
+        res = condensed_barrier(A, B, teacher)
+        if res.closed_form:
+            assert res.value == 0.0 and np.all(res.D == 0)
+
+
+def test_ray_matching_is_the_best_ray_preserving_permutation():
+    teacher = tl.Teacher.orthonormal(2, 4)
+    rng = np.random.default_rng(1)
+    for trial in range(30):
+        m = int(rng.integers(2, 7))
+        model = dict(split=["equal", "dirichlet"][trial % 2])
+        A, B = (sample_minimum(teacher, m, seed=rng, **model) for _ in range(2))
+        res = condensed_barrier(A, B, teacher)
+        if not res.closed_form:
+            continue
+        best = min(path_loss(mismatch(A, B, np.array(p), 2), 0.5)
+                   for p in itertools.permutations(range(m))
+                   if not np.any((A.rays >= 0) & (B.rays[list(p)] >= 0) & (A.rays != B.rays[list(p)])))
+        assert res.value <= best + 1e-15
+
+
+def test_refine_beats_ray_matching_only_through_cross_ray_pairs():
+    """Documented finding (docs/theory.md, sec. 2): pairing the excess neurons of two
+    different rays lowers the barrier below the best ray-preserving permutation."""
+    teacher = tl.Teacher.orthonormal(3, 7)
+    rng = np.random.default_rng(0)
+    improved = 0
+    for _ in range(25):
+        m = int(rng.integers(4, 25))
+        A, B = (sample_minimum(teacher, m, seed=rng) for _ in range(2))
+        res = condensed_barrier(A, B, teacher)
+        Bp = tl.permute(B.student, res.perm)
+        ref = tl.matching.refine(A.student, Bp, teacher, np.arange(m), candidates=m - 1)
+        if ref.info["gain"] > 1e-12:
+            improved += 1
+            rays_B = B.rays[res.perm][ref.perm]
+            assert np.any((A.rays >= 0) & (rays_B >= 0) & (A.rays != rays_B))
+        assert ref.info["midpoint_loss"] <= ref.info["midpoint_loss_start"]
+    assert improved > 0
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_hessian_spectrum_matches_eigvalsh(model):
+    teacher = tl.Teacher.orthonormal(2, 4)
+    mn = sample_minimum(teacher, 6, seed=3, **model)
+    full = np.linalg.eigvalsh(tl.population_hessian(mn.student, teacher))
+    reduced = hessian_spectrum(mn.student, mn.rays, teacher)
+    assert lambda_max(mn.student, mn.rays, teacher) == pytest.approx(full[-1], rel=1e-8)
+    np.testing.assert_allclose(reduced[-4:], full[-4:], rtol=1e-8, atol=1e-12)
+
+
+def test_balanced_lambda_max_does_not_depend_on_sparsity_but_frozen_does():
+    teacher = tl.Teacher.orthonormal(3, 5)
+    lams = [lambda_max(mn.student, mn.rays, teacher) for mn in
+            (sample_minimum(teacher, m, split=s, seed=m) for m in (3, 10, 40) for s in ("equal", "dirichlet"))]
+    np.testing.assert_allclose(lams, lambda_max_balanced(teacher), rtol=1e-10)
+    frozen = [lambda_max_frozen([n] * 3, teacher) for n in (1, 2, 4)]
+    np.testing.assert_allclose(np.array(frozen) / frozen[0], [1, 2, 4], rtol=1e-12)
+    eta = 0.9 * critical_rate(frozen[1])
+    assert max_neurons_per_ray_frozen(eta, teacher) == 2
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 5), d=st.integers(1, 4),
+       inputs=st.sampled_from(["gaussian", "sphere"]), scaling=st.sampled_from(["standard", "meanfield"]))
+def test_transport_bound_holds_along_the_path(seed, m, d, inputs, scaling):
+    rng = np.random.default_rng(seed)
+    teacher = tl.Teacher(rng.standard_normal((2, d)), rng.standard_normal(2), inputs)
+    A = tl.Student(rng.standard_normal(m), rng.standard_normal((m, d)), scaling)
+    B = tl.Student(rng.standard_normal(m), rng.standard_normal((m, d)), scaling)
+    perm = rng.permutation(m)
+    Bp = tl.permute(B, perm)
+    T = transport_cost(A, B, perm, inputs)
+    lA, lB = tl.population_loss(A, teacher), tl.population_loss(Bp, teacher)
+    for t in (0.1, 0.3, 0.5, 0.8):
+        L = t * lA + (1 - t) * lB
+        e = t * (1 - t) * T
+        gap = tl.population_loss(tl.interpolate(A, Bp, t), teacher) - L
+        assert gap <= np.sqrt(2 * L) * e + 0.5 * e * e + 1e-12 * (1 + L)
+    assert tl.barrier(A, Bp, teacher).value <= barrier_bound(T, lA, lB) * (1 + 1e-9) + 1e-12
+
+
+def test_wasserstein_rates_and_width():
+    assert wasserstein_rate_exponent(2) == 0.5 and wasserstein_rate_exponent(8) == pytest.approx(1 / 8)
+    m1 = width_for_barrier(1e-4, 0.05, d_eff=3)
+    m2 = width_for_barrier(1e-6, 0.05, d_eff=3)
+    assert m2 > m1 > 1
+    # halving eps^(1/2) ten-fold multiplies the width by ~10^d_eff when the rate term dominates
+    assert 10 ** 2 < m2 / m1 < 10 ** 3.5
+
+
+def test_predicted_curve_peaks_above_k_and_decays_like_one_over_m():
+    teacher = tl.Teacher.orthonormal(2, 5)
+    widths = [2, 4, 8, 16, 64, 128, 256, 512]
+    mean, sem = predicted_curve(teacher, widths, n_pairs=150, seed=0)
+    assert mean[0] == 0.0  # m = k: the minimum is unique up to permutation
+    peak = fits.extremum(widths[:5], mean[:5])
+    assert 2 < peak < 16
+    fit = fits.loglog_slope(np.repeat(widths[-4:], 1), mean[-4:])
+    assert fit.ci[0] - 0.1 <= -1.0 <= fit.ci[1] + 0.1
+    C = asymptotic_constant(2, ray_probability(2))
+    assert mean[-1] == pytest.approx(C / 512, rel=4 * sem[-1] / mean[-1] + 0.05)
+
+
+def test_fit_utilities_on_synthetic_data():
+    rng = np.random.default_rng(0)
+    x = np.repeat(np.logspace(1, 3, 8), 5)
+    y = 3.0 * x**-0.5 * np.exp(0.05 * rng.standard_normal(x.size))
+    fit = fits.loglog_slope(x, y, seed=1)
+    assert fit.ci[0] < -0.5 < fit.ci[1] and fit.ci[1] - fit.ci[0] < 0.1
+    xs = np.logspace(0, 2, 21)
+    assert fits.extremum(xs, -np.log(xs / 7.0) ** 2) == pytest.approx(7.0, rel=0.05)
+    eta = np.logspace(-3, 0, 31)
+    step = np.where(eta < 0.05, 10.0, 2.0) + 0.01 * rng.standard_normal(31)
+    assert fits.transition_point(eta, step) == pytest.approx(0.05, rel=0.15)
+    assert fits.transition_sharpness(eta, step) > 0.8
+    with pytest.raises(ValueError, match="> 0"):
+        fits.loglog_slope([1, 2], [1, -1])

@@ -1,0 +1,67 @@
+"""Predicted barrier modulo permutation versus the student width m (docs/theory.md, sec. 3).
+
+The curve is the expectation, over pairs of independent minima drawn from an allocation
+model (``theory.minima``), of the exact barrier of ``theory.barrier.condensed_barrier``
+(Monte Carlo over the closed form). Its shape: at m = k both minima put one neuron on each
+ray and coincide up to permutation (barrier 0); just above k the ray counts of the two
+networks differ while few inactive neurons can absorb the difference, which forces
+cross-ray pairs (a peak); for large m the count differences |n_j - n'_j| ~ m^(1/2) are
+absorbed by inactive neurons and
+
+    equal split:  D_j ~ b |n_j - n'_j| / (m q),   E[barrier] ~ C_k / m,
+    C_k = b^2 (1 - q) / (16 q) [ (g_d + g_o) k + g_o k (k - 1) kappa(rho) ],
+
+with q the probability of a ray, g_d = 1/2 - 1/(2 pi), g_o = 1/(2 pi), rho = -q / (1 - q)
+the correlation of two rays' count differences and kappa(rho) = (2/pi)((1 - rho^2)^(1/2)
++ rho asin rho) = E|X||Y| / Var for a standard normal pair. Nothing depends on d: the whole
+computation happens in the span of the k teacher rays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twolayer import Teacher
+from twolayer.model import SeedLike, as_generator
+
+from .barrier import condensed_barrier
+from .minima import sample_minimum
+
+#: large-m exponent of E[barrier] ~ m^exponent by mass split (dirichlet: up to log factors)
+ASYMPTOTIC_EXPONENT = {"equal": -1.0, "dirichlet": -2.0}
+
+
+def ray_probability(k: int, allocation: str = "uniform", r: float = 0.5) -> float:
+    """q = P(a neuron lies on a given ray)."""
+    return 1.0 / (k + 1) if allocation == "uniform" else (1.0 - r) / k
+
+
+def asymptotic_constant(k: int, q: float, b: float = 1.0) -> float:
+    """C_k of E[barrier] ~ C_k / m for the equal split (module docstring)."""
+    g_d, g_o = 0.5 - 0.5 / np.pi, 0.5 / np.pi
+    rho = -q / (1 - q)
+    kappa = (2 / np.pi) * (np.sqrt(1 - rho**2) + rho * np.arcsin(rho))
+    return b**2 * (1 - q) / (16 * q) * ((g_d + g_o) * k + g_o * k * (k - 1) * kappa)
+
+
+def sample_barriers(teacher: Teacher, m: int, n_pairs: int, seed: SeedLike = 0, **model) -> np.ndarray:
+    """Exact barriers mod P of ``n_pairs`` independent pairs of sampled minima of width m."""
+    rng = as_generator(seed)
+    out = np.empty(n_pairs)
+    for q in range(n_pairs):
+        A = sample_minimum(teacher, m, seed=rng, **model)
+        B = sample_minimum(teacher, m, seed=rng, **model)
+        out[q] = condensed_barrier(A, B, teacher).value
+    return out
+
+
+def predicted_curve(teacher: Teacher, widths, n_pairs: int = 200, seed: SeedLike = 0,
+                    **model) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard error) of the barrier mod P over sampled minima, for each width."""
+    rng = as_generator(seed)
+    means, sems = [], []
+    for m in widths:
+        b = sample_barriers(teacher, int(m), n_pairs, rng, **model)
+        means.append(b.mean())
+        sems.append(b.std(ddof=1) / np.sqrt(b.size))
+    return np.array(means), np.array(sems)
