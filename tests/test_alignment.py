@@ -213,3 +213,11 @@ def test_distance_assignment_equals_scipy_assignment(noise):
     rows, cols = linear_sum_assignment(C)
     perm = distance_assignment(P, Q)
     assert C[np.arange(300), perm].sum() == pytest.approx(C[rows, cols].sum(), rel=1e-12)
+
+
+def test_refine_on_a_single_neuron_returns_the_identity():
+    # regression: refine raised "argmin of an empty sequence" at m = 1
+    teacher = tl.Teacher.orthonormal(1, 3)
+    A, B = tl.Student.init(1, 3, seed=0), tl.Student.init(1, 3, seed=1)
+    res = tl.match(A, B, "refine", teacher=teacher)
+    assert res.perm.tolist() == [0] and res.info["swaps"] == 0

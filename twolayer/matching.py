@@ -190,6 +190,8 @@ def refine(A: Student, B: Student, teacher: Teacher, perm: np.ndarray, max_sweep
         for i in range(A.m):
             js = where[near[perm[i]]]
             js = js[js != i]
+            if js.size == 0:  # m = 1: nothing to swap with
+                continue
             delta, new_i, new_j = _swap_deltas(i, js, A, B, perm, alpha, U, teacher)
             best = int(np.argmin(delta))
             if delta[best] * scale < -noise:

@@ -1,0 +1,93 @@
+"""Helpers shared by the experiments: config overrides, training pairs, saving figures."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import typing
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import twolayer as tl  # noqa: E402
+
+PROFILES = ("quick", "paper")
+
+
+def parse_value(text: str, kind):
+    """Parse a --set value for a field annotated ``kind`` (int, float, str, bool or tuple)."""
+    origin = typing.get_origin(kind)
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if origin is tuple:
+        inner = typing.get_args(kind)[0]
+        return tuple(parse_value(t, inner) for t in text.split(",") if t)
+    if kind in (int, float, str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"expected {kind.__name__}, got {text!r}") from None
+    raise ValueError(f"cannot parse a value of type {kind}")
+
+
+def apply_overrides(configs: list, overrides: dict[str, str]) -> list:
+    """Replace fields of every config by ``--set key=value`` overrides (validated again)."""
+    if not configs or not overrides:
+        return configs
+    hints = typing.get_type_hints(type(configs[0]))
+    for key in overrides:
+        if key not in hints:
+            raise ValueError(f"unknown key {key!r}; allowed: {', '.join(sorted(hints))}")
+    parsed = {}
+    for key, text in overrides.items():
+        try:
+            parsed[key] = parse_value(text, hints[key])
+        except ValueError as e:
+            raise ValueError(f"--set {key}: {e}") from None
+    return list(dict.fromkeys(dataclasses.replace(c, **parsed) for c in configs))
+
+
+def train_population(student: tl.Student, teacher: tl.Teacher, lr: float, steps: int,
+                     tol: float | None, **kw) -> tl.TrainResult:
+    return tl.train(student, teacher, "gd", "population", lr=lr, steps=steps, tol=tol, **kw)
+
+
+def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """The i-th child of a run's stream (not mutating it)."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (i,))
+
+
+def stack(results: list[tuple[object, dict]], field: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(config values of ``field``, result values of ``key``) over all runs."""
+    xs = np.array([getattr(c, field) for c, _ in results])
+    ys = np.array([np.asarray(r[key]) for _, r in results])
+    return xs, ys
+
+
+def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
+    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / f"{name}.png", dpi=130, bbox_inches="tight")
+    fig.savefig(out / f"{name}.pdf", bbox_inches="tight")
+    plt.close(fig)
+    keys = list(columns)
+    with open(out / f"{name}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(keys)
+        w.writerows(zip(*(columns[k] for k in keys)))
+    (out / f"{name}.json").write_text(json.dumps(fitted, indent=1, default=float))
+    return fitted
+
+
+def figure(ncols: int = 1, width: float = 5.0, height: float = 3.8):
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
+    return fig, axes[0]

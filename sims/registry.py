@@ -1,0 +1,15 @@
+"""Name -> experiment. Modules are imported on first use."""
+
+from __future__ import annotations
+
+import importlib
+
+from .runner import Experiment
+
+NAMES = ("width", "lr", "wasserstein", "trajectory", "three", "imp", "matching")
+
+
+def get(name: str) -> Experiment:
+    if name not in NAMES:
+        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(NAMES)}")
+    return importlib.import_module(f"sims.{name}").EXPERIMENT
