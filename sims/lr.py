@@ -98,6 +98,12 @@ def run(cfg: LrConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
+def _mean_converged(sel, lrs, key):
+    """Mean of ``key`` over the converged runs at each learning rate (NaN where none)."""
+    vals = [[r[key] for lr, r in sel if lr == x and r["converged"]] for x in lrs]
+    return np.array([np.mean(v) if v else np.nan for v in vals])
+
+
 def summarize(results, out: Path) -> dict:
     fig, (ax, ax2) = figure(2)
     columns: dict[str, list] = {k: [] for k in ("variant", "lr", "replicate", "diverged", "converged", "loss",
@@ -118,11 +124,7 @@ def summarize(results, out: Path) -> dict:
         if not sel:
             continue
         lrs = np.array(sorted({lr for lr, _ in sel}))
-        def mean_over_converged(key):
-            vals = [[r[key] for lr, r in sel if lr == x and r["converged"]] for x in lrs]
-            return np.array([np.mean(v) if v else np.nan for v in vals])
-
-        neff, bar = mean_over_converged("neff"), mean_over_converged("barrier")
+        neff, bar = _mean_converged(sel, lrs, "neff"), _mean_converged(sel, lrs, "barrier")
         div = np.array([np.mean([r["diverged"] for lr, r in sel if lr == x]) for x in lrs])
         unsettled = np.array([np.mean([not r["converged"] for lr, r in sel if lr == x]) for x in lrs])
         ok = np.isfinite(neff)
