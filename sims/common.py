@@ -56,9 +56,14 @@ def apply_overrides(configs: list, overrides: dict[str, str]) -> list:
     return list(dict.fromkeys(dataclasses.replace(c, **parsed) for c in configs))
 
 
-def train_population(student: tl.Student, teacher: tl.Teacher, lr: float, steps: int,
-                     tol: float | None, **kw) -> tl.TrainResult:
-    return tl.train(student, teacher, "gd", "population", lr=lr, steps=steps, tol=tol, **kw)
+def trained_students(teacher: tl.Teacher, m: int, count: int, seq: np.random.SeedSequence, lr: float,
+                     steps: int, tol: float | None = None, init_scale: float = 1e-3,
+                     checkpoints=None) -> list[tl.TrainResult]:
+    """``count`` students of width m trained by population GD from small balanced inits drawn
+    from the children 0..count-1 of the run's stream."""
+    return [tl.train(tl.Student.init(m, teacher.d, init_scale, child(seq, i), balanced=True), teacher,
+                     "gd", "population", lr=lr, steps=steps, tol=tol, checkpoints=checkpoints)
+            for i in range(count)]
 
 
 def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:

@@ -17,7 +17,7 @@ from theory import fits
 from theory.width import ASYMPTOTIC_EXPONENT, asymptotic_constant, predicted_curve, ray_probability
 from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import child, figure, save, train_population
+from .common import figure, save, trained_students
 from .runner import Experiment
 
 #: refine (a local search over swaps) is run up to this width
@@ -60,8 +60,7 @@ def configs(profile: str) -> list[WidthConfig]:
 
 def run(cfg: WidthConfig, seq: np.random.SeedSequence) -> dict:
     teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
-    runs = [train_population(tl.Student.init(cfg.m, cfg.d, cfg.init_scale, child(seq, i), balanced=True),
-                             teacher, cfg.lr, cfg.steps, cfg.tol) for i in range(2)]
+    runs = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, cfg.tol, cfg.init_scale)
     A, B = runs[0].student, runs[1].student
     out = {
         "loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,

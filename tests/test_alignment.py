@@ -149,8 +149,12 @@ def test_ot_interpolation_equals_permutation_interpolation_for_equal_widths(rng,
     for t in (0.2, 0.5, 0.9):
         np.testing.assert_allclose(tl.ot_interpolate(A, B, plan, t)(X),
                                    tl.interpolate(A, tl.permute(B, perm), t)(X), rtol=1e-12)
-    if scaling == "meanfield":  # (m c a, w) = (a, w): the OT cost is the weights cost
-        np.testing.assert_array_equal(perm, tl.match(A, B, "weights").perm)
+    # the plan's cost is the transport cost T of its permutation, and no permutation does better
+    from theory.wasserstein import transport_cost
+    from twolayer.matching import assignment, plan_cost
+    best = assignment(plan_cost(A, B))
+    assert tl.match(A, B, "ot").info["cost"] == pytest.approx(transport_cost(A, B, perm), rel=1e-12)
+    assert transport_cost(A, B, perm) == pytest.approx(transport_cost(A, B, best), rel=1e-12)
 
 
 def test_participation_dimension():

@@ -91,3 +91,10 @@ def test_replicas_equal_individual_runs():
         np.testing.assert_array_equal(r.student.W, rb.student.W)
         np.testing.assert_array_equal(r.losses, rb.losses)
         assert r.steps == rb.steps and r.converged == rb.converged
+
+
+def test_checkpoints_accept_a_numpy_array():
+    # regression: an array of steps raised "truth value of an array is ambiguous"
+    teacher = tl.Teacher.orthonormal(2, 4)
+    r = tl.train(tl.Student.init(4, 4, seed=0), teacher, steps=20, checkpoints=np.array([0, 10, 20]))
+    assert [s for s, _ in r.checkpoints] == [0, 10, 20]

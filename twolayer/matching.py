@@ -8,9 +8,11 @@ activations  max_pi sum_i corr(sigma(w_i.x), sigma(w'_pi(i).x)) over n inputs
 refine       from ``weights``, swap pairs pi(i) <-> pi(j) while the exact midpoint population
              loss R(theta_A/2 + pi(theta_B)/2) falls (a local search on a quadratic
              assignment problem; never worse than its start)
-ot           the optimal transport plan P between the neuron measures
-             mu_A = sum_i (1/m_A) delta_(m_A c_A a_i, w_i) (likewise B) with squared Euclidean
-             cost, for unequal widths; interpolate along it with ``ot_interpolate``
+ot           the optimal transport plan P between the uniform measures on the two networks'
+             neurons (widths may differ) for the cost C_ij = (|alpha_i| + |alpha'_j|) |w_i - w'_j|,
+             alpha_i = m c a_i the mass-normalised output weight: sum_ij P_ij C_ij bounds the
+             interpolation error along the plan (theory.wasserstein) and equals the transport
+             cost T of a permutation when the widths agree; interpolate with ``ot_interpolate``
 """
 
 from __future__ import annotations
@@ -248,9 +250,10 @@ def _swap_deltas(i, js, A, B, perm, alpha, U, teacher):
     return delta, new_i, new_j
 
 
-def _mass_coordinates(s: Student) -> np.ndarray:
-    """Neuron coordinates (m c a_i, w_i) of the measure mu = (1/m) sum_i delta: f = E_mu[alpha sigma(w.x)]."""
-    return np.column_stack([s.m * s.c * s.a, s.W])
+def plan_cost(A: Student, B: Student) -> np.ndarray:
+    """C_ij = (|m_A c_A a_i| + |m_B c_B a'_j|) |w_i - w'_j|."""
+    alpha, beta = np.abs(A.m * A.c * A.a), np.abs(B.m * B.c * B.a)
+    return (alpha[:, None] + beta[None, :]) * np.sqrt(squared_distances(A.W, B.W))
 
 
 def _match_ot(A: Student, B: Student) -> Matching:
@@ -259,7 +262,7 @@ def _match_ot(A: Student, B: Student) -> Matching:
             raise ValueError(f"{name} must be a twolayer.Student; got {type(s).__name__}")
     if A.d != B.d:
         raise ValueError(f"A.d ({A.d}) must equal B.d ({B.d})")
-    C = squared_distances(_mass_coordinates(A), _mass_coordinates(B))
+    C = plan_cost(A, B)
     plan = ot.emd(np.full(A.m, 1.0 / A.m), np.full(B.m, 1.0 / B.m), C)
     return Matching("ot", plan=plan, info={"cost": float((plan * C).sum())})
 

@@ -99,7 +99,7 @@ def _check_steps(steps, checkpoints, record_every):
     record_every = (max(1, steps // 200) if record_every is None
                     else check_positive_int("record_every", record_every))
     ckpts = set()
-    for s in checkpoints or ():
+    for s in (() if checkpoints is None else checkpoints):
         s = check_positive_int("checkpoints (each step)", s, minimum=0)
         if s > steps:
             raise ValueError(f"checkpoints must lie in [0, steps={steps}]; got {s}")

@@ -1,0 +1,118 @@
+"""imp: simultaneous connectivity along iterative magnitude pruning (Sharma et al. 2024).
+
+Each of two dense students (population GD from small balanced inits) is pruned in rounds:
+the fraction ``prune`` of its remaining neurons with the smallest output mass |a_i| |w_i| is
+removed (set to (0, 0), which GD keeps at 0), the rest is rewound to its checkpoint at step
+``rewind`` and retrained. At every sparsity level: the barrier between the two pruned
+networks with the dense networks' permutation, with a fresh matching, and with none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from twolayer._validate import check_positive_float, check_positive_int
+
+from .common import figure, save, trained_students
+from .runner import Experiment
+
+
+@dataclass(frozen=True)
+class ImpConfig:
+    k: int = 2
+    d: int = 10
+    m: int = 32
+    lr: float = 0.5
+    steps: int = 8000
+    init_scale: float = 1e-2
+    rounds: int = 5
+    prune: float = 0.3
+    rewind: int = 50
+    replicate: int = 0
+
+    def __post_init__(self):
+        for name in ("k", "d", "m", "steps", "rounds", "rewind"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("replicate", self.replicate, minimum=0)
+        for name in ("lr", "init_scale", "prune"):
+            check_positive_float(name, getattr(self, name))
+        if not self.prune < 1:
+            raise ValueError(f"prune must lie in (0, 1); got {self.prune}")
+        if self.rewind >= self.steps:
+            raise ValueError(f"rewind must be < steps ({self.steps}); got {self.rewind}")
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
+
+
+def configs(profile: str) -> list[ImpConfig]:
+    reps = 3 if profile == "quick" else 10
+    return [ImpConfig(replicate=r) for r in range(reps)]
+
+
+def _prune(student: tl.Student, alive: np.ndarray, fraction: float) -> np.ndarray:
+    """Drop the fraction of alive neurons with the smallest output mass."""
+    mass = np.abs(student.a) * np.linalg.norm(student.W, axis=1)
+    idx = np.flatnonzero(alive)
+    drop = idx[np.argsort(mass[idx], kind="stable")[: int(round(fraction * idx.size))]]
+    alive = alive.copy()
+    alive[drop] = False
+    return alive
+
+
+def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    dense = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, None, cfg.init_scale, [cfg.rewind])
+    perm = tl.match(dense[0].student, dense[1].student).perm
+    nets = [r.student for r in dense]
+    alive = [np.ones(cfg.m, dtype=bool), np.ones(cfg.m, dtype=bool)]
+    keys = ("remaining", "dense_perm", "fresh_perm", "plain", "loss")
+    out = {k: np.empty(cfg.rounds + 1) for k in keys}
+    for rnd in range(cfg.rounds + 1):
+        if rnd:
+            for i in range(2):
+                alive[i] = _prune(nets[i], alive[i], cfg.prune)
+                start = dense[i].checkpoints[0][1]
+                mask = alive[i].astype(float)
+                start = start.with_params(start.a * mask, start.W * mask[:, None])
+                nets[i] = tl.train(start, teacher, lr=cfg.lr, steps=cfg.steps - cfg.rewind).student
+        A, B = nets
+        out["remaining"][rnd] = 0.5 * (alive[0].mean() + alive[1].mean())
+        out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perm), teacher).value
+        out["fresh_perm"][rnd] = tl.barrier_modulo_permutation(A, B, teacher).value
+        out["plain"][rnd] = tl.barrier(A, B, teacher).value
+        out["loss"][rnd] = 0.5 * (tl.population_loss(A, teacher) + tl.population_loss(B, teacher))
+    return out
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax,) = figure(1, width=6)
+    keys = ("dense_perm", "fresh_perm", "plain", "loss")
+    columns: dict[str, list] = {"replicate": [], "round": [], "remaining": []} | {k: [] for k in keys}
+    for c, r in results:
+        for j in range(r["remaining"].size):
+            columns["replicate"].append(c.replicate)
+            columns["round"].append(j)
+            columns["remaining"].append(float(r["remaining"][j]))
+            for k in keys:
+                columns[k].append(float(r[k][j]))
+    remaining = np.mean([r["remaining"] for _, r in results], axis=0)
+    labels = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fresh matching",
+              "plain": "no permutation", "loss": "mean loss of the pruned networks"}
+    fitted: dict = {"remaining_fraction": remaining.tolist()}
+    for k in keys:
+        y = np.mean([r[k] for _, r in results], axis=0)
+        ax.plot(remaining, np.maximum(y, 1e-10), marker="o", ls=":" if k == "loss" else "-", label=labels[k])
+        fitted[k] = y.tolist()
+    ax.invert_xaxis()
+    ax.set(yscale="log", xlabel="fraction of neurons remaining", ylabel="barrier, or loss (population)",
+           title="Barrier along iterative magnitude pruning")
+    ax.legend(fontsize=7)
+    return save(fig, "imp", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("imp", "IMP with rewinding: barrier between pruned networks with the dense permutation "
+                        "vs fresh matching vs none", configs, run, summarize)

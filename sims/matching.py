@@ -1,0 +1,96 @@
+"""matching: the alignment methods compared on the same trained pairs, versus width.
+
+weights, weights_cov (identity second moment for Gaussian inputs: equal to weights here),
+activations (on 10^4 inputs), refine (up to REFINE_MAX_WIDTH) and the OT plan; the barrier
+each one leaves and its wall time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from twolayer._validate import check_positive_float, check_positive_int
+
+from .common import figure, save, trained_students
+from .runner import Experiment
+
+METHODS = ("weights", "weights_cov", "activations", "refine", "ot")
+REFINE_MAX_WIDTH = 128
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    k: int = 2
+    d: int = 10
+    m: int = 16
+    lr: float = 0.5
+    steps: int = 20_000
+    tol: float = 1e-9
+    init_scale: float = 1e-3
+    replicate: int = 0
+
+    def __post_init__(self):
+        for name in ("k", "d", "m", "steps"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("replicate", self.replicate, minimum=0)
+        for name in ("lr", "tol", "init_scale"):
+            check_positive_float(name, getattr(self, name))
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
+
+
+def configs(profile: str) -> list[MatchingConfig]:
+    widths, reps = ((8, 16, 32, 64, 128), 3) if profile == "quick" else ((8, 16, 32, 64, 128, 256, 512), 8)
+    return [MatchingConfig(m=m, replicate=r) for m in widths for r in range(reps)]
+
+
+def run(cfg: MatchingConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    A, B = (r.student for r in trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, cfg.tol,
+                                                 cfg.init_scale))
+    out = {}
+    for method in METHODS:
+        if method == "refine" and cfg.m > REFINE_MAX_WIDTH:
+            out[method], out[f"{method}_seconds"] = np.nan, np.nan
+            continue
+        t0 = time.perf_counter()
+        res = tl.barrier_modulo_permutation(A, B, teacher, method=method)
+        out[f"{method}_seconds"] = time.perf_counter() - t0
+        out[method] = res.value
+    return out
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax, ax2) = figure(2)
+    columns: dict[str, list] = {"m": [c.m for c, _ in results], "replicate": [c.replicate for c, _ in results]}
+    for method in METHODS:
+        columns[method] = [float(r[method]) for _, r in results]
+        columns[f"{method}_seconds"] = [float(r[f"{method}_seconds"]) for _, r in results]
+    m = np.array(columns["m"])
+    widths = np.unique(m)
+    fitted: dict = {}
+    for method in METHODS:
+        y, t = np.array(columns[method]), np.array(columns[f"{method}_seconds"])
+        ok = np.isfinite(y)
+        mean = np.array([y[(m == w) & ok].mean() if np.any((m == w) & ok) else np.nan for w in widths])
+        secs = np.array([t[(m == w) & ok].mean() if np.any((m == w) & ok) else np.nan for w in widths])
+        ax.plot(widths, np.maximum(mean, 1e-10), marker="o", label=method)
+        ax2.plot(widths, secs, marker="o", label=method)
+        fitted[method] = {"mean_barrier_by_m": {int(w): float(v) for w, v in zip(widths, mean)},
+                          "mean_seconds_by_m": {int(w): float(v) for w, v in zip(widths, secs)}}
+    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="barrier mod P (population)",
+           title="Barrier left by each alignment method")
+    ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
+            ylabel="wall time of match + barrier (s)", title="Cost of each method")
+    ax.legend(fontsize=7)
+    ax2.legend(fontsize=7)
+    return save(fig, "matching", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("matching", "weights, weights_cov, activations, refine, OT: barrier and wall time vs m",
+                        configs, run, summarize)

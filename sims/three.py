@@ -1,0 +1,86 @@
+"""three: strong LMC evidence (Sharma et al. 2024): B and C each aligned to a reference A.
+
+For three independently trained students, the barrier between B and C after aligning each
+to A (weights matching), against aligning C to B directly and against no alignment, versus
+the width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from theory import fits
+from twolayer._validate import check_positive_float, check_positive_int
+
+from .common import figure, save, trained_students
+from .runner import Experiment
+
+
+@dataclass(frozen=True)
+class ThreeConfig:
+    k: int = 2
+    d: int = 10
+    m: int = 16
+    lr: float = 0.5
+    steps: int = 20_000
+    tol: float = 1e-9
+    init_scale: float = 1e-3
+    replicate: int = 0
+
+    def __post_init__(self):
+        for name in ("k", "d", "m", "steps"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("replicate", self.replicate, minimum=0)
+        for name in ("lr", "tol", "init_scale"):
+            check_positive_float(name, getattr(self, name))
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
+
+
+def configs(profile: str) -> list[ThreeConfig]:
+    widths, reps = ((4, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((4, 8, 16, 32, 64, 128, 256, 512), 8)
+    return [ThreeConfig(m=m, replicate=r) for m in widths for r in range(reps)]
+
+
+def run(cfg: ThreeConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    A, B, C = (r.student for r in trained_students(teacher, cfg.m, 3, seq, cfg.lr, cfg.steps, cfg.tol,
+                                                    cfg.init_scale))
+    B_to_A = tl.permute(B, tl.match(A, B).perm)
+    C_to_A = tl.permute(C, tl.match(A, C).perm)
+    return {"via_reference": tl.barrier(B_to_A, C_to_A, teacher).value,
+            "direct": tl.barrier_modulo_permutation(B, C, teacher).value,
+            "plain": tl.barrier(B, C, teacher).value}
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax,) = figure(1, width=6)
+    keys = ("via_reference", "direct", "plain")
+    columns: dict[str, list] = {"m": [c.m for c, _ in results], "replicate": [c.replicate for c, _ in results]}
+    columns |= {k: [float(r[k]) for _, r in results] for k in keys}
+    m = np.array(columns["m"])
+    widths = np.unique(m)
+    labels = {"via_reference": "B, C each aligned to A", "direct": "C aligned to B directly",
+              "plain": "no alignment"}
+    fitted: dict = {}
+    for k in keys:
+        y = np.array(columns[k])
+        ax.plot(widths, [max(y[m == w].mean(), 1e-10) for w in widths], marker="o", label=labels[k])
+        pos = y > 1e-14
+        if k != "plain" and len(np.unique(m[pos])) >= 2:
+            fit = fits.loglog_slope(m[pos], y[pos], seed=0)
+            fitted[f"{k}_slope"], fitted[f"{k}_slope_ci95"] = fit.slope, fit.ci
+    ratio = np.array(columns["via_reference"]) / np.maximum(columns["direct"], 1e-16)
+    fitted["median_via_reference_over_direct_by_m"] = {int(w): float(np.median(ratio[m == w])) for w in widths}
+    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier between B and C",
+           title="Alignment through a third network")
+    ax.legend(fontsize=7)
+    return save(fig, "three", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("three", "strong LMC: B and C aligned to a reference A vs directly vs none, vs width",
+                        configs, run, summarize)

@@ -1,0 +1,99 @@
+"""trajectory: simultaneous weak LMC along training (Sharma et al. 2024).
+
+Two students trained by population GD from small balanced inits with checkpoints; at every
+checkpoint the barrier between the two partially trained networks with no permutation, with
+the permutation found on the *final* networks (weights matching), and with a fresh matching
+of that checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from twolayer._validate import check_positive_float, check_positive_int
+
+from .common import figure, save, trained_students
+from .runner import Experiment
+
+
+@dataclass(frozen=True)
+class TrajectoryConfig:
+    k: int = 4
+    d: int = 16
+    m: int = 32
+    lr: float = 0.3
+    steps: int = 6000
+    init_scale: float = 1e-2
+    checkpoints: int = 14
+    replicate: int = 0
+
+    def __post_init__(self):
+        for name in ("k", "d", "m", "steps", "checkpoints"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("replicate", self.replicate, minimum=0)
+        check_positive_float("lr", self.lr)
+        check_positive_float("init_scale", self.init_scale)
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
+
+
+def configs(profile: str) -> list[TrajectoryConfig]:
+    if profile == "quick":
+        return [TrajectoryConfig(replicate=r) for r in range(3)]
+    return [TrajectoryConfig(m=m, replicate=r) for m in (16, 32, 128) for r in range(8)]
+
+
+def checkpoint_steps(cfg: TrajectoryConfig) -> np.ndarray:
+    return np.unique(np.r_[0, np.geomspace(10, cfg.steps, cfg.checkpoints - 1).astype(int)])
+
+
+def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    steps = checkpoint_steps(cfg)
+    A, B = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, None, cfg.init_scale, steps)
+    final_perm = tl.match(A.student, B.student).perm
+    out = {name: np.empty(steps.size) for name in ("plain", "final_perm", "fresh_perm", "loss")}
+    for j, ((s, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
+        out["plain"][j] = tl.barrier(a, b, teacher).value
+        out["final_perm"][j] = tl.barrier(a, tl.permute(b, final_perm), teacher).value
+        out["fresh_perm"][j] = tl.barrier_modulo_permutation(a, b, teacher).value
+        out["loss"][j] = 0.5 * (tl.population_loss(a, teacher) + tl.population_loss(b, teacher))
+    return out | {"steps": steps.astype(float)}
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax,) = figure(1, width=6)
+    steps = results[0][1]["steps"]
+    columns: dict[str, list] = {"replicate": [], "m": [], "step": []}
+    keys = ("plain", "final_perm", "fresh_perm", "loss")
+    columns |= {k: [] for k in keys}
+    for c, r in results:
+        for j, s in enumerate(r["steps"]):
+            columns["replicate"].append(c.replicate)
+            columns["m"].append(c.m)
+            columns["step"].append(s)
+            for k in keys:
+                columns[k].append(float(r[k][j]))
+    labels = {"plain": "no permutation", "final_perm": "permutation of the final networks",
+              "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
+    x = np.maximum(steps, 1)
+    fitted: dict = {}
+    for k in keys:
+        y = np.mean([r[k] for c, r in results if np.array_equal(r["steps"], steps)], axis=0)
+        ax.plot(x, np.maximum(y, 1e-10), marker="o", ls=":" if k == "loss" else "-", label=labels[k])
+        fitted[f"{k}_max_over_training"] = float(y.max())
+        fitted[f"{k}_final"] = float(y[-1])
+    ratio = np.array(columns["final_perm"]) / np.maximum(np.array(columns["fresh_perm"]), 1e-16)
+    fitted["median_final_over_fresh"] = float(np.median(ratio))
+    ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
+           ylabel="barrier, or loss (population)", title="Barrier along training: one permutation for all")
+    ax.legend(fontsize=7)
+    return save(fig, "trajectory", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("trajectory", "simultaneous weak LMC: the final networks' permutation applied to "
+                        "every checkpoint vs fresh matching vs none", configs, run, summarize)

@@ -1,0 +1,106 @@
+"""wasserstein: Wasserstein distances between neuron measures versus width, the intrinsic
+dimension of the neurons, and the rigorous transport bound against the measured barrier.
+
+W2 between the two GD networks' output-mass measures on the sphere (and between their measures
+(1/m) sum delta_(m c a_i, w_i), whose scale grows like m^(1/2) under the standard scaling); W2
+from each network's output-mass measure to the teacher's; the participation-ratio dimension of the
+neurons; and theory.wasserstein's bound on the barrier (transport cost of the weights-matching
+permutation) beside the exact barrier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from theory import fits
+from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent
+from twolayer._validate import check_positive_float, check_positive_int
+
+from .common import figure, save, trained_students
+from .runner import Experiment
+
+
+@dataclass(frozen=True)
+class WassersteinConfig:
+    k: int = 2
+    d: int = 10
+    m: int = 16
+    lr: float = 0.5
+    steps: int = 20_000
+    tol: float = 1e-9
+    init_scale: float = 1e-3
+    replicate: int = 0
+
+    def __post_init__(self):
+        for name in ("k", "d", "m", "steps"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("replicate", self.replicate, minimum=0)
+        for name in ("lr", "tol", "init_scale"):
+            check_positive_float(name, getattr(self, name))
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
+
+
+def configs(profile: str) -> list[WassersteinConfig]:
+    widths, reps = ((4, 8, 16, 32, 64, 128, 256), 3) if profile == "quick" else \
+        ((4, 8, 16, 32, 64, 128, 256, 512, 1024), 8)
+    return [WassersteinConfig(m=m, replicate=r) for m in widths for r in range(reps)]
+
+
+def run(cfg: WassersteinConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    A, B = (r.student for r in trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, cfg.tol,
+                                                 cfg.init_scale))
+    perm = tl.match(A, B).perm
+    lA, lB = tl.population_loss(A, teacher), tl.population_loss(B, teacher)
+    T = transport_cost(A, B, perm, teacher.inputs)
+    points, _ = tl.neuron_measure(A)
+    return {"w2_pair": tl.wasserstein(A, B, measure="output_mass"), "w2_pair_neurons": tl.wasserstein(A, B),
+            "w2_teacher": tl.wasserstein(A, teacher, measure="output_mass"),
+            "dimension": tl.participation_dimension(points),
+            "barrier": tl.barrier(A, tl.permute(B, perm), teacher).value,
+            "bound": barrier_bound(T, lA, lB), "transport": T}
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax, ax2) = figure(2)
+    keys = ("w2_pair", "w2_pair_neurons", "w2_teacher", "dimension", "barrier", "bound", "transport")
+    columns: dict[str, list] = {"m": [c.m for c, _ in results], "replicate": [c.replicate for c, _ in results]}
+    columns |= {k: [float(r[k]) for _, r in results] for k in keys}
+    m = np.array(columns["m"], dtype=float)
+    widths = np.unique(m)
+    d_eff = float(np.mean(columns["dimension"]))
+    beta = wasserstein_rate_exponent(d_eff, 2)
+    fitted: dict = {"participation_dimension": d_eff, "predicted_w2_exponent": -beta}
+    for key, label in (("w2_pair", "W2 between the networks (output mass)"),
+                       ("w2_pair_neurons", "W2 between the networks (m c a, w)"),
+                       ("w2_teacher", "W2 to the teacher (output mass)")):
+        y = np.array(columns[key])
+        mean = [y[m == w].mean() for w in widths]
+        ax.plot(widths, mean, marker="o", label=label)
+        fit = fits.loglog_slope(m, y, seed=0)
+        fitted[f"{key}_slope"] = fit.slope
+        fitted[f"{key}_slope_ci95"] = fit.ci
+    ax.plot(widths, widths ** -beta * np.mean(columns["w2_pair"]) * widths[0] ** beta, "k--",
+            label=f"theory rate m^-{beta:.2g} (d_eff = {d_eff:.2g})")
+    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="Wasserstein-2 distance",
+           title="Neuron measures of GD solutions")
+    ax.legend(fontsize=7)
+    for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
+        y = np.array(columns[key])
+        ax2.plot(widths, [max(y[m == w].mean(), 1e-12) for w in widths], style, label=label)
+    fitted["bound_holds"] = bool(np.all(np.array(columns["barrier"]) <= np.array(columns["bound"]) + 1e-12))
+    fitted["median_bound_over_barrier"] = float(np.median(np.array(columns["bound"]) /
+                                                          np.maximum(columns["barrier"], 1e-16)))
+    ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier (population)",
+            title="Rigorous transport bound vs barrier")
+    ax2.legend(fontsize=7)
+    return save(fig, "wasserstein", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("wasserstein", "W2 between neuron measures and to the teacher vs m; dimension; "
+                        "transport bound vs barrier", configs, run, summarize)
