@@ -57,7 +57,7 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
     A, B = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, None, cfg.init_scale, steps)
     final_perm = tl.match(A.student, B.student).perm
     out = {name: np.empty(steps.size) for name in ("plain", "final_perm", "fresh_perm", "loss")}
-    for j, ((s, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
+    for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
         out["plain"][j] = tl.barrier(a, b, teacher).value
         out["final_perm"][j] = tl.barrier(a, tl.permute(b, final_perm), teacher).value
         out["fresh_perm"][j] = tl.barrier_modulo_permutation(a, b, teacher).value
