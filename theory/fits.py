@@ -60,6 +60,22 @@ def extremum(x, y, kind: str = "max", log_x: bool = True) -> float:
     return float(np.exp(v) if log_x else v)
 
 
+def bootstrap_extremum(x, groups: list, kind: str = "max", n_boot: int = 1000,
+                       seed: SeedLike = 0) -> tuple[float, tuple[float, float]]:
+    """Extremum location of the mean curve and its 95% bootstrap interval, resampling the
+    replicate values ``groups[i]`` measured at ``x[i]``."""
+    x = check_array("x", x, 1)
+    if len(groups) != x.size or any(len(g) == 0 for g in groups):
+        raise ValueError("groups must hold a non-empty list of values for every x")
+    groups = [np.asarray(g, dtype=float) for g in groups]
+    point = extremum(x, np.array([g.mean() for g in groups]), kind)
+    rng = as_generator(seed)
+    boots = [extremum(x, np.array([rng.choice(g, g.size).mean() for g in groups]), kind)
+             for _ in range(n_boot)]
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return point, (float(lo), float(hi))
+
+
 def transition_point(x, y, log_x: bool = True) -> float:
     """Where y changes fastest: the midpoint (in log x) of the steepest step of y between
     consecutive x. A sharp transition shows up as one step carrying most of the change."""

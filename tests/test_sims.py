@@ -1,0 +1,143 @@
+"""The sweep runner and the command line: resume, faults, parallel and dask equality, errors."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_IMP = ["--set", "steps=300", "--set", "rewind=20", "--set", "rounds=2"]
+
+
+def sims(*args, cwd=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "sims", *args, "--quiet"] if args[0] in ("run", "all")
+                          else [sys.executable, "-m", "sims", *args],
+                          cwd=cwd or ROOT, capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+def stored(out: Path) -> dict:
+    """key -> arrays of every done run in a store."""
+    db = sqlite3.connect(out / "index.sqlite")
+    rows = db.execute("SELECT key, experiment FROM runs WHERE status = 'done'").fetchall()
+    db.close()
+    result = {}
+    for key, exp in rows:
+        with np.load(out / exp / f"{key}.npz", allow_pickle=False) as z:
+            result[key] = {k: z[k] for k in z.files}
+    return result
+
+
+def test_list_names_every_experiment():
+    out = sims("list").stdout
+    for name in ("width", "lr", "wasserstein", "trajectory", "three", "imp", "matching"):
+        assert name in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "nosuch"], "unknown experiment"),
+    (["run", "imp", "--profile", "huge"], "--profile"),
+    (["run", "imp", "--set", "nokey=1"], "unknown key"),
+    (["run", "imp", "--set", "m=abc"], "expected int"),
+    (["run", "imp", "--set", "m=0"], "m must be"),
+    (["run", "imp", "--set", "prune=1.5"], "prune"),
+    (["run", "imp", "--jobs", "0"], "--jobs"),
+    (["run", "imp", "--executor", "mpi"], "--executor"),
+    (["run", "imp", "--executor", "dask"], "--scheduler"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    proc = sims(*args, "--out", str(tmp_path / "r"), "--figures", str(tmp_path / "f"), check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_rerun_skips_and_corrupt_file_is_recomputed(tmp_path):
+    out, figs = tmp_path / "r", tmp_path / "f"
+    sims("run", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs))
+    first = stored(out)
+    assert len(first) == 3 and (figs / "imp.png").exists() and (figs / "imp.csv").exists()
+    again = sims("run", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs)).stdout
+    assert next(line for line in again.splitlines() if line.startswith("imp")).split()[1:4] == ["3", "0", "3"]
+    victim = next((out / "imp").glob("*.npz"))
+    victim.write_bytes(victim.read_bytes()[:100])  # truncate: checksum no longer matches
+    third = sims("run", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs)).stdout
+    row = next(line for line in third.splitlines() if line.startswith("imp"))
+    assert row.split()[1:4] == ["3", "1", "2"]  # runs, done, skipped
+    final = stored(out)
+    for key in first:
+        for name in first[key]:
+            np.testing.assert_array_equal(first[key][name], final[key][name])
+
+
+def test_jobs_do_not_change_results(tmp_path):
+    sims("run", "imp", *FAST_IMP, "--jobs", "1", "--out", str(tmp_path / "a"), "--figures", str(tmp_path / "f"))
+    sims("run", "imp", *FAST_IMP, "--jobs", "2", "--out", str(tmp_path / "b"), "--figures", str(tmp_path / "f"))
+    a, b = stored(tmp_path / "a"), stored(tmp_path / "b")
+    assert a.keys() == b.keys() and len(a) == 3
+    for key in a:
+        for name in a[key]:
+            np.testing.assert_array_equal(a[key][name], b[key][name])
+
+
+def test_sigkill_midway_keeps_finished_runs(tmp_path):
+    out = tmp_path / "r"
+    args = [sys.executable, "-m", "sims", "run", "width", "--set", "steps=3000", "--out", str(out),
+            "--figures", str(tmp_path / "f"), "--quiet"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    done = {}
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if (out / "index.sqlite").exists():
+            try:
+                done = stored(out)
+            except (sqlite3.OperationalError, FileNotFoundError, ValueError):
+                continue
+            if len(done) >= 5:
+                break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 5 <= len(done) < 88, "the sweep should have been killed midway"
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "width").glob("*.npz")}
+    rerun = sims("run", "width", "--set", "steps=3000", "--out", str(out), "--figures", str(tmp_path / "f")).stdout
+    row = next(line for line in rerun.splitlines() if line.startswith("width")).split()
+    assert int(row[3]) >= len(done) and int(row[2]) + int(row[3]) == 88 and row[4] == "0"
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "width").glob("*.npz")}
+    for key in done:
+        assert after[f"{key}.npz"] == before[f"{key}.npz"]  # not recomputed, not rewritten
+    assert len(stored(out)) == 88
+
+
+def test_dask_local_cluster_gives_identical_results(tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    sims("run", "imp", *FAST_IMP, "--out", str(tmp_path / "local"), "--figures", str(tmp_path / "f"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      processes=True) as cluster:
+        sims("run", "imp", *FAST_IMP, "--executor", "dask", "--scheduler", cluster.scheduler_address,
+             "--out", str(tmp_path / "dask"), "--figures", str(tmp_path / "f"))
+    a, b = stored(tmp_path / "local"), stored(tmp_path / "dask")
+    assert a.keys() == b.keys() and len(a) == 3
+    for key in a:
+        for name in a[key]:
+            np.testing.assert_array_equal(a[key][name], b[key][name])
+
+
+def test_report_lists_the_figures(tmp_path):
+    figs = tmp_path / "f"
+    sims("run", "imp", *FAST_IMP, "--out", str(tmp_path / "r"), "--figures", str(figs))
+    sims("report", "--figures", str(figs))
+    text = (figs / "README.md").read_text()
+    assert "![imp](imp.png)" in text and "dense_perm" in text
+    assert json.loads((figs / "imp.json").read_text())["remaining_fraction"][0] == 1.0
