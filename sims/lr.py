@@ -2,7 +2,8 @@
 
 Variants span the regimes named in the issue: trained or frozen output layer, standard or
 mean-field scaling (learning rate multiplied by m there, the usual mean-field time scale),
-full-batch GD on the population loss, online SGD, and GD with a learning-rate warm-up. The
+full-batch GD on the population loss, online SGD, GD with a learning-rate warm-up, and GD and
+minibatch SGD (several batch sizes) on the empirical loss of n samples. The
 predictions drawn beside them (theory.stability): the rate 2/lambda_max above which no
 balanced condensed minimum is stable (the same for every sparsity), the frozen-output
 bound on neurons per ray, and 2/lambda_max at the initialisation.
@@ -23,7 +24,7 @@ from twolayer._validate import check_choice, check_positive_float, check_positiv
 from .common import child, figure, save
 from .runner import Experiment
 
-VARIANTS = ("gd", "gd-frozen", "gd-meanfield", "online-sgd", "gd-warmup")
+VARIANTS = ("gd", "gd-frozen", "gd-meanfield", "online-sgd", "gd-warmup", "gd-empirical", "sgd")
 WARMUP_STAGES = 10
 #: a run whose final population loss is above this has not settled at a minimum
 CONVERGED_LOSS = 1e-4
@@ -40,13 +41,14 @@ class LrConfig:
     init_scale: float = 1e-2
     batch: int = 32
     warmup: int = 500
+    n: int = 2000
     replicate: int = 0
 
     def __post_init__(self):
         check_choice("variant", self.variant, VARIANTS)
         check_positive_float("lr", self.lr)
         check_positive_float("init_scale", self.init_scale)
-        for name in ("k", "d", "m", "steps", "batch", "warmup"):
+        for name in ("k", "d", "m", "steps", "batch", "warmup", "n"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("replicate", self.replicate, minimum=0)
         if self.k > self.d:
@@ -57,11 +59,12 @@ class LrConfig:
 
 def configs(profile: str) -> list[LrConfig]:
     if profile == "quick":
-        rates, reps, variants = np.geomspace(0.05, 4.0, 12), 1, VARIANTS
+        rates, reps, batches = np.geomspace(0.05, 4.0, 12), 1, (8, 64)
     else:
-        rates, reps, variants = np.geomspace(0.02, 8.0, 25), 4, VARIANTS
-    return [LrConfig(variant=v, lr=float(round(lr, 6)), replicate=r)
-            for v in variants for lr in rates for r in range(reps)]
+        rates, reps, batches = np.geomspace(0.02, 8.0, 25), 4, (8, 32, 128)
+    return [LrConfig(variant=v, lr=float(round(lr, 6)), batch=b, replicate=r)
+            for v in VARIANTS for b in (batches if v == "sgd" else (32,))
+            for lr in rates for r in range(reps)]
 
 
 def _train(cfg: LrConfig, teacher, seq) -> tl.TrainResult:
@@ -72,6 +75,10 @@ def _train(cfg: LrConfig, teacher, seq) -> tl.TrainResult:
     lr = cfg.lr * (cfg.m if scaling == "meanfield" else 1.0)
     if cfg.variant == "online-sgd":
         return tl.train(student, teacher, "online", lr=lr, steps=cfg.steps, batch=cfg.batch, seed=seq)
+    if cfg.variant in ("gd-empirical", "sgd"):
+        method = "gd" if cfg.variant == "gd-empirical" else "sgd"
+        return tl.train(student, teacher, method, "empirical", lr=lr, steps=cfg.steps, n=cfg.n,
+                        batch=cfg.batch, seed=seq)
     if cfg.variant == "gd-warmup":  # geometric ramp from lr/100 to lr over `warmup` steps
         for stage_lr in np.geomspace(lr / 100, lr, WARMUP_STAGES):
             res = tl.train(student, teacher, lr=float(stage_lr), steps=cfg.warmup // WARMUP_STAGES)
@@ -106,7 +113,7 @@ def _mean_converged(sel, lrs, key):
 
 def summarize(results, out: Path) -> dict:
     fig, (ax, ax2) = figure(2)
-    columns: dict[str, list] = {k: [] for k in ("variant", "lr", "replicate", "diverged", "converged", "loss",
+    columns: dict[str, list] = {k: [] for k in ("variant", "batch", "lr", "replicate", "diverged", "converged", "loss",
                                                 "neff", "per_ray", "barrier")}
     for c, r in results:
         for key in columns:
@@ -119,10 +126,12 @@ def summarize(results, out: Path) -> dict:
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     eta_init = critical_rate(coupling_at_zero(dirs, teacher).max())
     fitted: dict = {"eta_c_balanced_minima": eta_bal, "eta_c_init_coupling": eta_init}
-    for v in VARIANTS:
-        sel = sorted((c.lr, r) for c, r in results if c.variant == v)
-        if not sel:
-            continue
+    labels = sorted({(c.variant, c.batch if c.variant == "sgd" else None) for c, _ in results},
+                    key=lambda vb: (VARIANTS.index(vb[0]), vb[1] or 0))
+    for v, batch in labels:
+        sel = sorted(((c.lr, r) for c, r in results
+                      if c.variant == v and (batch is None or c.batch == batch)), key=lambda p: p[0])
+        v = v if batch is None else f"sgd-b{batch}"
         lrs = np.array(sorted({lr for lr, _ in sel}))
         neff, bar = _mean_converged(sel, lrs, "neff"), _mean_converged(sel, lrs, "barrier")
         div = np.array([np.mean([r["diverged"] for lr, r in sel if lr == x]) for x in lrs])

@@ -14,7 +14,13 @@ import numpy as np
 
 import twolayer as tl
 from theory import fits
-from theory.width import ASYMPTOTIC_EXPONENT, asymptotic_constant, predicted_curve, ray_probability
+from theory.width import (
+    ASYMPTOTIC_EXPONENT,
+    asymptotic_constant,
+    exact_expected_barrier,
+    predicted_curve,
+    ray_probability,
+)
 from twolayer._validate import check_positive_float, check_positive_int
 
 from .common import figure, save, trained_students
@@ -22,6 +28,8 @@ from .runner import Experiment
 
 #: refine (a local search over swaps) is run up to this width
 REFINE_MAX_WIDTH = 64
+#: the exact expectation (enumeration of ray counts) is drawn up to this width
+EXACT_MAX_WIDTH = 6
 #: the plot's lower limit (barriers are exactly 0 at m = k and numerically ~1e-16 at m = 1)
 FLOOR = 1e-6
 
@@ -101,6 +109,9 @@ def summarize(results, out: Path) -> dict:
         mean_t, sem_t = predicted_curve(teacher, tw, n_pairs=100, seed=0)
         ax.errorbar(tw, np.maximum(mean_t, FLOOR), yerr=sem_t, color="k", lw=1.5, capsize=2,
                     label=f"theory: sampled minima, k={k}")
+        small = tw[tw <= EXACT_MAX_WIDTH]
+        exact = [exact_expected_barrier(teacher, int(w)) for w in small]
+        ax.plot(small, np.maximum(exact, FLOOR), "kD", ms=4, mfc="none", label="theory: exact enumeration")
         C = asymptotic_constant(k, ray_probability(k))
         ax.plot(tw, C / tw, "k--", lw=1, label=f"theory asymptote {C:.3f}/m")
         # large-m tail of the GD barrier, all d pooled, one point per pair

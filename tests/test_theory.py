@@ -188,3 +188,15 @@ def test_fit_utilities_on_synthetic_data():
     assert fits.transition_sharpness(eta, step) > 0.8
     with pytest.raises(ValueError, match="> 0"):
         fits.loglog_slope([1, 2], [1, -1])
+
+
+def test_exact_enumeration_agrees_with_monte_carlo():
+    from theory.width import count_vectors, exact_expected_barrier
+    teacher = tl.Teacher.orthonormal(2, 5)
+    assert sorted(count_vectors(4, 2)) == sorted([(1, 1, 2), (1, 2, 1), (2, 1, 1), (1, 3, 0), (3, 1, 0),
+                                                  (2, 2, 0)])
+    assert exact_expected_barrier(teacher, 2) == 0.0
+    for m in (3, 4, 6):
+        exact = exact_expected_barrier(teacher, m)
+        mean, sem = predicted_curve(teacher, [m], n_pairs=600, seed=m)
+        assert abs(exact - mean[0]) <= 4 * sem[0]

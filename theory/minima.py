@@ -49,18 +49,23 @@ class Minimum:
         return np.bincount(self.rays[self.rays >= 0], minlength=k)
 
 
-def allocate(m: int, k: int, allocation: str = "uniform", r: float = 0.5,
-             seed: SeedLike = 0) -> np.ndarray:
-    """Ray of each of m neurons (INACTIVE for inactive), every ray covered (needs m >= k)."""
+def type_probabilities(k: int, allocation: str = "uniform", r: float = 0.5) -> np.ndarray:
+    """P(type) for the k rays and, last, "inactive"."""
     check_choice("allocation", allocation, ALLOCATIONS)
-    m, k = check_positive_int("m", m), check_positive_int("k", k)
-    if m < k:
-        raise ValueError(f"m must be >= k for a zero-loss minimum; got m={m}, k={k}")
     r = check_positive_float("r", r, allow_zero=True)
     if r >= 1:
         raise ValueError(f"r must lie in [0, 1); got {r}")
-    probs = (np.full(k + 1, 1.0 / (k + 1)) if allocation == "uniform"
-             else np.append(np.full(k, (1 - r) / k), r))
+    return (np.full(k + 1, 1.0 / (k + 1)) if allocation == "uniform"
+            else np.append(np.full(k, (1 - r) / k), r))
+
+
+def allocate(m: int, k: int, allocation: str = "uniform", r: float = 0.5,
+             seed: SeedLike = 0) -> np.ndarray:
+    """Ray of each of m neurons (INACTIVE for inactive), every ray covered (needs m >= k)."""
+    m, k = check_positive_int("m", m), check_positive_int("k", k)
+    probs = type_probabilities(k, allocation, r)
+    if m < k:
+        raise ValueError(f"m must be >= k for a zero-loss minimum; got m={m}, k={k}")
     rng = as_generator(seed)
     for _ in range(MAX_TRIES):
         types = rng.choice(k + 1, size=m, p=probs)
@@ -81,10 +86,20 @@ def sample_minimum(teacher: Teacher, m: int, allocation: str = "uniform", r: flo
     With frozen outputs (a_i = 1) only the split is random: r_i = b_j p_i / c.
     """
     check_orthonormal(teacher)
+    rng = as_generator(seed)
+    rays = allocate(m, teacher.k, allocation, r, rng)
+    return minimum_from_rays(teacher, rays, split, alpha, balanced, scaling, train_output, rng)
+
+
+def minimum_from_rays(teacher: Teacher, rays: np.ndarray, split: str = "equal", alpha: float = 1.0,
+                      balanced: bool = True, scaling: str = "standard", train_output: bool = True,
+                      seed: SeedLike = 0) -> Minimum:
+    """The condensed minimum with the given ray of each neuron (INACTIVE = -1); the split of
+    each ray's mass and the magnitudes as in ``sample_minimum``."""
     check_choice("split", split, SPLITS)
     alpha = check_positive_float("alpha", alpha)
     rng = as_generator(seed)
-    rays = allocate(m, teacher.k, allocation, r, rng)
+    m = rays.size
     c = 1.0 if scaling == "standard" else 1.0 / m
     mass = np.zeros(m)
     for j in range(teacher.k):

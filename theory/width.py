@@ -1,10 +1,12 @@
 """Predicted barrier modulo permutation versus the student width m (docs/theory.md, sec. 3).
 
 The curve is the expectation, over pairs of independent minima drawn from an allocation
-model (``theory.minima``), of the exact barrier of ``theory.barrier.condensed_barrier``
-(Monte Carlo over the closed form). Its shape: at m = k both minima put one neuron on each
-ray and coincide up to permutation (barrier 0); just above k the ray counts of the two
-networks differ while few inactive neurons can absorb the difference, which forces
+model (``theory.minima``), of the exact barrier of ``theory.barrier.condensed_barrier``:
+by enumeration of the ray counts where that is small (``exact_expected_barrier``, equal
+split), by Monte Carlo over the closed form otherwise (``predicted_curve``).
+
+Its shape: at m = k both minima put one neuron on each ray and coincide up to permutation
+(barrier 0); just above k the ray counts of the two networks differ while few inactive neurons can absorb the difference, which forces
 cross-ray pairs (a peak); for large m the count differences |n_j - n'_j| ~ m^(1/2) are
 absorbed by inactive neurons and
 
@@ -20,12 +22,13 @@ computation happens in the span of the k teacher rays.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import multinomial
 
 from twolayer import Teacher
 from twolayer.model import SeedLike, as_generator
 
 from .barrier import condensed_barrier
-from .minima import sample_minimum
+from .minima import INACTIVE, minimum_from_rays, sample_minimum, type_probabilities
 
 #: large-m exponent of E[barrier] ~ m^exponent by mass split (dirichlet: up to log factors)
 ASYMPTOTIC_EXPONENT = {"equal": -1.0, "dirichlet": -2.0}
@@ -42,6 +45,42 @@ def asymptotic_constant(k: int, q: float, b: float = 1.0) -> float:
     rho = -q / (1 - q)
     kappa = (2 / np.pi) * (np.sqrt(1 - rho**2) + rho * np.arcsin(rho))
     return b**2 * (1 - q) / (16 * q) * ((g_d + g_o) * k + g_o * k * (k - 1) * kappa)
+
+
+def count_vectors(m: int, k: int):
+    """Every (n_1, ..., n_k, z) with n_j >= 1 and sum m."""
+    def rec(left, parts):
+        if parts == 1:
+            yield (left,)
+            return
+        for first in range(left + 1):
+            for rest in rec(left - first, parts - 1):
+                yield (first, *rest)
+    for extra in rec(m - k, k + 1):
+        yield tuple(e + (1 if j < k else 0) for j, e in enumerate(extra))
+
+
+def exact_expected_barrier(teacher: Teacher, m: int, allocation: str = "uniform", r: float = 0.5,
+                           max_pairs: int = 20_000, **model) -> float:
+    """E[barrier] over pairs of minima with the equal split, by enumerating the ray counts of
+    both networks (multinomial, conditioned on every ray being covered). With the equal split a
+    minimum is determined up to permutation by its counts, so this is exact."""
+    if model.get("split", "equal") != "equal":
+        raise ValueError("exact enumeration needs split='equal' (a Dirichlet split is continuous)")
+    k = teacher.k
+    probs = type_probabilities(k, allocation, r)
+    vectors = list(count_vectors(m, k))
+    if len(vectors) ** 2 > max_pairs:
+        raise ValueError(f"{len(vectors) ** 2} count pairs exceed max_pairs={max_pairs}; use predicted_curve")
+    weights = np.array([multinomial.pmf(v, m, probs) for v in vectors])
+    weights /= weights.sum()
+    nets = [minimum_from_rays(teacher, np.repeat(np.r_[np.arange(k), INACTIVE], v), **model)
+            for v in vectors]
+    total = 0.0
+    for wa, A in zip(weights, nets):
+        for wb, B in zip(weights, nets):
+            total += wa * wb * condensed_barrier(A, B, teacher).value
+    return float(total)
 
 
 def sample_barriers(teacher: Teacher, m: int, n_pairs: int, seed: SeedLike = 0, **model) -> np.ndarray:
