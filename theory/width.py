@@ -6,8 +6,8 @@ by enumeration of the ray counts where that is small (``exact_expected_barrier``
 split), by Monte Carlo over the closed form otherwise (``predicted_curve``).
 
 Its shape: at m = k both minima put one neuron on each ray and coincide up to permutation
-(barrier 0); just above k the ray counts of the two networks differ while few inactive neurons can absorb the difference, which forces
-cross-ray pairs (a peak); for large m the count differences |n_j - n'_j| ~ m^(1/2) are
+(barrier 0); just above k the ray counts of the two networks differ while few inactive
+neurons can absorb the difference, which forces cross-ray pairs (a peak); for large m the count differences |n_j - n'_j| ~ m^(1/2) are
 absorbed by inactive neurons and
 
     equal split:  D_j ~ b |n_j - n'_j| / (m q),   E[barrier] ~ C_k / m,
