@@ -7,8 +7,8 @@ split), by Monte Carlo over the closed form otherwise (``predicted_curve``).
 
 Its shape: at m = k both minima put one neuron on each ray and coincide up to permutation
 (barrier 0); just above k the ray counts of the two networks differ while few inactive
-neurons can absorb the difference, which forces cross-ray pairs (a peak); for large m the count differences |n_j - n'_j| ~ m^(1/2) are
-absorbed by inactive neurons and
+neurons can absorb the difference, which forces cross-ray pairs (a peak); for large m
+the count differences |n_j - n'_j| ~ m^(1/2) are absorbed by inactive neurons and
 
     equal split:  D_j ~ b |n_j - n'_j| / (m q),   E[barrier] ~ C_k / m,
     C_k = b^2 (1 - q) / (16 q) [ (g_d + g_o) k + g_o k (k - 1) kappa(rho) ],
