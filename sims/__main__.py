@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+
+from twolayer.data import DATA_ENV
 
 from .common import PROFILES, apply_overrides
 from .registry import NAMES, get
@@ -34,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a config field for every run")
         q.add_argument("--executor", default="local", help="local or dask")
         q.add_argument("--scheduler", default=None, help="dask scheduler address")
+        q.add_argument("--data", default=None,
+                       help="MNIST directory for the real-data experiments (default: $TWOLAYER_DATA, "
+                            "else scikit-learn's digits)")
         q.add_argument("--quiet", action="store_true", help="no progress bars")
     r = sub.add_parser("report", help="write figures/README.md from the saved figures")
     r.add_argument("--figures", default="figures")
@@ -61,7 +67,14 @@ def _run(names, args) -> int:
         raise ValueError(f"--seed must be >= 0; got {args.seed}")
     experiments = [get(n) for n in names]
     overrides = _overrides(args.set)
-    plans = [(e, apply_overrides(e.configs(args.profile), overrides)) for e in experiments]
+    data = args.data or os.environ.get(DATA_ENV, "")
+    if data and not Path(data).is_dir():
+        raise ValueError(f"--data {data}: not a directory (give the folder with the MNIST IDX files)")
+    plans = []
+    for e in experiments:
+        configs = e.configs(args.profile)
+        extra = {"data": data} if data and configs and hasattr(configs[0], "data") else {}
+        plans.append((e, apply_overrides(configs, {**extra, **overrides})))
     store = Store(args.out)
     summaries = []
     t0 = time.time()

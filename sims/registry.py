@@ -6,7 +6,8 @@ import importlib
 
 from .runner import Experiment
 
-NAMES = ("width", "lr", "wasserstein", "trajectory", "three", "imp", "matching")
+NAMES = ("width", "lr", "wasserstein", "trajectory", "three", "imp", "matching", "mnist_width", "mnist_depth",
+         "mnist_lr", "mnist_trajectory", "mnist_imp", "dimension")
 
 
 def get(name: str) -> Experiment:

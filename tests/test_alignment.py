@@ -163,6 +163,9 @@ def test_participation_dimension():
     assert tl.participation_dimension(line) == pytest.approx(1.0)
     cloud = rng.standard_normal((200_000, 6))
     assert tl.participation_dimension(cloud) == pytest.approx(6.0, rel=0.01)
+    wide = rng.standard_normal((30, 500))  # more features than points: the Gram path
+    S = np.cov(wide.T, bias=True)
+    assert tl.participation_dimension(wide) == pytest.approx(np.trace(S) ** 2 / np.sum(S * S), rel=1e-10)
 
 
 def test_wasserstein_to_teacher_is_zero_at_a_condensed_minimum():

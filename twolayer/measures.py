@@ -72,7 +72,8 @@ def participation_dimension(points: np.ndarray, weights: np.ndarray | None = Non
     w = (np.full(X.shape[0], 1.0 / X.shape[0]) if weights is None
          else check_array("weights", weights, 1, (X.shape[0],)))
     w = w / w.sum()
-    Xc = X - w @ X
-    S = (Xc * w[:, None]).T @ Xc
+    Xc = (X - w @ X) * np.sqrt(w)[:, None]
+    # S = Xc^T Xc and the Gram Xc Xc^T share their nonzero spectrum: use the smaller one
+    S = Xc.T @ Xc if Xc.shape[1] <= Xc.shape[0] else Xc @ Xc.T
     tr2 = np.sum(S * S)
     return float(np.trace(S) ** 2 / tr2) if tr2 > 0 else 0.0

@@ -1,0 +1,75 @@
+"""dimension: participation-ratio dimension of each hidden layer (plain weights, weights in
+the layer input's Sigma-metric, activations) against the barrier mod P across learning rates
+(Ferbach et al. 2024), for MLPs with 2 hidden layers on real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from twolayer.mlp import mlp_barrier
+from twolayer.mlp_matching import match_mlp, permute_mlp
+
+from .common import figure, save
+from .realdata import RealConfig, dataset, train_pair
+from .runner import Experiment
+
+VIEWS = ("weights", "weights_cov", "activations")
+
+
+def configs(profile: str) -> list[RealConfig]:
+    rates, reps = (np.geomspace(0.003, 0.3, 5), 1) if profile == "quick" else (np.geomspace(0.001, 1.0, 10), 4)
+    return [RealConfig(depth=2, lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
+
+
+def layer_dimensions(net, X) -> dict[str, np.ndarray]:
+    """PR dimension of each hidden layer's neurons: rows of W_l, rows of W_l Sigma^(1/2), and
+    the neurons' activation vectors over X."""
+    inputs = [X, *net.hidden(X)]
+    out = {v: [] for v in VIEWS}
+    for layer in range(len(net.weights) - 1):
+        W = net.weights[layer]
+        S = inputs[layer].T @ inputs[layer] / X.shape[0]
+        vals, vecs = np.linalg.eigh(S)
+        root = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+        out["weights"].append(tl.participation_dimension(W))
+        out["weights_cov"].append(tl.participation_dimension(W @ root))
+        out["activations"].append(tl.participation_dimension(inputs[layer + 1].T))
+    return {v: np.array(d) for v, d in out.items()}
+
+
+def run(cfg: RealConfig, seq) -> dict:
+    data = dataset(cfg.data, cfg.n_train)
+    runs = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch)
+    if any(r.diverged for r in runs):
+        return {"diverged": True}
+    A, B = (r.net for r in runs)
+    dims = layer_dimensions(A, data.X_train[:1000])
+    barrier = mlp_barrier(A, permute_mlp(B, match_mlp(A, B)), data.X_test, data.y_test)[0].value
+    return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax,) = figure(1, width=6)
+    ok = [(c, r) for c, r in results if not r["diverged"]]
+    columns = {"lr": [c.lr for c, _ in ok], "barrier": [float(r["barrier"]) for _, r in ok]}
+    fitted = {}
+    layers = ok[0][1]["dim_weights"].size
+    for v in VIEWS:
+        for layer in range(layers):
+            dims = [float(r[f"dim_{v}"][layer]) for _, r in ok]
+            columns[f"dim_{v}_layer{layer + 1}"] = dims
+            ax.plot(dims, columns["barrier"], "o", label=f"{v}, layer {layer + 1}")
+            if len(ok) >= 3:
+                fitted[f"spearman_{v}_layer{layer + 1}"] = float(
+                    np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(columns["barrier"])))[0, 1])
+    ax.set(xscale="log", yscale="log", xlabel="participation-ratio dimension of the layer's neurons",
+           ylabel="loss barrier mod P (test)", title="Dimension of the neuron distribution vs barrier")
+    ax.legend(fontsize=6)
+    return save(fig, "dimension", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("dimension", "participation-ratio dimension of each layer vs barrier mod P across "
+                        "learning rates (real data)", configs, run, summarize)

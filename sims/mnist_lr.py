@@ -1,0 +1,59 @@
+"""mnist_lr: sparsity (effective hidden units) and barrier mod P versus the learning rate on
+real data, for one-hidden-layer networks trained by SGD with momentum."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from theory import fits
+from twolayer.mlp import mlp_barrier
+from twolayer.mlp_matching import match_mlp, permute_mlp
+
+from .common import figure, save
+from .realdata import RealConfig, dataset, effective_units, train_pair
+from .runner import Experiment
+
+
+def configs(profile: str) -> list[RealConfig]:
+    rates, reps = (np.geomspace(0.003, 1.0, 9), 1) if profile == "quick" else (np.geomspace(0.001, 3.0, 17), 4)
+    return [RealConfig(lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
+
+
+def run(cfg: RealConfig, seq) -> dict:
+    data = dataset(cfg.data, cfg.n_train)
+    runs = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch)
+    if any(r.diverged for r in runs):
+        return {"diverged": True, "units": np.nan, "barrier": np.nan}
+    A, B = (r.net for r in runs)
+    loss, _ = mlp_barrier(A, permute_mlp(B, match_mlp(A, B)), data.X_test, data.y_test)
+    return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": loss.value}
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax, ax2) = figure(2)
+    columns = {"lr": [c.lr for c, _ in results]} | {k: [float(r[k]) for _, r in results]
+                                                     for k in ("diverged", "units", "barrier")}
+    lr = np.array(columns["lr"])
+    rates = np.unique(lr)
+    units = np.array([np.nanmean(np.array(columns["units"])[lr == x]) if np.any(np.isfinite(
+        np.array(columns["units"])[lr == x])) else np.nan for x in rates])
+    barrier = np.array([np.nanmean(np.array(columns["barrier"])[lr == x]) if np.any(np.isfinite(
+        np.array(columns["barrier"])[lr == x])) else np.nan for x in rates])
+    ok = np.isfinite(units)
+    ax.plot(rates[ok], units[ok], marker="o")
+    ax2.plot(rates[ok], barrier[ok], marker="o")
+    fitted = {"units_range": [float(np.nanmin(units)), float(np.nanmax(units))]}
+    if ok.sum() >= 3:
+        fitted |= {"transition_lr": fits.transition_point(rates[ok], units[ok]),
+                   "transition_sharpness": fits.transition_sharpness(rates[ok], units[ok])}
+    ax.set(xscale="log", xlabel="learning rate", ylabel="effective hidden units (participation ratio)",
+           title="Sparsity vs learning rate (real data)")
+    ax2.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
+            title="Barrier mod P vs learning rate")
+    return save(fig, "mnist_lr", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("mnist_lr", "real data: effective hidden units and barrier mod P vs learning rate",
+                        configs, run, summarize)

@@ -1,0 +1,59 @@
+"""mnist_trajectory: simultaneous weak LMC along training for a deep MLP (2 hidden layers):
+the final networks' permutations applied to every checkpoint, vs fresh matching, vs none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from twolayer.mlp import mlp_barrier
+from twolayer.mlp_matching import match_mlp, permute_mlp
+
+from .common import figure, save
+from .realdata import RealConfig, dataset, train_pair
+from .runner import Experiment
+
+KEYS = ("plain", "final_perm", "fresh_perm")
+
+
+def configs(profile: str) -> list[RealConfig]:
+    return [RealConfig(depth=2, replicate=r) for r in range(2 if profile == "quick" else 6)]
+
+
+def run(cfg: RealConfig, seq) -> dict:
+    data = dataset(cfg.data, cfg.n_train)
+    steps = np.unique(np.r_[0, np.geomspace(5, cfg.steps, 10).astype(int)])
+    A, B = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch, checkpoints=steps)
+    final = match_mlp(A.net, B.net)
+    out = {k: np.empty(steps.size) for k in KEYS}
+    for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
+        out["plain"][j] = mlp_barrier(a, b, data.X_test, data.y_test)[0].value
+        out["final_perm"][j] = mlp_barrier(a, permute_mlp(b, final), data.X_test, data.y_test)[0].value
+        out["fresh_perm"][j] = mlp_barrier(a, permute_mlp(b, match_mlp(a, b)), data.X_test, data.y_test)[0].value
+    return out | {"steps": steps.astype(float)}
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax,) = figure(1, width=6)
+    steps = results[0][1]["steps"]
+    columns = {"replicate": [], "step": []} | {k: [] for k in KEYS}
+    for c, r in results:
+        for j, s in enumerate(r["steps"]):
+            columns["replicate"].append(c.replicate)
+            columns["step"].append(s)
+            for k in KEYS:
+                columns[k].append(float(r[k][j]))
+    fitted = {}
+    for k in KEYS:
+        y = np.mean([r[k] for _, r in results], axis=0)
+        ax.plot(np.maximum(steps, 1), y, marker="o", label=k.replace("_", " "))
+        fitted[f"{k}_max"], fitted[f"{k}_final"] = float(y.max()), float(y[-1])
+    ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)", ylabel="loss barrier (test cross-entropy)",
+           title="Deep MLP: barrier along training")
+    ax.legend(fontsize=7)
+    return save(fig, "mnist_trajectory", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("mnist_trajectory", "deep MLP on real data: final permutation along training vs fresh "
+                        "vs none", configs, run, summarize)

@@ -1,0 +1,62 @@
+"""mnist_width: two-layer ReLU networks on MNIST (or the digits): loss and error barriers,
+plain and modulo permutation (weights matching), versus the hidden width; log-log fit of the tail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from theory import fits
+from twolayer.mlp import evaluate, mlp_barrier
+from twolayer.mlp_matching import match_mlp, permute_mlp
+
+from .common import figure, save
+from .realdata import RealConfig, dataset, train_pair
+from .runner import Experiment
+
+
+def configs(profile: str) -> list[RealConfig]:
+    widths, reps = ((8, 16, 32, 64, 128, 256), 2) if profile == "quick" else ((8, 16, 32, 64, 128, 256, 512, 1024), 5)
+    return [RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
+
+
+def run(cfg: RealConfig, seq) -> dict:
+    data = dataset(cfg.data, cfg.n_train)
+    A, B = (r.net for r in train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch))
+    plain_loss, plain_err = mlp_barrier(A, B, data.X_test, data.y_test)
+    Bp = permute_mlp(B, match_mlp(A, B, "weights"))
+    modp_loss, modp_err = mlp_barrier(A, Bp, data.X_test, data.y_test)
+    return {"plain_loss": plain_loss.value, "plain_error": plain_err.value, "modp_loss": modp_loss.value,
+            "modp_error": modp_err.value, "test_error": evaluate(A, data.X_test, data.y_test)[1]}
+
+
+KEYS = ("plain_loss", "plain_error", "modp_loss", "modp_error", "test_error")
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax, ax2) = figure(2)
+    columns = {"width": [c.width for c, _ in results], "replicate": [c.replicate for c, _ in results]}
+    columns |= {k: [float(r[k]) for _, r in results] for k in KEYS}
+    w = np.array(columns["width"])
+    widths = np.unique(w)
+    for k, axis in (("plain_loss", ax), ("modp_loss", ax), ("plain_error", ax2), ("modp_error", ax2)):
+        y = np.array(columns[k])
+        axis.plot(widths, [y[w == x].mean() for x in widths], marker="o", label=k.replace("_", " "))
+    y = np.array(columns["modp_loss"])
+    tail = (w >= np.median(widths)) & (y > 0)
+    fitted = {"test_error_by_width": {int(x): float(np.mean(np.array(columns["test_error"])[w == x])) for x in widths}}
+    if len(np.unique(w[tail])) >= 2:
+        fit = fits.loglog_slope(w[tail], y[tail], seed=0)
+        fitted |= {"modp_loss_tail_slope": fit.slope, "modp_loss_tail_slope_ci95": fit.ci}
+    ax.set(xscale="log", yscale="log", xlabel="hidden width (neurons)", ylabel="loss barrier (test cross-entropy)",
+           title="Two-layer nets on real data")
+    ax2.set(xscale="log", xlabel="hidden width (neurons)", ylabel="error barrier (test, fraction)",
+            title="Error barrier")
+    ax.legend(fontsize=7)
+    ax2.legend(fontsize=7)
+    return save(fig, "mnist_width", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("mnist_width", "two-layer nets on MNIST/digits: barriers plain and mod P vs width",
+                        configs, run, summarize)
