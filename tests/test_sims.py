@@ -141,3 +141,21 @@ def test_report_lists_the_figures(tmp_path):
     text = (figs / "README.md").read_text()
     assert "![imp](imp.png)" in text and "dense_perm" in text
     assert json.loads((figs / "imp.json").read_text())["remaining_fraction"][0] == 1.0
+
+
+def test_real_data_experiment_reads_mnist_given_with_data(tmp_path):
+    from twolayer.data import write_idx
+    rng = np.random.default_rng(0)
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    for split, n in (("train", 300), ("t10k", 100)):
+        labels = rng.integers(0, 10, n)
+        images = (rng.integers(0, 60, (n, 6, 6)) + 150 * (np.arange(36).reshape(6, 6) % 10 == labels[:, None, None]))
+        write_idx(mnist / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(mnist / f"{split}-labels-idx1-ubyte.gz", labels)
+    proc = sims("run", "mnist_width", "--data", str(mnist), "--set", "steps=100", "--out", str(tmp_path / "r"),
+                "--figures", str(tmp_path / "f"))
+    assert "MNIST from" in proc.stderr and (tmp_path / "f" / "mnist_width.png").exists()
+    db = sqlite3.connect(tmp_path / "r" / "index.sqlite")
+    configs = [json.loads(c) for (c,) in db.execute("SELECT config FROM runs WHERE status = 'done'")]
+    assert configs and all(c["data"] == str(mnist) for c in configs)
