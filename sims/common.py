@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -15,13 +17,56 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import twolayer as tl  # noqa: E402
+from twolayer._validate import check_positive_float, check_positive_int  # noqa: E402
 
 PROFILES = ("quick", "paper")
+
+
+@dataclass(frozen=True)
+class GDConfig:
+    """Fields shared by the synthetic experiments: an orthonormal teacher (k rays in R^d),
+    students of width m trained by population GD from small balanced inits (scale
+    init_scale) with rate lr for at most ``steps`` updates, stopping at loss ``tol`` (none
+    if None); ``replicate`` numbers independent repetitions."""
+
+    k: int = 2
+    d: int = 10
+    m: int = 16
+    lr: float = 0.5
+    steps: int = 20_000
+    tol: float | None = 1e-9
+    init_scale: float = 1e-3
+    replicate: int = 0
+
+    def __post_init__(self):
+        for name in ("k", "d", "m", "steps"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("replicate", self.replicate, minimum=0)
+        check_positive_float("lr", self.lr)
+        check_positive_float("init_scale", self.init_scale)
+        if self.tol is not None:
+            check_positive_float("tol", self.tol)
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d for an orthonormal teacher; got k={self.k}, d={self.d}")
+
+    def teacher(self) -> tl.Teacher:
+        return tl.Teacher.orthonormal(self.k, self.d)
+
+    def students(self, seq: np.random.SeedSequence, count: int, checkpoints=None) -> list[tl.TrainResult]:
+        """``count`` students trained as the fields say, from the children 0..count-1 of the run's stream."""
+        teacher = self.teacher()
+        return [tl.train(tl.Student.init(self.m, self.d, self.init_scale, child(seq, i), balanced=True), teacher,
+                         "gd", "population", lr=self.lr, steps=self.steps, tol=self.tol, checkpoints=checkpoints)
+                for i in range(count)]
 
 
 def parse_value(text: str, kind):
     """Parse a --set value for a field annotated ``kind`` (int, float, str, bool or tuple)."""
     origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(kind):
+        if text.lower() == "none":
+            return None
+        return parse_value(text, next(a for a in typing.get_args(kind) if a is not type(None)))
     if kind is bool:
         if text.lower() in ("1", "true", "yes"):
             return True
@@ -54,16 +99,6 @@ def apply_overrides(configs: list, overrides: dict[str, str]) -> list:
         except ValueError as e:
             raise ValueError(f"--set {key}: {e}") from None
     return list(dict.fromkeys(dataclasses.replace(c, **parsed) for c in configs))
-
-
-def trained_students(teacher: tl.Teacher, m: int, count: int, seq: np.random.SeedSequence, lr: float,
-                     steps: int, tol: float | None = None, init_scale: float = 1e-3,
-                     checkpoints=None) -> list[tl.TrainResult]:
-    """``count`` students of width m trained by population GD from small balanced inits drawn
-    from the children 0..count-1 of the run's stream."""
-    return [tl.train(tl.Student.init(m, teacher.d, init_scale, child(seq, i), balanced=True), teacher,
-                     "gd", "population", lr=lr, steps=steps, tol=tol, checkpoints=checkpoints)
-            for i in range(count)]
 
 
 def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:

@@ -17,35 +17,29 @@ import numpy as np
 import twolayer as tl
 from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import figure, save, trained_students
+from .common import GDConfig, figure, save
 from .runner import Experiment
 
 
 @dataclass(frozen=True)
-class ImpConfig:
-    k: int = 2
-    d: int = 10
+class ImpConfig(GDConfig):
     m: int = 32
-    lr: float = 0.5
     steps: int = 8000
+    tol: float | None = None
     init_scale: float = 1e-2
     rounds: int = 5
     prune: float = 0.3
     rewind: int = 50
-    replicate: int = 0
 
     def __post_init__(self):
-        for name in ("k", "d", "m", "steps", "rounds", "rewind"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("replicate", self.replicate, minimum=0)
-        for name in ("lr", "init_scale", "prune"):
-            check_positive_float(name, getattr(self, name))
+        super().__post_init__()
+        check_positive_int("rounds", self.rounds)
+        check_positive_int("rewind", self.rewind)
+        check_positive_float("prune", self.prune)
         if not self.prune < 1:
             raise ValueError(f"prune must lie in (0, 1); got {self.prune}")
         if self.rewind >= self.steps:
             raise ValueError(f"rewind must be < steps ({self.steps}); got {self.rewind}")
-        if self.k > self.d:
-            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
 
 
 def configs(profile: str) -> list[ImpConfig]:
@@ -64,8 +58,8 @@ def _prune(student: tl.Student, alive: np.ndarray, fraction: float) -> np.ndarra
 
 
 def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
-    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
-    dense = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, None, cfg.init_scale, [cfg.rewind])
+    teacher = cfg.teacher()
+    dense = cfg.students(seq, 2, checkpoints=[cfg.rewind])
     perm = tl.match(dense[0].student, dense[1].student).perm
     nets = [r.student for r in dense]
     alive = [np.ones(cfg.m, dtype=bool), np.ones(cfg.m, dtype=bool)]
@@ -78,7 +72,7 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
                 start = dense[i].checkpoints[0][1]
                 mask = alive[i].astype(float)
                 start = start.with_params(start.a * mask, start.W * mask[:, None])
-                nets[i] = tl.train(start, teacher, lr=cfg.lr, steps=cfg.steps - cfg.rewind).student
+                nets[i] = tl.train(start, teacher, lr=cfg.lr, steps=cfg.steps - cfg.rewind, tol=cfg.tol).student
         A, B = nets
         out["remaining"][rnd] = 0.5 * (alive[0].mean() + alive[1].mean())
         out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perm), teacher).value

@@ -19,9 +19,9 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 from theory.stability import coupling_at_zero, critical_rate, lambda_max_balanced, max_neurons_per_ray_frozen
-from twolayer._validate import check_choice, check_positive_float, check_positive_int
+from twolayer._validate import check_choice, check_positive_int
 
-from .common import child, figure, save
+from .common import GDConfig, child, figure, save
 from .runner import Experiment
 
 VARIANTS = ("gd", "gd-frozen", "gd-meanfield", "online-sgd", "gd-warmup", "gd-empirical", "sgd")
@@ -31,28 +31,22 @@ CONVERGED_LOSS = 1e-4
 
 
 @dataclass(frozen=True)
-class LrConfig:
-    variant: str = "gd"
-    lr: float = 0.1
-    k: int = 2
-    d: int = 10
+class LrConfig(GDConfig):
     m: int = 32
+    lr: float = 0.1
     steps: int = 5000
+    tol: float | None = None
     init_scale: float = 1e-2
+    variant: str = "gd"
     batch: int = 32
     warmup: int = 500
     n: int = 2000
-    replicate: int = 0
 
     def __post_init__(self):
+        super().__post_init__()
         check_choice("variant", self.variant, VARIANTS)
-        check_positive_float("lr", self.lr)
-        check_positive_float("init_scale", self.init_scale)
-        for name in ("k", "d", "m", "steps", "batch", "warmup", "n"):
+        for name in ("batch", "warmup", "n"):
             check_positive_int(name, getattr(self, name))
-        check_positive_int("replicate", self.replicate, minimum=0)
-        if self.k > self.d:
-            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
         if self.warmup >= self.steps:
             raise ValueError(f"warmup must be < steps ({self.steps}); got {self.warmup}")
 
@@ -77,7 +71,7 @@ def _train(cfg: LrConfig, teacher, seq) -> tl.TrainResult:
         return tl.train(student, teacher, "online", lr=lr, steps=cfg.steps, batch=cfg.batch, seed=seq)
     if cfg.variant in ("gd-empirical", "sgd"):
         method = "gd" if cfg.variant == "gd-empirical" else "sgd"
-        return tl.train(student, teacher, method, "empirical", lr=lr, steps=cfg.steps, n=cfg.n,
+        return tl.train(student, teacher, method, "empirical", lr=lr, steps=cfg.steps, tol=cfg.tol, n=cfg.n,
                         batch=cfg.batch, seed=seq)
     if cfg.variant == "gd-warmup":  # geometric ramp from lr/100 to lr over `warmup` steps
         for stage_lr in np.geomspace(lr / 100, lr, WARMUP_STAGES):
@@ -86,12 +80,12 @@ def _train(cfg: LrConfig, teacher, seq) -> tl.TrainResult:
                 return res
             student = res.student
         lr_steps = cfg.steps - WARMUP_STAGES * (cfg.warmup // WARMUP_STAGES)
-        return tl.train(student, teacher, lr=lr, steps=lr_steps)
-    return tl.train(student, teacher, lr=lr, steps=cfg.steps)
+        return tl.train(student, teacher, lr=lr, steps=lr_steps, tol=cfg.tol)
+    return tl.train(student, teacher, lr=lr, steps=cfg.steps, tol=cfg.tol)
 
 
 def run(cfg: LrConfig, seq: np.random.SeedSequence) -> dict:
-    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    teacher = cfg.teacher()
     runs = [_train(cfg, teacher, child(seq, i)) for i in range(2)]
     diverged = any(r.diverged or not np.isfinite(r.final_loss) for r in runs)
     loss = max(r.final_loss for r in runs) if not diverged else np.nan
@@ -119,7 +113,7 @@ def summarize(results, out: Path) -> dict:
         for key in columns:
             columns[key].append(getattr(c, key) if hasattr(c, key) else float(r[key]))
     c0 = results[0][0]
-    teacher = tl.Teacher.orthonormal(c0.k, c0.d)
+    teacher = c0.teacher()
     eta_bal = critical_rate(lambda_max_balanced(teacher))
     rng = np.random.default_rng(0)
     dirs = rng.standard_normal((2000, c0.d))

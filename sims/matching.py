@@ -8,51 +8,27 @@ each one leaves and its wall time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import twolayer as tl
-from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import figure, save, trained_students
+from .common import GDConfig, figure, save
 from .runner import Experiment
 
 METHODS = ("weights", "weights_cov", "activations", "refine", "ot")
 REFINE_MAX_WIDTH = 128
 
 
-@dataclass(frozen=True)
-class MatchingConfig:
-    k: int = 2
-    d: int = 10
-    m: int = 16
-    lr: float = 0.5
-    steps: int = 20_000
-    tol: float = 1e-9
-    init_scale: float = 1e-3
-    replicate: int = 0
-
-    def __post_init__(self):
-        for name in ("k", "d", "m", "steps"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("replicate", self.replicate, minimum=0)
-        for name in ("lr", "tol", "init_scale"):
-            check_positive_float(name, getattr(self, name))
-        if self.k > self.d:
-            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
-
-
-def configs(profile: str) -> list[MatchingConfig]:
+def configs(profile: str) -> list[GDConfig]:
     widths, reps = ((8, 16, 32, 64, 128), 3) if profile == "quick" else ((8, 16, 32, 64, 128, 256, 512), 8)
-    return [MatchingConfig(m=m, replicate=r) for m in widths for r in range(reps)]
+    return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 
-def run(cfg: MatchingConfig, seq: np.random.SeedSequence) -> dict:
-    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
-    A, B = (r.student for r in trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, cfg.tol,
-                                                 cfg.init_scale))
+def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = cfg.teacher()
+    A, B = (r.student for r in cfg.students(seq, 2))
     out = {}
     for method in METHODS:
         if method == "refine" and cfg.m > REFINE_MAX_WIDTH:

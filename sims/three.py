@@ -7,49 +7,25 @@ the width.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import twolayer as tl
 from theory import fits
-from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import figure, save, trained_students
+from .common import GDConfig, figure, save
 from .runner import Experiment
 
 
-@dataclass(frozen=True)
-class ThreeConfig:
-    k: int = 2
-    d: int = 10
-    m: int = 16
-    lr: float = 0.5
-    steps: int = 20_000
-    tol: float = 1e-9
-    init_scale: float = 1e-3
-    replicate: int = 0
-
-    def __post_init__(self):
-        for name in ("k", "d", "m", "steps"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("replicate", self.replicate, minimum=0)
-        for name in ("lr", "tol", "init_scale"):
-            check_positive_float(name, getattr(self, name))
-        if self.k > self.d:
-            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
-
-
-def configs(profile: str) -> list[ThreeConfig]:
+def configs(profile: str) -> list[GDConfig]:
     widths, reps = ((4, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((4, 8, 16, 32, 64, 128, 256, 512), 8)
-    return [ThreeConfig(m=m, replicate=r) for m in widths for r in range(reps)]
+    return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 
-def run(cfg: ThreeConfig, seq: np.random.SeedSequence) -> dict:
-    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
-    A, B, C = (r.student for r in trained_students(teacher, cfg.m, 3, seq, cfg.lr, cfg.steps, cfg.tol,
-                                                    cfg.init_scale))
+def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = cfg.teacher()
+    A, B, C = (r.student for r in cfg.students(seq, 3))
     B_to_A = tl.permute(B, tl.match(A, B).perm)
     C_to_A = tl.permute(C, tl.match(A, C).perm)
     return {"via_reference": tl.barrier(B_to_A, C_to_A, teacher).value,

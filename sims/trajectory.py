@@ -14,31 +14,26 @@ from pathlib import Path
 import numpy as np
 
 import twolayer as tl
-from twolayer._validate import check_positive_float, check_positive_int
+from twolayer._validate import check_positive_int
 
-from .common import figure, save, trained_students
+from .common import GDConfig, figure, save
 from .runner import Experiment
 
 
 @dataclass(frozen=True)
-class TrajectoryConfig:
+class TrajectoryConfig(GDConfig):
     k: int = 4
     d: int = 16
     m: int = 32
     lr: float = 0.3
     steps: int = 6000
+    tol: float | None = None
     init_scale: float = 1e-2
     checkpoints: int = 14
-    replicate: int = 0
 
     def __post_init__(self):
-        for name in ("k", "d", "m", "steps", "checkpoints"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("replicate", self.replicate, minimum=0)
-        check_positive_float("lr", self.lr)
-        check_positive_float("init_scale", self.init_scale)
-        if self.k > self.d:
-            raise ValueError(f"k must be <= d; got k={self.k}, d={self.d}")
+        super().__post_init__()
+        check_positive_int("checkpoints", self.checkpoints)
 
 
 def configs(profile: str) -> list[TrajectoryConfig]:
@@ -52,9 +47,9 @@ def checkpoint_steps(cfg: TrajectoryConfig) -> np.ndarray:
 
 
 def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
-    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
+    teacher = cfg.teacher()
     steps = checkpoint_steps(cfg)
-    A, B = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, None, cfg.init_scale, steps)
+    A, B = cfg.students(seq, 2, checkpoints=steps)
     final_perm = tl.match(A.student, B.student).perm
     out = {name: np.empty(steps.size) for name in ("plain", "final_perm", "fresh_perm", "loss")}
     for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):

@@ -7,7 +7,6 @@ exact barrier between pairs of sampled condensed minima (theory.width), with its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,8 @@ from theory.width import (
     predicted_curve,
     ray_probability,
 )
-from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import figure, save, trained_students
+from .common import GDConfig, figure, save
 from .runner import Experiment
 
 #: refine (a local search over swaps) is run up to this width
@@ -34,28 +32,7 @@ EXACT_MAX_WIDTH = 6
 FLOOR = 1e-6
 
 
-@dataclass(frozen=True)
-class WidthConfig:
-    k: int = 2
-    d: int = 10
-    m: int = 8
-    lr: float = 0.5
-    steps: int = 20_000
-    tol: float = 1e-9
-    init_scale: float = 1e-3
-    replicate: int = 0
-
-    def __post_init__(self):
-        for name in ("k", "d", "m", "steps"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("replicate", self.replicate, minimum=0)
-        for name in ("lr", "tol", "init_scale"):
-            check_positive_float(name, getattr(self, name))
-        if self.k > self.d:
-            raise ValueError(f"k must be <= d for an orthonormal teacher; got k={self.k}, d={self.d}")
-
-
-def configs(profile: str) -> list[WidthConfig]:
+def configs(profile: str) -> list[GDConfig]:
     if profile == "quick":
         grid = [(2, d, m, r) for d in (10, 30) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
                 for r in range(4)]
@@ -63,12 +40,12 @@ def configs(profile: str) -> list[WidthConfig]:
         grid = [(k, d, m, r) for k in (2, 4) for d in (10, 30, 100)
                 for m in sorted({1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 64 * k})
                 for r in range(10)]
-    return [WidthConfig(k=k, d=d, m=m, replicate=r) for k, d, m, r in grid]
+    return [GDConfig(k=k, d=d, m=m, replicate=r) for k, d, m, r in grid]
 
 
-def run(cfg: WidthConfig, seq: np.random.SeedSequence) -> dict:
-    teacher = tl.Teacher.orthonormal(cfg.k, cfg.d)
-    runs = trained_students(teacher, cfg.m, 2, seq, cfg.lr, cfg.steps, cfg.tol, cfg.init_scale)
+def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = cfg.teacher()
+    runs = cfg.students(seq, 2)
     A, B = runs[0].student, runs[1].student
     out = {
         "loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,

@@ -228,3 +228,11 @@ def test_refine_on_a_single_neuron_returns_the_identity():
     A, B = tl.Student.init(1, 3, seed=0), tl.Student.init(1, 3, seed=1)
     res = tl.match(A, B, "refine", teacher=teacher)
     assert res.perm.tolist() == [0] and res.info["swaps"] == 0
+
+
+def test_barrier_refinement_survives_a_plateau():
+    # regression: a maximum tied with a grid neighbour broke Brent's bracket (scipy ValueError)
+    from twolayer.barriers import path_barrier
+    res = path_barrier(lambda t: t, lambda t: min(1.0 - abs(t - 0.5), 0.9), kind="endpoints_mean")
+    assert res.value == pytest.approx(0.9 - 0.5)
+    assert 0.4 <= res.t <= 0.6

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import twolayer as tl
+from sims.common import GDConfig
 from sims.runner import run_seed
-from sims.width import WidthConfig, run
+from sims.width import run
 from theory import fits
 from theory.width import ASYMPTOTIC_EXPONENT, predicted_curve
 
@@ -20,7 +21,7 @@ def _barriers(widths, replicates):
     out = {}
     for m in widths:
         out[m] = [run(cfg, run_seed("width", cfg, 0))["weights"]
-                  for cfg in (WidthConfig(k=2, d=10, m=m, replicate=r) for r in range(replicates))]
+                  for cfg in (GDConfig(k=2, d=10, m=m, replicate=r) for r in range(replicates))]
     return out
 
 

@@ -5,7 +5,7 @@ kinds      sup            B = max_t [R(theta(t)) - (t R(theta_A) + (1 - t) R(the
            midpoint       B = R(theta(1/2)) - (R(theta_A) + R(theta_B)) / 2
            endpoints_mean B = max_t R(theta(t)) - (R(theta_A) + R(theta_B)) / 2
 The maxima start on a grid (default 25 points); an interior grid maximum is refined by
-Brent's method on the bracket of its two neighbours, so the reported maximum of a smooth
+Brent's method on the bracket of its two neighbours (a bounded search there if they tie), so the reported maximum of a smooth
 curve is within 1e-6 relative of the true one. A maximum at an endpoint is left as it is.
 """
 
@@ -84,9 +84,13 @@ def path_barrier(path: Callable[[float], Student], objective: Callable[[Student]
     gaps = curve - base
     j = int(np.argmax(gaps))
     value, t_best = float(gaps[j]), float(ts[j])
-    if 0 < j < ts.size - 1:  # an interior grid maximum brackets the true one: Brent's method
-        res = minimize_scalar(lambda t: -gap(t), bracket=(ts[j - 1], ts[j], ts[j + 1]),
-                              method="brent", tol=T_TOLERANCE)
+    if 0 < j < ts.size - 1:  # an interior grid maximum brackets the true one
+        bracket = (ts[j - 1], ts[j], ts[j + 1])
+        if gaps[j - 1] < gaps[j] > gaps[j + 1]:  # strict: Brent's method on the bracket
+            res = minimize_scalar(lambda t: -gap(t), bracket=bracket, method="brent", tol=T_TOLERANCE)
+        else:  # a plateau: bounded search between the neighbours
+            res = minimize_scalar(lambda t: -gap(t), bounds=(bracket[0], bracket[2]), method="bounded",
+                                  options={"xatol": T_TOLERANCE * bracket[1]})
         if -res.fun > value and 0.0 <= res.x <= 1.0:
             value, t_best = float(-res.fun), float(res.x)
     return BarrierResult(value, t_best, ts, curve, loss_A, loss_B, kind, "")
