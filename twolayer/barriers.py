@@ -5,8 +5,9 @@ kinds      sup            B = max_t [R(theta(t)) - (t R(theta_A) + (1 - t) R(the
            midpoint       B = R(theta(1/2)) - (R(theta_A) + R(theta_B)) / 2
            endpoints_mean B = max_t R(theta(t)) - (R(theta_A) + R(theta_B)) / 2
 The maxima start on a grid (default 25 points); an interior grid maximum is refined by
-Brent's method on the bracket of its two neighbours (a bounded search there if they tie), so the reported maximum of a smooth
-curve is within 1e-6 relative of the true one. A maximum at an endpoint is left as it is.
+Brent's method on the bracket of its two neighbours (a bounded search there if they tie),
+so the reported maximum of a smooth curve is within 1e-6 relative of the true one. A
+maximum at an endpoint is left as it is.
 """
 
 from __future__ import annotations
