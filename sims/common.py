@@ -106,13 +106,6 @@ def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (i,))
 
 
-def stack(results: list[tuple[object, dict]], field: str, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(config values of ``field``, result values of ``key``) over all runs."""
-    xs = np.array([getattr(c, field) for c, _ in results])
-    ys = np.array([np.asarray(r[key]) for _, r in results])
-    return xs, ys
-
-
 def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
     """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json."""
     out.mkdir(parents=True, exist_ok=True)

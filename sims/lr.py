@@ -18,7 +18,7 @@ import numpy as np
 
 import twolayer as tl
 from theory import fits
-from theory.stability import coupling_at_zero, critical_rate, lambda_max_balanced, max_neurons_per_ray_frozen
+from theory.stability import critical_rate, curvature_at_zero, lambda_max_balanced, max_neurons_per_ray_frozen
 from twolayer._validate import check_choice, check_positive_int
 
 from .common import GDConfig, child, figure, save
@@ -118,7 +118,8 @@ def summarize(results, out: Path) -> dict:
     rng = np.random.default_rng(0)
     dirs = rng.standard_normal((2000, c0.d))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    eta_init = critical_rate(coupling_at_zero(dirs, teacher).max())
+    signs = rng.choice([-1.0, 1.0], 2000)  # balanced init: a_i / |w_i| = +-1
+    eta_init = critical_rate(curvature_at_zero(dirs, signs, teacher).max())
     fitted: dict = {"eta_c_balanced_minima": eta_bal, "eta_c_init_coupling": eta_init}
     labels = sorted({(c.variant, c.batch if c.variant == "sgd" else None) for c, _ in results},
                     key=lambda vb: (VARIANTS.index(vb[0]), vb[1] or 0))

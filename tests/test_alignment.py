@@ -236,3 +236,11 @@ def test_barrier_refinement_survives_a_plateau():
     res = path_barrier(lambda t: t, lambda t: min(1.0 - abs(t - 0.5), 0.9), kind="endpoints_mean")
     assert res.value == pytest.approx(0.9 - 0.5)
     assert 0.4 <= res.t <= 0.6
+
+
+def test_teacher_neuron_measure_represents_the_teacher():
+    # f* = E_mu[alpha sigma(v.x)] for mu = (1/k) sum_j delta_(k b_j, v_j), as for students
+    teacher = tl.Teacher(np.eye(3, 4), np.array([0.5, 1.0, 2.0]))
+    points, weights = tl.neuron_measure(teacher)
+    X = np.random.default_rng(0).standard_normal((20, 4))
+    np.testing.assert_allclose((np.maximum(X @ points[:, 1:].T, 0) * points[:, 0]) @ weights, teacher(X))

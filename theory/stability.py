@@ -16,7 +16,8 @@ Balanced minima (c a_i r_i = mass, a_i = r_i) have S_j = c b_j (e_j e_j^T + I) w
 number of neurons on the ray and the split of its mass: their lambda_max does not depend on
 the sparsity. With frozen outputs lambda_max = c^2 n lambda_max(M) for n neurons per ray:
 it grows with the number of neurons on a ray. GD with step eta can only settle where
-lambda_max <= 2 / eta.
+lambda_max <= 2 / eta. Near a small initialisation the Hessian does not vanish: each neuron's
+(a_i, w_i) block tends to a scale-free limit (``curvature_at_zero``).
 """
 
 from __future__ import annotations
@@ -104,14 +105,24 @@ def max_neurons_per_ray_frozen(eta: float, teacher: Teacher, c: float = 1.0) -> 
 
 
 def lambda_max_near_zero(student: Student, teacher: Teacher) -> float:
-    """Top Hessian eigenvalue of the exact Hessian at the student (e.g. a small init); for
-    |a|, |w| -> 0 it tends to max_i c |sum_j b_j grad_1 K(w_i, v_j)| (the a_i-w_i coupling)."""
+    """Top eigenvalue of the exact Hessian at the student (e.g. a small init)."""
     from twolayer import population_hessian
     return float(np.linalg.eigvalsh(population_hessian(student, teacher))[-1])
 
 
-def coupling_at_zero(directions: np.ndarray, teacher: Teacher, c: float = 1.0) -> np.ndarray:
-    """c |sum_j b_j grad_1 K(u, v_j)| for each unit direction u: the eigenvalue of neuron i's
-    (a_i, w_i) block of the Hessian at a_i = 0, w_i -> 0 along u."""
-    from twolayer.hessian import kernel_grad
-    return np.array([c * np.linalg.norm(teacher.b @ kernel_grad(u, teacher.V)) for u in directions])
+def curvature_at_zero(directions: np.ndarray, ratios: np.ndarray, teacher: Teacher, c: float = 1.0) -> np.ndarray:
+    """Top eigenvalue of each neuron's (a_i, w_i) Hessian block at a small init w_i = s u_i,
+    a_i = s rho_i, s -> 0 (the blocks decouple; every other entry vanishes with s):
+
+        [[0, g^T], [g, -c rho sum_t b_t d2K/dw2(u, v_t)]],   g = -c sum_t b_t grad_1 K(u, v_t),
+
+    both scale-free (d2K/dw2 ~ 1/|w| meets a_i ~ s). Gaussian inputs."""
+    from twolayer.hessian import kernel_grad, kernel_hessians
+    d = teacher.d
+    out = np.empty(len(directions))
+    for i, (u, rho) in enumerate(zip(directions, ratios)):
+        block = np.zeros((d + 1, d + 1))
+        block[0, 1:] = block[1:, 0] = -c * teacher.b @ kernel_grad(u, teacher.V)
+        block[1:, 1:] = -c * rho * np.einsum("t,tpq->pq", teacher.b, kernel_hessians(u, teacher.V)[0])
+        out[i] = np.linalg.eigvalsh(block)[-1]
+    return out

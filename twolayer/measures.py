@@ -1,6 +1,7 @@
 """Empirical measures of neurons, Wasserstein distances between them, intrinsic dimension.
 
 measure="neurons"      mu = (1/m) sum_i delta_(m c a_i, w_i): the network is f = E_mu[alpha sigma(w.x)]
+                       (a teacher: (1/k) sum_j delta_(k b_j, v_j))
 measure="output_mass"  nu = sum_i rho_i delta_(w_i/|w_i|), rho_i = c |a_i| |w_i| / sum_l c |a_l| |w_l|:
                        where the output mass sits on the sphere (a teacher: rho_j from b_j |v_j|)
 
@@ -27,7 +28,7 @@ def neuron_measure(net: Student | Teacher, measure: str = "neurons"
     check_choice("measure", measure, MEASURES)
     if isinstance(net, Teacher):
         if measure == "neurons":
-            return np.column_stack([net.b, net.V]), np.full(net.k, 1.0 / net.k)
+            return np.column_stack([net.k * net.b, net.V]), np.full(net.k, 1.0 / net.k)
         a, W, c = net.b, net.V, 1.0
     elif isinstance(net, Student):
         if measure == "neurons":

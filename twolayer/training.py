@@ -148,7 +148,7 @@ def train(student: Student, teacher: Teacher | None, method: str = "gd",
     if method == "sgd" and loss != "empirical":
         raise ValueError("loss must be 'empirical' for method='sgd' "
                          "(use method='online' for fresh samples every step)")
-    if loss == "population" or method == "online":
+    if loss == "population":
         if teacher is None:
             raise ValueError("teacher is required for the population loss and online SGD")
         check_pair(student, teacher)
