@@ -106,6 +106,22 @@ def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (i,))
 
 
+def long_columns(results: list[tuple[object, dict]], fields: typing.Sequence[str], arrays: typing.Sequence[str],
+                 index: str | None = None) -> dict[str, list]:
+    """Runs whose results hold equal-length arrays, as long CSV columns: one row per array entry
+    with the config ``fields``, an optional position column ``index`` and the ``arrays`` values."""
+    columns: dict[str, list] = {f: [] for f in (*fields, *([index] if index else []), *arrays)}
+    for c, r in results:
+        for j in range(len(r[arrays[0]])):
+            for f in fields:
+                columns[f].append(getattr(c, f))
+            if index:
+                columns[index].append(j)
+            for k in arrays:
+                columns[k].append(float(r[k][j]))
+    return columns
+
+
 def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
     """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json."""
     out.mkdir(parents=True, exist_ok=True)

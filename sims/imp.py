@@ -17,7 +17,7 @@ import numpy as np
 import twolayer as tl
 from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import GDConfig, figure, save
+from .common import GDConfig, figure, long_columns, save
 from .runner import Experiment
 
 
@@ -85,14 +85,7 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
 def summarize(results, out: Path) -> dict:
     fig, (ax,) = figure(1, width=6)
     keys = ("dense_perm", "fresh_perm", "plain", "loss")
-    columns: dict[str, list] = {"replicate": [], "round": [], "remaining": []} | {k: [] for k in keys}
-    for c, r in results:
-        for j in range(r["remaining"].size):
-            columns["replicate"].append(c.replicate)
-            columns["round"].append(j)
-            columns["remaining"].append(float(r["remaining"][j]))
-            for k in keys:
-                columns[k].append(float(r[k][j]))
+    columns = long_columns(results, ("replicate",), ("remaining", *keys), index="round")
     remaining = np.mean([r["remaining"] for _, r in results], axis=0)
     labels = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fresh matching",
               "plain": "no permutation", "loss": "mean loss of the pruned networks"}

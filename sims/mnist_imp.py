@@ -13,7 +13,7 @@ import numpy as np
 from twolayer.mlp import mlp_barrier, train_mlp
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import child, figure, save
+from .common import child, figure, long_columns, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -59,14 +59,7 @@ def run(cfg: RealConfig, seq) -> dict:
 
 def summarize(results, out: Path) -> dict:
     fig, (ax,) = figure(1, width=6)
-    columns = {"replicate": [], "round": [], "remaining": []} | {k: [] for k in KEYS}
-    for c, r in results:
-        for j in range(r["remaining"].size):
-            columns["replicate"].append(c.replicate)
-            columns["round"].append(j)
-            columns["remaining"].append(float(r["remaining"][j]))
-            for k in KEYS:
-                columns[k].append(float(r[k][j]))
+    columns = long_columns(results, ("replicate",), ("remaining", *KEYS), index="round")
     remaining = np.mean([r["remaining"] for _, r in results], axis=0)
     fitted = {"remaining_fraction": remaining.tolist()}
     for k in KEYS:

@@ -10,7 +10,7 @@ import numpy as np
 from twolayer.mlp import mlp_barrier
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import figure, save
+from .common import figure, long_columns, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -37,13 +37,7 @@ def run(cfg: RealConfig, seq) -> dict:
 def summarize(results, out: Path) -> dict:
     fig, (ax,) = figure(1, width=6)
     steps = results[0][1]["steps"]
-    columns = {"replicate": [], "step": []} | {k: [] for k in KEYS}
-    for c, r in results:
-        for j, s in enumerate(r["steps"]):
-            columns["replicate"].append(c.replicate)
-            columns["step"].append(s)
-            for k in KEYS:
-                columns[k].append(float(r[k][j]))
+    columns = long_columns(results, ("replicate",), ("steps", *KEYS))
     fitted = {}
     for k in KEYS:
         y = np.mean([r[k] for _, r in results], axis=0)

@@ -16,7 +16,7 @@ import numpy as np
 import twolayer as tl
 from twolayer._validate import check_positive_int
 
-from .common import GDConfig, figure, save
+from .common import GDConfig, figure, long_columns, save
 from .runner import Experiment
 
 
@@ -63,16 +63,8 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
 def summarize(results, out: Path) -> dict:
     fig, (ax,) = figure(1, width=6)
     steps = results[0][1]["steps"]
-    columns: dict[str, list] = {"replicate": [], "m": [], "step": []}
     keys = ("plain", "final_perm", "fresh_perm", "loss")
-    columns |= {k: [] for k in keys}
-    for c, r in results:
-        for j, s in enumerate(r["steps"]):
-            columns["replicate"].append(c.replicate)
-            columns["m"].append(c.m)
-            columns["step"].append(s)
-            for k in keys:
-                columns[k].append(float(r[k][j]))
+    columns = long_columns(results, ("replicate", "m"), ("steps", *keys))
     labels = {"plain": "no permutation", "final_perm": "permutation of the final networks",
               "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
     x = np.maximum(steps, 1)
