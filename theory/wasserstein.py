@@ -23,10 +23,12 @@ and the barrier is at most the maximum of the right side over t (<= (2 max R)^(1
 Weed & Bach 2019): m^(-1/2) if d_eff < 2p, m^(-1/2) log m if d_eff = 2p, m^(-1/d_eff) if
 d_eff > 2p.
 
-(c) At minima the bound is T^2/32 <= eps for T <= (32 eps)^(1/2). With T <= A W_1(mu, mu')
-(A bounds the output weights |c m a|) and W_1(mu_m, mu'_m) <= 2 C m^(-1/d_eff) + D
-(2 log(1/delta) / m)^(1/2) with probability 1 - delta (McDiarmid, D the diameter of the
-support), the width m_eps below suffices.
+(c) At minima the bound is T^2/32 <= eps for T <= (32 eps)^(1/2). For the best permutation,
+T = (1/m) sum_i (|m c a_i| + |m c a'_i|) |w_i - w'_i| <= A W_1 with A = 2 max |m c a| and W_1
+between the two empirical measures of input weights; through the common law mu,
+W_1(mu_m, mu'_m) <= 2 C m^(-beta) + D (2 log(2/delta) / m)^(1/2) with probability 1 - delta
+(McDiarmid for each of the two terms, bounded differences D/m, D the diameter of the
+support), so the width m_eps below suffices.
 """
 
 from __future__ import annotations
@@ -61,14 +63,14 @@ def wasserstein_rate_exponent(d_eff: float, p: float = 2.0) -> float:
 
 def width_for_barrier(eps: float, delta: float, d_eff: float, A: float = 1.0, C: float = 1.0,
                       diameter: float = 1.0) -> float:
-    """Smallest m with A (2 C m^(-beta) + diameter (2 log(1/delta)/m)^(1/2)) <= (32 eps)^(1/2),
+    """Smallest m with A (2 C m^(-beta) + diameter (2 log(2/delta)/m)^(1/2)) <= (32 eps)^(1/2),
     beta = wasserstein_rate_exponent(d_eff, 1) (item c)."""
     beta = wasserstein_rate_exponent(d_eff, 1.0)
     target = np.sqrt(32 * eps)
 
     def excess(log_m):
         m = np.exp(log_m)
-        return A * (2 * C * m ** -beta + diameter * np.sqrt(2 * np.log(1 / delta) / m)) - target
+        return A * (2 * C * m ** -beta + diameter * np.sqrt(2 * np.log(2 / delta) / m)) - target
 
     if excess(0.0) <= 0:
         return 1.0
