@@ -159,3 +159,24 @@ def test_real_data_experiment_reads_mnist_given_with_data(tmp_path):
     db = sqlite3.connect(tmp_path / "r" / "index.sqlite")
     configs = [json.loads(c) for (c,) in db.execute("SELECT config FROM runs WHERE status = 'done'")]
     assert configs and all(c["data"] == str(mnist) for c in configs)
+
+
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+def test_every_profile_builds_valid_distinct_configs(profile):
+    from sims.registry import NAMES, get
+    from sims.runner import run_key
+    for name in NAMES:
+        configs = get(name).configs(profile)
+        assert configs, name
+        assert len({run_key(name, c, 0) for c in configs}) == len(configs), f"{name}: duplicate runs"
+
+
+@pytest.mark.slow
+def test_all_quick_profile_end_to_end(tmp_path):
+    figs = tmp_path / "f"
+    proc = sims("all", "--profile", "quick", "--jobs", "2", "--out", str(tmp_path / "r"), "--figures", str(figs))
+    from sims.registry import NAMES
+    for name in NAMES:
+        for ext in ("png", "pdf", "csv", "json"):
+            assert (figs / f"{name}.{ext}").exists(), (name, ext)
+    assert "total" in proc.stdout and (figs / "README.md").exists()
