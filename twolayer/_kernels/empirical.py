@@ -46,15 +46,19 @@ def _residuals(Z, y, a, c, need_grad, ga):
 @njit(cache=True)
 def empirical_rows(X, y, a, WT, c, lo, hi, need_grad, ga, gW):
     """Add sum_s r_s sigma(z_si) to ga and sum_s 1[z_si>0] r_s x_s to gW for samples lo..hi
-    (unscaled); return sum_s r_s^2."""
+    (unscaled); return sum_s r_s^2. The block buffers are allocated once per call."""
+    Zbuf = np.empty((SAMPLE_BLOCK, WT.shape[1]))
+    G = np.empty(gW.shape)
     sq = 0.0
     for blo in range(lo, hi, SAMPLE_BLOCK):
         bhi = min(hi, blo + SAMPLE_BLOCK)
         Xb = X[blo:bhi]
-        Z = Xb @ WT
+        Z = Zbuf[: bhi - blo]
+        np.dot(Xb, WT, Z)
         sq += _residuals(Z, y[blo:bhi], a, c, need_grad, ga)
         if need_grad:
-            gW += Z.T @ Xb
+            np.dot(Z.T, Xb, G)
+            gW += G
     return sq
 
 
