@@ -59,6 +59,11 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
+def _dip(widths: np.ndarray, curve: np.ndarray) -> float:
+    """The width of the lowest point before the peak (widths >= k)."""
+    return float(widths[np.argmin(curve[: max(1, int(np.argmax(curve)))])])
+
+
 def summarize(results, out: Path) -> dict:
     ks = sorted({c.k for c, _ in results})
     fig, (ax, ax2) = figure(2)
@@ -98,12 +103,10 @@ def summarize(results, out: Path) -> dict:
             fit = fits.loglog_slope([m for m, _ in tail], [b for _, b in tail], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
         theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
-        gd_mean = np.array([np.mean([r["weights"] for c, r in sel if c.m == m]) for m in widths])
+        gd_mean = np.array([np.mean([r["weights"] for c, r in sel if c.m == m]) for m in tw])
         entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci,
-                  "gd_peak_m": fits.extremum(widths, gd_mean, "max"),
-                  "theory_peak_m": fits.extremum(tw, mean_t, "max"),
-                  "theory_dip_m": float(tw[np.argmin(mean_t[: max(1, np.argmax(mean_t))])])
-                  if np.argmax(mean_t) > 0 else float(tw[0])}
+                  "gd_peak_m": fits.extremum(tw, gd_mean, "max"), "gd_dip_m": _dip(tw, gd_mean),
+                  "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
         fitted[f"k={k}"] = entry
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
            ylabel="loss barrier (population, sup over t)", title="Barrier modulo permutation vs width")
