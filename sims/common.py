@@ -122,6 +122,19 @@ def long_columns(results: list[tuple[object, dict]], fields: typing.Sequence[str
     return columns
 
 
+def plot_mean_curves(ax, x, results: list[tuple[object, dict]], keys: typing.Sequence[str],
+                     labels: dict[str, str] | None = None, floor: float | None = None) -> dict[str, np.ndarray]:
+    """Plot the replicate mean of each per-run array ``keys`` against x (a key named "loss"
+    dotted; values raised to ``floor`` for log axes) and return the means."""
+    means = {}
+    for k in keys:
+        y = np.mean([r[k] for _, r in results], axis=0)
+        ax.plot(x, y if floor is None else np.maximum(y, floor), marker="o", ls=":" if k == "loss" else "-",
+                label=(labels or {}).get(k, k.replace("_", " ")))
+        means[k] = y
+    return means
+
+
 def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
     """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json."""
     out.mkdir(parents=True, exist_ok=True)

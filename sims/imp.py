@@ -17,7 +17,7 @@ import numpy as np
 import twolayer as tl
 from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import GDConfig, figure, long_columns, save
+from .common import GDConfig, figure, long_columns, plot_mean_curves, save
 from .runner import Experiment
 
 
@@ -89,11 +89,8 @@ def summarize(results, out: Path) -> dict:
     remaining = np.mean([r["remaining"] for _, r in results], axis=0)
     labels = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fresh matching",
               "plain": "no permutation", "loss": "mean loss of the pruned networks"}
-    fitted: dict = {"remaining_fraction": remaining.tolist()}
-    for k in keys:
-        y = np.mean([r[k] for _, r in results], axis=0)
-        ax.plot(remaining, np.maximum(y, 1e-10), marker="o", ls=":" if k == "loss" else "-", label=labels[k])
-        fitted[k] = y.tolist()
+    means = plot_mean_curves(ax, remaining, results, keys, labels, floor=1e-10)
+    fitted: dict = {"remaining_fraction": remaining.tolist()} | {k: y.tolist() for k, y in means.items()}
     ax.invert_xaxis()
     ax.set(yscale="log", xlabel="fraction of neurons remaining", ylabel="barrier, or loss (population)",
            title="Barrier along iterative magnitude pruning")

@@ -13,7 +13,7 @@ import numpy as np
 from twolayer.mlp import mlp_barrier, train_mlp
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import child, figure, long_columns, save
+from .common import child, figure, long_columns, plot_mean_curves, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -61,11 +61,8 @@ def summarize(results, out: Path) -> dict:
     fig, (ax,) = figure(1, width=6)
     columns = long_columns(results, ("replicate",), ("remaining", *KEYS), index="round")
     remaining = np.mean([r["remaining"] for _, r in results], axis=0)
-    fitted = {"remaining_fraction": remaining.tolist()}
-    for k in KEYS:
-        y = np.mean([r[k] for _, r in results], axis=0)
-        ax.plot(remaining, y, marker="o", label=k.replace("_", " "))
-        fitted[k] = y.tolist()
+    means = plot_mean_curves(ax, remaining, results, KEYS)
+    fitted = {"remaining_fraction": remaining.tolist()} | {k: y.tolist() for k, y in means.items()}
     ax.invert_xaxis()
     ax.set(xscale="log", xlabel="fraction of weights remaining", ylabel="loss barrier (test cross-entropy)",
            title="Deep MLP: barrier along IMP")

@@ -10,7 +10,7 @@ import numpy as np
 from twolayer.mlp import mlp_barrier
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import figure, long_columns, save
+from .common import figure, long_columns, plot_mean_curves, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -39,9 +39,7 @@ def summarize(results, out: Path) -> dict:
     steps = results[0][1]["steps"]
     columns = long_columns(results, ("replicate",), ("steps", *KEYS))
     fitted = {}
-    for k in KEYS:
-        y = np.mean([r[k] for _, r in results], axis=0)
-        ax.plot(np.maximum(steps, 1), y, marker="o", label=k.replace("_", " "))
+    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), results, KEYS).items():
         fitted[f"{k}_max"], fitted[f"{k}_final"] = float(y.max()), float(y[-1])
     ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)", ylabel="loss barrier (test cross-entropy)",
            title="Deep MLP: barrier along training")

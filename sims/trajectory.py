@@ -16,7 +16,7 @@ import numpy as np
 import twolayer as tl
 from twolayer._validate import check_positive_int
 
-from .common import GDConfig, figure, long_columns, save
+from .common import GDConfig, figure, long_columns, plot_mean_curves, save
 from .runner import Experiment
 
 
@@ -67,11 +67,8 @@ def summarize(results, out: Path) -> dict:
     columns = long_columns(results, ("replicate", "m"), ("steps", *keys))
     labels = {"plain": "no permutation", "final_perm": "permutation of the final networks",
               "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
-    x = np.maximum(steps, 1)
     fitted: dict = {}
-    for k in keys:
-        y = np.mean([r[k] for c, r in results if np.array_equal(r["steps"], steps)], axis=0)
-        ax.plot(x, np.maximum(y, 1e-10), marker="o", ls=":" if k == "loss" else "-", label=labels[k])
+    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), results, keys, labels, floor=1e-10).items():
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
     ratio = np.array(columns["final_perm"]) / np.maximum(np.array(columns["fresh_perm"]), 1e-16)

@@ -2,7 +2,7 @@
 
 Pair position i of A with position i of pi(B). When every active neuron of A meets a
 neuron of B on the same ray or an inactive one (and vice versa), the interpolated network
-stays on the rays, and with mu-mismatch
+stays on the rays, and with the mismatch
 
     D_j = c sum_{pairs on ray j} (a_i - a'_i)(r_i - r'_i)        (inactive partner: r' = 0)
 
