@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -76,6 +77,12 @@ def parse_value(text: str, kind):
     if origin is tuple:
         inner = typing.get_args(kind)[0]
         return tuple(parse_value(t, inner) for t in text.split(",") if t)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(text)
+        except ValueError:
+            allowed = ", ".join(str(v.value) for v in kind)
+            raise ValueError(f"expected one of {allowed}, got {text!r}") from None
     if kind in (int, float, str):
         try:
             return kind(text)
@@ -150,6 +157,7 @@ def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted:
     return fitted
 
 
-def figure(ncols: int = 1, width: float = 5.0, height: float = 3.8):
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
-    return fig, axes[0]
+def figure(ncols: int = 1, width: float = 5.0, height: float = 3.8, nrows: int = 1):
+    """A figure of nrows x ncols panels of the given size each: the row of axes (one row) or the grid."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    return fig, axes[0] if nrows == 1 else axes

@@ -1,16 +1,34 @@
-"""lr: sparsity of GD/SGD solutions and their barrier modulo permutation versus the learning rate.
+"""lr: the learning-rate sparsity transition as a phase diagram over rate x initialisation scale.
 
-Variants span the regimes named in the issue: trained or frozen output layer, standard or
-mean-field scaling (learning rate multiplied by m there, the usual mean-field time scale),
-full-batch GD on the population loss, online SGD, GD with a learning-rate warm-up, and GD and
-minibatch SGD (several batch sizes) on the empirical loss of n samples. The
-predictions drawn beside them (theory.stability): the rate 2/lambda_max above which no
-balanced condensed minimum is stable (the same for every sparsity), the frozen-output
-bound on neurons per ray, and 2/lambda_max at the initialisation.
+Every run trains two students (independent initialisations theta_0) with the same relative
+rate
+
+    eta_rel = eta / (2 / lambda_max(H(theta_0))),
+
+the learning rate in units of the linear-stability limit at the student's own
+initialisation (exact population Hessian, ``twolayer.sharpness``), so that runs of different
+widths, scales and scalings can be overlaid. It records for each student: the three
+sharpnesses of the predicted window (``theory.stability.lr_window``), divergence, the final
+loss and sharpness, and three sparsity measures of the output mass c_i = c |a_i| |w_i|:
+
+* ``neff_rel``: participation ratio (sum c_i)^2 / sum c_i^2 divided by m (the figure's measure),
+* ``active``: neurons with c_i >= ACTIVE_FRACTION * max_l c_l,
+* ``per_direction``: active neurons within COS_ALIGNED of a teacher direction, mean over the k
+  directions; ``aligned_mass``: the share of the output mass on such neurons;
+
+and, for the pair, the barrier modulo permutation (weights matching) and the plain barrier.
+
+Variants (``Variant``): population GD with trained outputs (standard scaling), frozen outputs
+(a_i = 1), mean-field scaling (c = 1/m), and online SGD (fresh Gaussian samples each step).
+Profiles: a phase grid (rate x scale, balanced and unbalanced) at one width, width cuts at
+s = 1, and the other variants at s = 1; the paper profile widens every axis (8 seeds a cell).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,144 +36,423 @@ import numpy as np
 
 import twolayer as tl
 from theory import fits
-from theory.stability import critical_rate, curvature_at_zero, lambda_max_balanced, max_neurons_per_ray_frozen
-from twolayer._validate import check_choice, check_positive_int
+from theory.stability import lr_window
+from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import GDConfig, child, figure, save
-from .runner import Experiment
+from .common import child, figure, save
+from .runner import Experiment, run_seed
 
-VARIANTS = ("gd", "gd-frozen", "gd-meanfield", "online-sgd", "gd-warmup", "gd-empirical", "sgd")
-WARMUP_STAGES = 10
-#: a run whose final population loss is above this has not settled at a minimum
-CONVERGED_LOSS = 1e-4
+
+class Variant(str, enum.Enum):
+    """How the students are trained (one type for the mode, read in one place: ``_train``)."""
+
+    GD = "gd"  # population GD, trained outputs, standard scaling
+    FROZEN = "frozen"  # population GD, output layer frozen at a_i = 1
+    MEANFIELD = "meanfield"  # population GD, c = 1/m
+    ONLINE = "online"  # online SGD: a fresh batch of Gaussian inputs every step
+
+
+#: neurons with output mass at least this fraction of the largest count as active
+ACTIVE_FRACTION = 1e-2
+#: a neuron within this cosine of a teacher direction is aligned with it
+COS_ALIGNED = 0.99
+#: a run whose final population loss is at most this has converged to a minimum
+CONVERGED_LOSS = 1e-6
+#: neurons with |w_i| below this fraction of the largest sit on the kink of the loss at w_i = 0
+KINK_NORM = 1e-3
+#: runs per config: two students, for the barrier between them
+PAIR = 2
+RATE_LABEL = "learning rate η / (2/λ_max(H(θ₀)))"
 
 
 @dataclass(frozen=True)
-class LrConfig(GDConfig):
+class LrConfig:
+    """One cell of the phase diagram and one replicate: orthonormal teacher (k rays in R^d),
+    width m, initialisation scale ``init_scale`` (``balanced``: |a_i| = |w_i|; trained outputs
+    only), training ``variant``, relative rate ``lr_rel`` (units of 2/lambda_max(H(theta_0))),
+    at most ``steps`` updates, stopping at loss ``tol``; ``batch`` inputs per online-SGD step;
+    ``trace`` > 0 records sharpness and sparsity of the first student at that many log-spaced
+    steps (and its loss at every step)."""
+
+    k: int = 2
+    d: int = 10
     m: int = 32
-    lr: float = 0.1
-    steps: int = 5000
-    tol: float | None = None
-    init_scale: float = 1e-2
-    variant: str = "gd"
+    init_scale: float = 1.0
+    balanced: bool = False
+    variant: Variant = Variant.GD
+    lr_rel: float = 1.0
+    steps: int = 20_000
+    tol: float = 1e-10
     batch: int = 32
-    warmup: int = 500
-    n: int = 2000
+    trace: int = 0
+    replicate: int = 0
 
     def __post_init__(self):
-        super().__post_init__()
-        check_choice("variant", self.variant, VARIANTS)
-        for name in ("batch", "warmup", "n"):
+        for name in ("k", "d", "m", "steps", "batch"):
             check_positive_int(name, getattr(self, name))
-        if self.warmup >= self.steps:
-            raise ValueError(f"warmup must be < steps ({self.steps}); got {self.warmup}")
+        for name in ("replicate", "trace"):
+            check_positive_int(name, getattr(self, name), minimum=0)
+        for name in ("init_scale", "lr_rel", "tol"):
+            check_positive_float(name, getattr(self, name))
+        try:
+            object.__setattr__(self, "variant", Variant(self.variant))
+        except ValueError:
+            allowed = ", ".join(v.value for v in Variant)
+            raise ValueError(f"variant must be one of {allowed}; got {self.variant!r}") from None
+        if not isinstance(self.balanced, bool):
+            raise ValueError(f"balanced must be true or false; got {self.balanced!r}")
+        if self.balanced and self.variant is Variant.FROZEN:
+            raise ValueError("balanced must be false for variant frozen (its output weights are fixed at 1)")
+        if self.k > self.d:
+            raise ValueError(f"k must be <= d for an orthonormal teacher; got k={self.k}, d={self.d}")
+
+    def teacher(self) -> tl.Teacher:
+        return tl.Teacher.orthonormal(self.k, self.d)
+
+    def init_streams(self, seq: np.random.SeedSequence) -> list[np.random.SeedSequence]:
+        """The pair's initialisation streams: common to every rate (and step budget) of a cell and
+        replicate, so that each replicate's sparsity-versus-rate curve starts from the same two
+        initialisations (common random numbers); only the root seed of ``seq`` enters."""
+        shared = dataclasses.replace(self, lr_rel=1.0, steps=1, tol=1.0, batch=1, trace=0)
+        base = run_seed("lr-init", shared, int(seq.entropy))
+        return [child(base, i) for i in range(PAIR)]
+
+    def init(self, seq: np.random.SeedSequence) -> tl.Student:
+        frozen = self.variant is Variant.FROZEN
+        scaling = "meanfield" if self.variant is Variant.MEANFIELD else "standard"
+        return tl.Student.init(self.m, self.d, self.init_scale, seq, balanced=self.balanced,
+                               scaling=scaling, train_output=not frozen)
+
+
+def rate_grid(profile: str) -> np.ndarray:
+    """eta_rel on a geometric grid from 1/4 to 4: a third of an octave apart (quick), a quarter (paper)."""
+    per_octave = 3 if profile == "quick" else 4
+    return np.round(2.0 ** (np.arange(-2 * per_octave, 2 * per_octave + 1) / per_octave), 6)
 
 
 def configs(profile: str) -> list[LrConfig]:
-    if profile == "quick":
-        rates, reps, batches = np.geomspace(0.05, 4.0, 12), 1, (8, 64)
+    rates = rate_grid(profile)
+    scales = (1e-3, 1e-2, 0.1, 0.3, 1.0, 2.0)
+    if profile == "quick":  # seeds per cell: 2 on the phase grid, 5 on the cuts (pairs: 4 and 10 students)
+        phase_m, widths, phase_reps, reps, phase_variants = 32, (16, 32, 64, 128), 2, 5, (Variant.GD,)
     else:
-        rates, reps, batches = np.geomspace(0.02, 8.0, 25), 4, (8, 32, 128)
-    return [LrConfig(variant=v, lr=float(round(lr, 6)), batch=b, replicate=r)
-            for v in VARIANTS for b in (batches if v == "sgd" else (32,))
-            for lr in rates for r in range(reps)]
+        phase_m, widths, phase_reps, reps, phase_variants = 64, (16, 32, 64, 128, 256), 8, 8, tuple(Variant)
+        scales += (4.0,)
+    out = []
+    for v in phase_variants:  # the phase diagram: rate x scale at one width
+        for bal in ((False,) if v is Variant.FROZEN else (False, True)):
+            out += [LrConfig(m=phase_m, init_scale=s, balanced=bal, variant=v, lr_rel=float(x), replicate=r)
+                    for s in scales for x in rates for r in range(phase_reps)]
+    for v in (Variant.GD, Variant.ONLINE) if profile == "paper" else (Variant.GD,):  # width cuts at s = 1
+        out += [LrConfig(m=m, variant=v, lr_rel=float(x), replicate=r) for m in widths for x in rates
+                for r in range(reps)]
+    out += [LrConfig(m=phase_m, variant=v, lr_rel=float(x), replicate=r)  # the other variants at s = 1
+            for v in Variant if v is not Variant.GD for x in rates for r in range(reps)]
+    return list(dict.fromkeys(out))
 
 
-def _train(cfg: LrConfig, teacher, seq) -> tl.TrainResult:
-    frozen = cfg.variant == "gd-frozen"
-    scaling = "meanfield" if cfg.variant == "gd-meanfield" else "standard"
-    student = tl.Student.init(cfg.m, cfg.d, cfg.init_scale, seq, balanced=not frozen,
-                              scaling=scaling, train_output=not frozen)
-    lr = cfg.lr * (cfg.m if scaling == "meanfield" else 1.0)
-    if cfg.variant == "online-sgd":
-        return tl.train(student, teacher, "online", lr=lr, steps=cfg.steps, batch=cfg.batch, seed=seq)
-    if cfg.variant in ("gd-empirical", "sgd"):
-        method = "gd" if cfg.variant == "gd-empirical" else "sgd"
-        return tl.train(student, teacher, method, "empirical", lr=lr, steps=cfg.steps, tol=cfg.tol, n=cfg.n,
-                        batch=cfg.batch, seed=seq)
-    if cfg.variant == "gd-warmup":  # geometric ramp from lr/100 to lr over `warmup` steps
-        for stage_lr in np.geomspace(lr / 100, lr, WARMUP_STAGES):
-            res = tl.train(student, teacher, lr=float(stage_lr), steps=cfg.warmup // WARMUP_STAGES)
-            if res.diverged:
-                return res
-            student = res.student
-        lr_steps = cfg.steps - WARMUP_STAGES * (cfg.warmup // WARMUP_STAGES)
-        return tl.train(student, teacher, lr=lr, steps=lr_steps, tol=cfg.tol)
-    return tl.train(student, teacher, lr=lr, steps=cfg.steps, tol=cfg.tol)
+def dynamics_configs(profile: str) -> list[LrConfig]:
+    """Rates below, at, inside and above the transition for one width, traced along training."""
+    return [LrConfig(m=64, lr_rel=x, steps=100_000, trace=40 if profile == "quick" else 80)
+            for x in (0.5, 1.26, 1.59, 2.0, 2.52)]
+
+
+def _train(cfg: LrConfig, student: tl.Student, teacher: tl.Teacher, eta: float, seq, trace: bool):
+    kw = {"lr": eta, "steps": cfg.steps}
+    if trace:
+        kw["record_every"] = 1
+        kw["checkpoints"] = np.unique(np.geomspace(1, cfg.steps, cfg.trace).astype(int))
+    if cfg.variant is Variant.ONLINE:
+        return tl.train(student, teacher, "online", batch=cfg.batch, seed=seq, **kw)
+    return tl.train(student, teacher, "gd", tol=cfg.tol, **kw)
+
+
+def sparsity_measures(student: tl.Student, teacher: tl.Teacher) -> dict[str, float]:
+    """The three sparsity measures of the module docstring for one student."""
+    rep = tl.sparsity(student, teacher, threshold=ACTIVE_FRACTION, cos_threshold=COS_ALIGNED)
+    total = rep.mass.sum()
+    aligned = rep.mass[rep.alignment >= COS_ALIGNED].sum() / total if total > 0 else np.nan
+    return {"neff_rel": rep.effective_neurons / student.m, "active": float(rep.active),
+            "per_direction": float(rep.per_direction.mean()), "aligned_mass": float(aligned)}
+
+
+def smooth_sharpness(student: tl.Student, teacher: tl.Teacher) -> float:
+    """lambda_max of the Hessian over the neurons away from the kink at w_i = 0.
+
+    R varies like |w_i| near w_i = 0 (not differentiably), and the exact Hessian of a neuron
+    that GD has shrunk onto that kink has curvature ~ |a_i| / |w_i|, which describes no smooth
+    direction and bounds no GD step. Such neurons (|w_i| < KINK_NORM max_l |w_l|) carry no
+    output (c |a_i| |w_i| ~ 0) and are left out; the result is the sharpness of the rest,
+    the quantity the edge-of-stability bound eta lambda_max / 2 <= 1 is about (the Hessian is
+    restricted to the other neurons' parameters, ``twolayer.sharpness(..., neurons=...)``).
+    """
+    norms = np.linalg.norm(student.W, axis=1)
+    return tl.sharpness(student, teacher, neurons=norms >= KINK_NORM * norms.max())
+
+
+STUDENT_KEYS = ("lam_init", "lam_lazy", "lam_flat", "eta", "diverged", "loss", "lam_final",
+                "neff_rel", "active", "per_direction", "aligned_mass")
 
 
 def run(cfg: LrConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
-    runs = [_train(cfg, teacher, child(seq, i)) for i in range(2)]
-    diverged = any(r.diverged or not np.isfinite(r.final_loss) for r in runs)
-    loss = max(r.final_loss for r in runs) if not diverged else np.nan
-    out = {"diverged": diverged, "loss": loss, "converged": bool(loss < CONVERGED_LOSS)}
-    if diverged:
-        return out | {"neff": np.nan, "per_ray": np.nan, "barrier": np.nan}
-    reports = [tl.sparsity(r.student, teacher) for r in runs]
-    out["neff"] = np.mean([rep.effective_neurons for rep in reports])
-    out["per_ray"] = np.mean([rep.per_direction.max() for rep in reports])
-    out["barrier"] = tl.barrier_modulo_permutation(runs[0].student, runs[1].student, teacher).value
+    per: dict[str, list] = {k: [] for k in STUDENT_KEYS}
+    finals = []
+    trace = {}
+    for i, init_seq in enumerate(cfg.init_streams(seq)):
+        start = cfg.init(init_seq)
+        window = lr_window(start, teacher)
+        eta = cfg.lr_rel * 2.0 / window.lambda_init
+        res = _train(cfg, start, teacher, eta, child(seq, i), trace=cfg.trace > 0 and i == 0)
+        diverged = bool(res.diverged or not np.isfinite(res.final_loss))
+        values = {"lam_init": window.lambda_init, "lam_lazy": window.lambda_lazy, "lam_flat": window.lambda_flat,
+                  "eta": eta, "diverged": float(diverged)}
+        if diverged:
+            values |= dict.fromkeys(("loss", "lam_final", "neff_rel", "active", "per_direction", "aligned_mass"),
+                                    np.nan)
+        else:
+            values |= {"loss": res.final_loss, "lam_final": smooth_sharpness(res.student, teacher)}
+            values |= sparsity_measures(res.student, teacher)
+            finals.append(res.student)
+        for k in STUDENT_KEYS:
+            per[k].append(values[k])
+        if cfg.trace > 0 and i == 0:
+            trace = {"trace_loss_step": res.loss_steps, "trace_loss": res.losses,
+                     "trace_step": np.array([s for s, _ in res.checkpoints], dtype=float),
+                     "trace_sharpness": np.array([smooth_sharpness(st, teacher) for _, st in res.checkpoints]),
+                     "trace_neff_rel": np.array([sparsity_measures(st, teacher)["neff_rel"]
+                                                 for _, st in res.checkpoints])}
+    out = {k: np.array(v, dtype=float) for k, v in per.items()} | trace
+    if len(finals) == PAIR:
+        out["barrier_modp"] = tl.barrier_modulo_permutation(*finals, teacher, method="weights").value
+        out["barrier_plain"] = tl.barrier(*finals, teacher).value
+    else:
+        out["barrier_modp"] = out["barrier_plain"] = np.nan
     return out
 
 
-def _mean_converged(sel, lrs, key):
-    """Mean of ``key`` over the converged runs at each learning rate (NaN where none)."""
-    vals = [[r[key] for lr, r in sel if lr == x and r["converged"]] for x in lrs]
-    return np.array([np.mean(v) if v else np.nan for v in vals])
+CELL_FIELDS = ("variant", "m", "init_scale", "balanced")
+
+
+def cell_label(cell: tuple) -> str:
+    variant, m, s, bal = cell
+    return f"{Variant(variant).value} m={m} s={s:g} {'balanced' if bal else 'unbalanced'}"
+
+
+def _cells(results) -> dict[tuple, list]:
+    cells = defaultdict(list)
+    for c, r in results:
+        cells[(c.variant.value, c.m, c.init_scale, c.balanced)].append((c, r))
+    return cells
+
+
+def _curves(runs, rates, key: str) -> np.ndarray:
+    """(replicates x students, rates) array of a per-student quantity; NaN where diverged or missing."""
+    reps = sorted({c.replicate for c, _ in runs})
+    Y = np.full((len(reps) * PAIR, rates.size), np.nan)
+    col = {x: j for j, x in enumerate(rates)}
+    for c, r in runs:
+        row = reps.index(c.replicate) * PAIR
+        Y[row:row + PAIR, col[c.lr_rel]] = r[key]
+    return Y
+
+
+def _pair_values(runs, key: str, keep) -> np.ndarray:
+    return np.array([float(r[key]) for c, r in runs if keep(c.lr_rel) and np.isfinite(float(r[key]))])
+
+
+def _median(values) -> float | None:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def _ratio(above, below) -> float | None:
+    if above is None or below is None or below <= 0:
+        return None
+    return above / below
+
+
+def analyse_cell(runs, rates: np.ndarray) -> dict:
+    """The fitted numbers of one cell: theory window, divergence, transition and what changes across it."""
+    curves = _curves(runs, rates, "neff_rel")
+    window = {name: _median(_curves(runs, rates, key)) for name, key in
+              (("lambda_init", "lam_init"), ("lambda_lazy", "lam_lazy"), ("lambda_flat", "lam_flat"))}
+    li, lz, lf = window["lambda_init"], window["lambda_lazy"], window["lambda_flat"]
+    div = _curves(runs, rates, "diverged")
+    diverging = rates[np.nanmean(div, axis=0) > 0.5]
+    entry = {"seeds": int(curves.shape[0]),
+             "theory_start": li / lz, "theory_catapult": 2 * li / lz, "theory_end": li / lf,
+             "theory_transition": bool(lz > lf),
+             "diverges_from": float(diverging.min()) if diverging.size else None,
+             "neff_rel_smallest_rate": _median(curves[:, 0])}
+    fit = fits.fit_transition(rates, curves)
+    if fit is None:
+        return entry | {"transition": None}
+    below = lambda x: x < fit.location  # noqa: E731
+    above = lambda x: x >= fit.location  # noqa: E731
+    sides = {}
+    for key in ("neff_rel", "active", "per_direction", "aligned_mass"):
+        Y = _curves(runs, rates, key)
+        sides[f"{key}_below"] = _median(Y[:, rates < fit.location])
+        sides[f"{key}_above"] = _median(Y[:, rates >= fit.location])
+    for key in ("barrier_modp", "barrier_plain"):
+        lo, hi = _median(_pair_values(runs, key, below)), _median(_pair_values(runs, key, above))
+        sides |= {f"{key}_below": lo, f"{key}_above": hi, f"{key}_ratio": _ratio(hi, lo)}
+    return entry | {"transition": {"location": fit.location, "location_ci95": list(fit.location_ci),
+                                   "width_octaves": fit.width_octaves, "width_ci95": list(fit.width_ci),
+                                   "curves_crossed": f"{fit.crossed}/{fit.curves}"} | sides}
+
+
+def _columns(results) -> dict[str, list]:
+    fields = ("variant", "m", "init_scale", "balanced", "lr_rel", "replicate")
+    columns: dict[str, list] = {k: [] for k in (*fields, "student", *STUDENT_KEYS, "barrier_modp", "barrier_plain")}
+    for c, r in results:
+        for i in range(PAIR):
+            for f in fields:
+                value = getattr(c, f)
+                columns[f].append(value.value if isinstance(value, Variant) else value)
+            columns["student"].append(i)
+            for k in STUDENT_KEYS:
+                columns[k].append(float(r[k][i]))
+            for k in ("barrier_modp", "barrier_plain"):
+                columns[k].append(float(r[k]))
+    return columns
+
+
+def _column_medians(Y: np.ndarray) -> np.ndarray:
+    """Median of each column over its finite entries (NaN for a column without any)."""
+    return np.array([np.median(col[np.isfinite(col)]) if np.isfinite(col).any() else np.nan for col in Y.T])
+
+
+def _log_edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges halfway (geometrically) between the points of a geometric grid."""
+    mid = np.sqrt(centres[:-1] * centres[1:])
+    return np.concatenate([[centres[0] ** 2 / mid[0]], mid, [centres[-1] ** 2 / mid[-1]]])
+
+
+def _heatmap(ax, fig, runs_by_scale: dict[float, list], rates: np.ndarray, title: str):
+    """Median N_eff/m over (rate, scale); cells where most runs diverged grey with a cross."""
+    scales = np.array(sorted(runs_by_scale))
+    Z = np.array([_column_medians(_curves(runs_by_scale[s], rates, "neff_rel")) for s in scales])
+    diverged = np.array([np.nanmean(_curves(runs_by_scale[s], rates, "diverged"), axis=0) > 0.5 for s in scales])
+    ex, ey = _log_edges(rates), _log_edges(scales)
+    mesh = ax.pcolormesh(ex, ey, np.where(diverged, np.nan, Z), cmap="viridis", vmin=0, vmax=0.6)
+    ax.set_facecolor("0.85")
+    for i, j in zip(*np.nonzero(diverged)):
+        ax.text(rates[j], scales[i], "×", ha="center", va="center", fontsize=7, color="0.35")
+    windows = [_window_medians(runs_by_scale[s], rates) for s in scales]
+    for name, style, label in (("start", "w--", "theory: lazy solution unstable"),
+                               ("catapult", "w:", "theory: catapult edge (uv model)"),
+                               ("end", "r-.", "theory: no stable zero-loss minimum")):
+        xs = np.array([w[name] for w in windows])
+        ax.plot(np.where((xs >= ex[0]) & (xs <= ex[-1]), xs, np.nan), scales, style, lw=1.6, label=label)
+    ax.set(xscale="log", yscale="log", xlim=(ex[0], ex[-1]), ylim=(ey[0], ey[-1]), xlabel=RATE_LABEL,
+           ylabel="initialisation scale s", title=title)
+    fig.colorbar(mesh, ax=ax, label="N_eff / m  (× : most runs diverged)")
+
+
+def _window_medians(runs, rates) -> dict[str, float]:
+    li, lz, lf = (_median(_curves(runs, rates, k)) for k in ("lam_init", "lam_lazy", "lam_flat"))
+    return {"start": li / lz, "catapult": 2 * li / lz, "end": li / lf}
+
+
+def _cut(ax, runs, rates, key: str, label: str, color=None, scale: float = 1.0):
+    """Median over seeds of a per-student (or per-pair) quantity against the rate, with the IQR as a band."""
+    if key.startswith("barrier"):
+        reps = sorted({c.replicate for c, _ in runs})
+        Y = np.full((len(reps), rates.size), np.nan)
+        for c, r in runs:
+            Y[reps.index(c.replicate), list(rates).index(c.lr_rel)] = float(r[key])
+    else:
+        Y = _curves(runs, rates, key)
+    ok = np.isfinite(Y).sum(axis=0) > Y.shape[0] / 2  # drawn where most runs did not diverge
+    if not ok.any():
+        return None
+    med, q1, q3 = (np.full(rates.size, np.nan) for _ in range(3))
+    med[ok] = np.nanmedian(Y[:, ok], axis=0) * scale
+    q1[ok], q3[ok] = (np.nanpercentile(Y[:, ok], q, axis=0) * scale for q in (25, 75))
+    line, = ax.plot(rates, med, marker="o", ms=3, label=label, color=color)
+    ax.fill_between(rates, q1, q3, color=line.get_color(), alpha=0.2, lw=0)
+    return line
 
 
 def summarize(results, out: Path) -> dict:
-    fig, (ax, ax2) = figure(2)
-    columns: dict[str, list] = {k: [] for k in ("variant", "batch", "lr", "replicate", "diverged", "converged", "loss",
-                                                "neff", "per_ray", "barrier")}
-    for c, r in results:
-        for key in columns:
-            columns[key].append(getattr(c, key) if hasattr(c, key) else float(r[key]))
-    c0 = results[0][0]
-    teacher = c0.teacher()
-    eta_bal = critical_rate(lambda_max_balanced(teacher))
-    rng = np.random.default_rng(0)
-    dirs = rng.standard_normal((2000, c0.d))
-    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    signs = rng.choice([-1.0, 1.0], 2000)  # balanced init: a_i / |w_i| = +-1
-    eta_init = critical_rate(curvature_at_zero(dirs, signs, teacher).max())
-    fitted: dict = {"eta_c_balanced_minima": eta_bal, "eta_c_init_coupling": eta_init}
-    labels = sorted({(c.variant, c.batch if c.variant == "sgd" else None) for c, _ in results},
-                    key=lambda vb: (VARIANTS.index(vb[0]), vb[1] or 0))
-    for v, batch in labels:
-        sel = sorted(((c.lr, r) for c, r in results
-                      if c.variant == v and (batch is None or c.batch == batch)), key=lambda p: p[0])
-        v = v if batch is None else f"sgd-b{batch}"
-        lrs = np.array(sorted({lr for lr, _ in sel}))
-        neff, bar = _mean_converged(sel, lrs, "neff"), _mean_converged(sel, lrs, "barrier")
-        div = np.array([np.mean([r["diverged"] for lr, r in sel if lr == x]) for x in lrs])
-        unsettled = np.array([np.mean([not r["converged"] for lr, r in sel if lr == x]) for x in lrs])
-        ok = np.isfinite(neff)
-        line, = ax.plot(lrs[ok], neff[ok], marker="o", label=v)
-        ax2.plot(lrs[ok], np.maximum(bar[ok], 1e-8), marker="o", color=line.get_color(), label=v)
-        entry = {"diverges_from_lr": float(lrs[np.argmax(div > 0)]) if np.any(div > 0) else None,
-                 "no_minimum_from_lr": float(lrs[np.argmax(unsettled > 0)]) if np.any(unsettled > 0) else None}
-        if ok.sum() >= 3:
-            entry |= {"transition_lr": fits.transition_point(lrs[ok], neff[ok]),
-                      "transition_sharpness": fits.transition_sharpness(lrs[ok], neff[ok]),
-                      "neff_range": [float(np.nanmin(neff)), float(np.nanmax(neff))]}
-        fitted[v] = entry
-    grid = np.geomspace(min(c.lr for c, _ in results), max(c.lr for c, _ in results), 200)
-    frozen_bound = [c0.k * max_neurons_per_ray_frozen(e, teacher) for e in grid]
-    ax.plot(grid, np.minimum(frozen_bound, c0.m), "k:", label="theory: frozen, k x max stable neurons/ray")
-    for axis in (ax, ax2):
-        axis.axvline(eta_bal, color="k", ls="--", lw=1, label="theory: 2/lambda_max, balanced minima")
-        axis.axvline(eta_init, color="0.5", ls="-.", lw=1, label="theory: 2/lambda_max at small init")
-    ax.set(xscale="log", xlabel="learning rate eta (per step; mean-field: times m)",
-           ylabel="effective neurons (participation ratio)",
-           title=f"Sparsity of converged solutions vs learning rate (m={c0.m})")
-    ax2.set(xscale="log", yscale="log", xlabel="learning rate eta", ylabel="barrier mod P (weights)",
-            title="Barrier modulo permutation vs learning rate")
-    ax.legend(fontsize=6)
-    ax2.legend(fontsize=6)
-    return save(fig, "lr", out, columns, fitted)
+    rates = np.array(sorted({c.lr_rel for c, _ in results}))
+    cells = _cells(results)
+    fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output mass c|a_i||w_i|, divided by m",
+                    "rate_unit": "eta / (2 / lambda_max(H(theta_0))), exact population Hessian at each student's init",
+                    "grid_octaves": float(np.log2(rates[1] / rates[0])),
+                    "active_fraction": ACTIVE_FRACTION, "cos_aligned": COS_ALIGNED}
+    order = sorted(cells, key=lambda c: (list(Variant).index(Variant(c[0])), c[1], c[2], c[3]))
+    for cell in order:
+        fitted[cell_label(cell)] = analyse_cell(cells[cell], rates)
+
+    fig, axes = figure(3, nrows=2, width=5.4, height=4.3)
+    scales_of = defaultdict(set)
+    for v, m, s, _ in cells:
+        scales_of[(v, m)].add(s)
+    phase_v, phase_m = max(scales_of, key=lambda vm: (len(scales_of[vm]), vm[0] == "gd"))
+    for ax, bal in zip(axes[0, :2], (False, True)):
+        by_scale = {s: runs for (v, m, s, b), runs in cells.items() if (v, m, b) == (phase_v, phase_m, bal)}
+        if by_scale:
+            _heatmap(ax, fig, by_scale, rates, f"{phase_v}, m={phase_m}, {'balanced' if bal else 'unbalanced'} init")
+    axes[0, 0].legend(loc="lower left", fontsize=7, framealpha=0.85)
+    cut = sorted((m, runs) for (v, m, s, bal), runs in cells.items() if v == "gd" and s == 1.0 and not bal)
+    ax = axes[0, 2]
+    for m, runs in cut:
+        _cut(ax, runs, rates, "neff_rel", f"m={m}")
+    if cut:
+        windows = [_window_medians(runs, rates) for _, runs in cut]
+        ax.axvspan(min(w["start"] for w in windows), max(w["catapult"] for w in windows), color="0.5", alpha=0.15,
+                   label="theory: lazy-unstable to catapult edge")
+    ax.set(xscale="log", xlabel=RATE_LABEL, ylabel="N_eff / m (median, IQR band)",
+           title="gd, s=1, unbalanced: sparsity by width", ylim=(0, None))
+    ax.legend(fontsize=7)
+    ax = axes[1, 0]
+    for m, runs in cut:
+        line = _cut(ax, runs, rates, "barrier_modp", f"m={m}")
+        if line is not None:
+            _cut(ax, runs, rates, "barrier_plain", "_", color=line.get_color()).set_linestyle(":")
+    ax.set(xscale="log", yscale="log", xlabel=RATE_LABEL, ylabel="loss barrier (solid: mod P, dotted: plain)",
+           title="gd, s=1, unbalanced: barriers")
+    ax.legend(fontsize=7)
+    ax = axes[1, 1]
+    for v in Variant:
+        if (v.value, phase_m, 1.0, False) in cells:
+            _cut(ax, cells[(v.value, phase_m, 1.0, False)], rates, "neff_rel", v.value)
+    ax.axvline(1.0, color="k", lw=0.8, ls="--", label="η = 2/λ_max(H(θ₀))")
+    ax.set(xscale="log", xlabel=RATE_LABEL, ylabel="N_eff / m (median, IQR band)",
+           title=f"variants, m={phase_m}, s=1, unbalanced", ylim=(0, None))
+    ax.legend(fontsize=7)
+    _locations(axes[1, 2], fitted, cells)
+    return save(fig, "lr", out, _columns(results), fitted)
 
 
-EXPERIMENT = Experiment("lr", "sparsity and barrier mod P vs learning rate across training regimes; "
-                        "stability thresholds", configs, run, summarize)
+def _locations(ax, fitted: dict, cells):
+    """Transition location (95% interval) against width, beside the predicted window."""
+    for v, marker in (("gd", "o"), ("online", "s")):
+        entries = [(m, fitted[cell_label((cv, m, s, bal))]) for (cv, m, s, bal) in sorted(cells)
+                   if cv == v and s == 1.0 and not bal]
+        found = [(m, e["transition"]) for m, e in entries if e["transition"] is not None]
+        if found:
+            ms = np.array([m for m, _ in found], dtype=float) * (1.06 if v == "online" else 1.0)
+            loc = np.array([t["location"] for _, t in found])
+            lo = np.array([t["location_ci95"][0] for _, t in found])
+            hi = np.minimum([t["location_ci95"][1] for _, t in found], 4.4)
+            ax.errorbar(ms, loc, yerr=[loc - lo, hi - loc], marker=marker, capsize=3, ls="none",
+                        label=f"{v}: measured, 95% CI")
+        if v == "gd" and entries:
+            ms = np.array([m for m, _ in entries], dtype=float)
+            ax.plot(ms, [e["theory_start"] for _, e in entries], "k--", label="theory: lazy solution unstable")
+            ax.plot(ms, [e["theory_catapult"] for _, e in entries], "k:", label="theory: catapult edge (uv model)")
+            div = [np.nan if e["diverges_from"] is None else e["diverges_from"] for _, e in entries]
+            ax.plot(ms, div, "rx", ms=8, label="gd: most runs diverge from")
+    ax.set(xscale="log", xlabel="width m", ylabel="η / (2/λ_max(H(θ₀)))", title="transition location, s=1",
+           ylim=(0.5, 4.5))
+    ax.legend(fontsize=7)
+
+
+EXPERIMENT = Experiment("lr", "sparsity transition: phase diagram of N_eff/m over learning rate (units of "
+                        "2/lambda_max at init) x init scale; width cuts, variants, barriers, predicted window",
+                        configs, run, summarize)

@@ -6,8 +6,8 @@ import importlib
 
 from .runner import Experiment
 
-NAMES = ("width", "lr", "wasserstein", "trajectory", "three", "imp", "matching", "mnist_width", "mnist_depth",
-         "mnist_lr", "mnist_trajectory", "mnist_imp", "dimension")
+NAMES = ("width", "lr", "lr_dynamics", "wasserstein", "trajectory", "three", "imp", "matching", "mnist_width",
+         "mnist_depth", "mnist_lr", "mnist_trajectory", "mnist_imp", "dimension")
 
 
 def get(name: str) -> Experiment:

@@ -53,6 +53,10 @@ def test_list_names_every_experiment():
     (["run", "imp", "--jobs", "0"], "--jobs"),
     (["run", "imp", "--executor", "mpi"], "--executor"),
     (["run", "imp", "--executor", "dask"], "--scheduler"),
+    (["run", "lr", "--set", "variant=sgd"], "--set variant: expected one of gd, frozen, meanfield, online"),
+    (["run", "lr", "--set", "lr_rel=-1"], "lr_rel must be"),
+    (["run", "lr", "--set", "balanced=true"], "balanced must be false for variant frozen"),
+    (["run", "lr_dynamics", "--set", "trace=x"], "expected int"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     proc = sims(*args, "--out", str(tmp_path / "r"), "--figures", str(tmp_path / "f"), check=False)

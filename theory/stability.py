@@ -22,9 +22,11 @@ lambda_max <= 2 / eta. Near a small initialisation the Hessian does not vanish: 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from twolayer import Student, Teacher
+from twolayer import Student, Teacher, sharpness
 
 from .minima import INACTIVE, check_orthonormal
 
@@ -106,8 +108,7 @@ def max_neurons_per_ray_frozen(eta: float, teacher: Teacher, c: float = 1.0) -> 
 
 def lambda_max_near_zero(student: Student, teacher: Teacher) -> float:
     """Top eigenvalue of the exact Hessian at the student (e.g. a small init)."""
-    from twolayer import population_hessian
-    return float(np.linalg.eigvalsh(population_hessian(student, teacher))[-1])
+    return sharpness(student, teacher)
 
 
 def curvature_at_zero(directions: np.ndarray, ratios: np.ndarray, teacher: Teacher, c: float = 1.0) -> np.ndarray:
@@ -126,3 +127,79 @@ def curvature_at_zero(directions: np.ndarray, ratios: np.ndarray, teacher: Teach
         block[1:, 1:] = -c * rho * np.einsum("t,tpq->pq", teacher.b, kernel_hessians(u, teacher.V)[0])
         out[i] = np.linalg.eigvalsh(block)[-1]
     return out
+
+
+def lazy_sharpness(student: Student, teacher: Teacher) -> float:
+    """lambda_max of the Gauss-Newton matrix G(theta) = E[grad_theta f grad_theta f^T] at the student.
+
+    G is the Hessian of R when the target is the student's own function (zero residual), so
+    it is computed exactly as ``sharpness(student, own)`` with the teacher
+    own = (V = W, b = c a) under the same input law. In the lazy (NTK) limit a network
+    trains as its linearisation at theta_0 and ends at a solution whose Hessian is
+    G(theta_0): lambda_lazy = lambda_max(G(theta_0)) is the sharpness of the dense solution
+    that small learning rates reach from theta_0.
+    """
+    own = Teacher(student.W, student.c * student.a, teacher.inputs)
+    return sharpness(student, own)
+
+
+def flattest_minimum_sharpness(student: Student, teacher: Teacher) -> float:
+    """The smallest lambda_max over the zero-loss (condensed) minima of a student of this
+    width, scaling and output mode (Gaussian inputs, orthonormal teacher):
+
+        trained outputs  c lambda_b  (every balanced minimum; imbalance only sharpens),
+        frozen outputs   lambda_max with the m neurons split evenly over the k rays, n_j = m / k
+                         (frozen neurons cannot switch off, and lambda_max grows with n_j).
+
+    No zero-loss minimum is linearly stable for GD with eta > 2 / (this value).
+    """
+    if student.train_output:
+        return lambda_max_balanced(teacher, student.c)
+    return lambda_max_frozen(np.full(teacher.k, student.m / teacher.k), teacher, student.c)
+
+
+@dataclass(frozen=True)
+class LrWindow:
+    """The learning-rate window of the sparsity transition, predicted from three sharpnesses.
+
+    Rates are in units of 2 / lambda_init, the linear-stability limit at the initialisation:
+    eta_rel = eta lambda_init / 2.
+
+    * ``start = lambda_init / lambda_lazy``: above it the dense (lazy) solution near theta_0 is
+      linearly unstable, so GD must leave the neighbourhood of its initialisation.
+    * ``catapult = 2 lambda_init / lambda_lazy``: the upper edge eta = 4 / lambda_lazy of the
+      catapult phase of the two-layer linear (uv) model (Lewkowycz et al. 2020,
+      arXiv:2003.02218); above it that model diverges.
+    * ``end = lambda_init / lambda_flat``: above it no zero-loss minimum is linearly stable, so
+      GD cannot converge to zero loss at all.
+
+    A transition to a different (sparser, flatter) solution is predicted between ``start`` and
+    min(``end``, ``catapult``); it requires lambda_lazy > lambda_flat (``exists``). At a small
+    initialisation lambda_lazy -> 0 (G scales like s^2) and no transition is predicted.
+    """
+
+    lambda_init: float
+    lambda_lazy: float
+    lambda_flat: float
+
+    @property
+    def start(self) -> float:
+        return self.lambda_init / self.lambda_lazy
+
+    @property
+    def catapult(self) -> float:
+        return 2.0 * self.lambda_init / self.lambda_lazy
+
+    @property
+    def end(self) -> float:
+        return self.lambda_init / self.lambda_flat
+
+    @property
+    def exists(self) -> bool:
+        return self.lambda_lazy > self.lambda_flat
+
+
+def lr_window(student: Student, teacher: Teacher) -> LrWindow:
+    """Predicted learning-rate window (``LrWindow``) for GD started at ``student``."""
+    return LrWindow(sharpness(student, teacher), lazy_sharpness(student, teacher),
+                    flattest_minimum_sharpness(student, teacher))

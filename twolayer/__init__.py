@@ -3,7 +3,7 @@
 from . import data
 from .barriers import BarrierResult, barrier, barrier_modulo_permutation
 from .condensation import SparsityReport, sparsity
-from .hessian import population_hessian
+from .hessian import population_hessian, sharpness
 from .losses import (
     empirical_loss,
     empirical_loss_and_grad,
@@ -22,6 +22,6 @@ __all__ = [
     "interpolate", "match", "neuron_measure", "ot_interpolate", "participation_dimension",
     "permute", "sparsity", "wasserstein",
     "Student", "Teacher", "TrainResult", "data", "empirical_loss", "empirical_loss_and_grad",
-    "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad",
+    "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad", "sharpness",
     "train", "train_replicas",
 ]

@@ -100,3 +100,59 @@ def population_hessian(student: Student, teacher: Teacher) -> np.ndarray:
     H = np.block([[Haa, Haw], [Haw.T, Hww]])
     return input_scale(teacher) * H
 
+
+
+#: below this many parameters the full spectrum (LAPACK) is cheaper than Lanczos
+_DENSE_EIG_MAX = 400
+
+
+def sharpness(student: Student, teacher: Teacher, neurons: np.ndarray | None = None) -> float:
+    """Sharpness: the largest (algebraic) eigenvalue of the exact population Hessian,
+
+        lambda_max(H(theta)),  H = d2R/dtheta2  (``population_hessian``),
+
+    or of its restriction to the parameters (a_i, w_i) of the neurons i in ``neurons`` (the
+    Hessian in those coordinates with every other neuron held fixed).
+
+    Gradient descent with step eta is linearly unstable along the top eigenvector when
+    eta > 2 / lambda_max; at a minimum that GD converges to, lambda_max <= 2 / eta.
+    Computed by LAPACK for small problems and by Lanczos (``scipy.sparse.linalg.eigsh``)
+    above ``_DENSE_EIG_MAX`` parameters.
+
+    Parameters
+    ----------
+    student : Student
+        The point theta = (a, W) (W only with a frozen output layer).
+    teacher : Teacher
+        Target and input law of the population loss R.
+    neurons : array of int or bool of shape (m,), optional
+        Restrict to these neurons' parameters (default: all).
+
+    Returns
+    -------
+    float
+        lambda_max(H(theta)) (of the restriction, if ``neurons`` is given).
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> teacher = tl.Teacher.orthonormal(2, 4)
+    >>> s = tl.Student.init(8, 4, scale=1.0, seed=0)
+    >>> eta_c = 2 / tl.sharpness(s, teacher)   # GD at the initialisation is stable for eta < eta_c
+    """
+    H = population_hessian(student, teacher)
+    if neurons is not None:
+        chosen = np.zeros(student.m, dtype=bool)
+        try:
+            chosen[np.asarray(neurons)] = True
+        except IndexError:
+            raise ValueError(f"neurons must index the student's {student.m} neurons") from None
+        if not chosen.any():
+            raise ValueError("neurons must select at least one neuron")
+        keep = np.repeat(chosen, student.d)
+        keep = np.concatenate([chosen, keep]) if student.train_output else keep
+        H = H[np.ix_(keep, keep)]
+    if H.shape[0] <= _DENSE_EIG_MAX:
+        return float(np.linalg.eigvalsh(H)[-1])
+    from scipy.sparse.linalg import eigsh
+    return float(eigsh(H, k=1, which="LA", return_eigenvectors=False, tol=1e-10)[0])

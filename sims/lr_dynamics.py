@@ -1,0 +1,54 @@
+"""lr_dynamics: what happens at the learning-rate transition, along training.
+
+For one width (m = 64, s = 1, unbalanced, population GD) and rates below, at, inside and above
+the transition (``lr`` experiment), the first student of each run is traced: the population
+loss at every step, and at log-spaced checkpoints the sharpness lambda_max(H(theta_t)) (exact
+Hessian) and the sparsity N_eff/m. Sharpness is drawn as eta lambda_max / 2, so that 1 is the
+edge of stability (GD is linearly unstable above it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .common import figure, long_columns, save
+from .lr import RATE_LABEL, dynamics_configs, run
+from .runner import Experiment
+
+
+def summarize(results, out: Path) -> dict:
+    fig, (ax_loss, ax_sharp, ax_neff) = figure(3, width=5.0, height=4.0)
+    fitted: dict = {"rate_unit": RATE_LABEL}
+    for c, r in sorted(results, key=lambda cr: cr[0].lr_rel):
+        eta = float(r["eta"][0])
+        label = f"η_rel = {c.lr_rel:g}" + ("  (diverged)" if r["diverged"][0] else "")
+        line, = ax_loss.plot(np.maximum(r["trace_loss_step"], 0.5), r["trace_loss"], lw=1, label=label)
+        ax_sharp.plot(r["trace_step"], eta * r["trace_sharpness"] / 2, marker="o", ms=3, color=line.get_color(),
+                      label=label)
+        ax_neff.plot(r["trace_step"], r["trace_neff_rel"], marker="o", ms=3, color=line.get_color(), label=label)
+        loss = np.asarray(r["trace_loss"])
+        fitted[f"lr_rel={c.lr_rel:g}"] = {
+            "diverged": bool(r["diverged"][0]), "loss_initial": float(loss[0]), "loss_peak": float(np.max(loss)),
+            "loss_peak_step": int(r["trace_loss_step"][int(np.argmax(loss))]), "loss_final": float(loss[-1]),
+            "sharpness_x_eta_over_2_initial": float(eta * r["trace_sharpness"][0] / 2),
+            "sharpness_x_eta_over_2_final": float(eta * r["trace_sharpness"][-1] / 2),
+            "neff_rel_initial": float(r["trace_neff_rel"][0]), "neff_rel_final": float(r["trace_neff_rel"][-1])}
+    ax_loss.set(xscale="log", yscale="log", xlabel="GD step (step 0 drawn at 0.5)", ylabel="population loss R(θ_t)",
+                title="loss along training")
+    ax_sharp.axhline(1.0, color="k", ls="--", lw=0.8, label="edge of stability, η λ_max / 2 = 1")
+    ax_sharp.set(xscale="log", yscale="log", xlabel="GD step", ylabel="η λ_max(H(θ_t)) / 2",
+                 title="sharpness in units of the stability limit")
+    ax_neff.set(xscale="log", xlabel="GD step", ylabel="N_eff / m", title="sparsity along training", ylim=(0, None))
+    c0 = results[0][0]
+    fig.suptitle(f"{c0.variant.value}, m={c0.m}, s={c0.init_scale:g}, "
+                 f"{'balanced' if c0.balanced else 'unbalanced'} init; η in units of 2/λ_max(H(θ₀))")
+    for ax in (ax_loss, ax_sharp, ax_neff):
+        ax.legend(fontsize=7)
+    columns = long_columns(results, ("lr_rel",), ("trace_sharpness", "trace_neff_rel", "trace_step"))
+    return save(fig, "lr_dynamics", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("lr_dynamics", "loss, sharpness and sparsity along training below, at, inside and above "
+                        "the learning-rate transition", dynamics_configs, run, summarize)
