@@ -146,7 +146,7 @@ def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted:
     """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json."""
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / f"{name}.png", dpi=130, bbox_inches="tight")
-    fig.savefig(out / f"{name}.pdf", bbox_inches="tight")
+    fig.savefig(out / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})  # no timestamp
     plt.close(fig)
     keys = list(columns)
     with open(out / f"{name}.csv", "w", newline="") as f:

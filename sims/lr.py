@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib import patheffects
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 import twolayer as tl
 from theory import fits
@@ -231,9 +233,6 @@ def run(cfg: LrConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-CELL_FIELDS = ("variant", "m", "init_scale", "balanced")
-
-
 def cell_label(cell: tuple) -> str:
     variant, m, s, bal = cell
     return f"{Variant(variant).value} m={m} s={s:g} {'balanced' if bal else 'unbalanced'}"
@@ -276,30 +275,27 @@ def _ratio(above, below) -> float | None:
 def analyse_cell(runs, rates: np.ndarray) -> dict:
     """The fitted numbers of one cell: theory window, divergence, transition and what changes across it."""
     curves = _curves(runs, rates, "neff_rel")
-    window = {name: _median(_curves(runs, rates, key)) for name, key in
-              (("lambda_init", "lam_init"), ("lambda_lazy", "lam_lazy"), ("lambda_flat", "lam_flat"))}
-    li, lz, lf = window["lambda_init"], window["lambda_lazy"], window["lambda_flat"]
-    div = _curves(runs, rates, "diverged")
-    diverging = rates[np.nanmean(div, axis=0) > 0.5]
+    window = _window_medians(runs, rates)
+    diverging = rates[np.nanmean(_curves(runs, rates, "diverged"), axis=0) > 0.5]
     entry = {"seeds": int(curves.shape[0]),
-             "theory_start": li / lz, "theory_catapult": 2 * li / lz, "theory_end": li / lf,
-             "theory_transition": bool(lz > lf),
+             "theory_start": window["start"], "theory_catapult": window["catapult"], "theory_end": window["end"],
+             "theory_transition": bool(window["start"] < window["end"]),
              "diverges_from": float(diverging.min()) if diverging.size else None,
              "neff_rel_smallest_rate": _median(curves[:, 0])}
     fit = fits.fit_transition(rates, curves)
     if fit is None:
         return entry | {"transition": None}
-    below = lambda x: x < fit.location  # noqa: E731
-    above = lambda x: x >= fit.location  # noqa: E731
     sides = {}
     for key in ("neff_rel", "active", "per_direction", "aligned_mass"):
         Y = _curves(runs, rates, key)
         sides[f"{key}_below"] = _median(Y[:, rates < fit.location])
         sides[f"{key}_above"] = _median(Y[:, rates >= fit.location])
     for key in ("barrier_modp", "barrier_plain"):
-        lo, hi = _median(_pair_values(runs, key, below)), _median(_pair_values(runs, key, above))
+        lo = _median(_pair_values(runs, key, lambda x: x < fit.location))
+        hi = _median(_pair_values(runs, key, lambda x: x >= fit.location))
         sides |= {f"{key}_below": lo, f"{key}_above": hi, f"{key}_ratio": _ratio(hi, lo)}
-    return entry | {"transition": {"location": fit.location, "location_ci95": list(fit.location_ci),
+    upper = fit.location_ci[1] if np.isfinite(fit.location_ci[1]) else None  # None: unbounded on this grid
+    return entry | {"transition": {"location": fit.location, "location_ci95": [fit.location_ci[0], upper],
                                    "width_octaves": fit.width_octaves, "width_ci95": list(fit.width_ci),
                                    "curves_crossed": f"{fit.crossed}/{fit.curves}"} | sides}
 
@@ -320,6 +316,14 @@ def _columns(results) -> dict[str, list]:
     return columns
 
 
+def _rate_axis(ax) -> None:
+    """Log x axis for eta_rel with plain tick labels at the octaves."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.25, 0.5, 1.0, 2.0, 4.0]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _column_medians(Y: np.ndarray) -> np.ndarray:
     """Median of each column over its finite entries (NaN for a column without any)."""
     return np.array([np.median(col[np.isfinite(col)]) if np.isfinite(col).any() else np.nan for col in Y.T])
@@ -337,7 +341,7 @@ def _heatmap(ax, fig, runs_by_scale: dict[float, list], rates: np.ndarray, title
     Z = np.array([_column_medians(_curves(runs_by_scale[s], rates, "neff_rel")) for s in scales])
     diverged = np.array([np.nanmean(_curves(runs_by_scale[s], rates, "diverged"), axis=0) > 0.5 for s in scales])
     ex, ey = _log_edges(rates), _log_edges(scales)
-    mesh = ax.pcolormesh(ex, ey, np.where(diverged, np.nan, Z), cmap="viridis", vmin=0, vmax=0.6)
+    mesh = ax.pcolormesh(ex, ey, np.where(diverged, np.nan, Z), cmap="viridis", vmin=0, vmax=0.8)
     ax.set_facecolor("0.85")
     for i, j in zip(*np.nonzero(diverged)):
         ax.text(rates[j], scales[i], "×", ha="center", va="center", fontsize=7, color="0.35")
@@ -346,13 +350,16 @@ def _heatmap(ax, fig, runs_by_scale: dict[float, list], rates: np.ndarray, title
                                ("catapult", "w:", "theory: catapult edge (uv model)"),
                                ("end", "r-.", "theory: no stable zero-loss minimum")):
         xs = np.array([w[name] for w in windows])
-        ax.plot(np.where((xs >= ex[0]) & (xs <= ex[-1]), xs, np.nan), scales, style, lw=1.6, label=label)
-    ax.set(xscale="log", yscale="log", xlim=(ex[0], ex[-1]), ylim=(ey[0], ey[-1]), xlabel=RATE_LABEL,
+        ax.plot(np.where((xs >= ex[0]) & (xs <= ex[-1]), xs, np.nan), scales, style, lw=1.8, label=label,
+                path_effects=[patheffects.withStroke(linewidth=3.2, foreground="k" if style[0] == "w" else "w")])
+    ax.set(yscale="log", xlim=(ex[0], ex[-1]), ylim=(ey[0], ey[-1]), xlabel=RATE_LABEL,
            ylabel="initialisation scale s", title=title)
+    _rate_axis(ax)
     fig.colorbar(mesh, ax=ax, label="N_eff / m  (× : most runs diverged)")
 
 
 def _window_medians(runs, rates) -> dict[str, float]:
+    """The predicted window (``LrWindow``) from the median sharpnesses of a cell's initialisations."""
     li, lz, lf = (_median(_curves(runs, rates, k)) for k in ("lam_init", "lam_lazy", "lam_flat"))
     return {"start": li / lz, "catapult": 2 * li / lz, "end": li / lf}
 
@@ -380,13 +387,17 @@ def _cut(ax, runs, rates, key: str, label: str, color=None, scale: float = 1.0):
 def summarize(results, out: Path) -> dict:
     rates = np.array(sorted({c.lr_rel for c, _ in results}))
     cells = _cells(results)
-    fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output mass c|a_i||w_i|, divided by m",
+    fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output masses c_i = c abs(a_i) norm(w_i), "
+                                      "divided by m",
                     "rate_unit": "eta / (2 / lambda_max(H(theta_0))), exact population Hessian at each student's init",
                     "grid_octaves": float(np.log2(rates[1] / rates[0])),
                     "active_fraction": ACTIVE_FRACTION, "cos_aligned": COS_ALIGNED}
     order = sorted(cells, key=lambda c: (list(Variant).index(Variant(c[0])), c[1], c[2], c[3]))
     for cell in order:
         fitted[cell_label(cell)] = analyse_cell(cells[cell], rates)
+    found = [cell_label(c) for c in order if fitted[cell_label(c)]["transition"] is not None]
+    fitted["cells_with_transition"] = found
+    fitted["cells_without_transition"] = [cell_label(c) for c in order if cell_label(c) not in found]
 
     fig, axes = figure(3, nrows=2, width=5.4, height=4.3)
     scales_of = defaultdict(set)
@@ -397,7 +408,9 @@ def summarize(results, out: Path) -> dict:
         by_scale = {s: runs for (v, m, s, b), runs in cells.items() if (v, m, b) == (phase_v, phase_m, bal)}
         if by_scale:
             _heatmap(ax, fig, by_scale, rates, f"{phase_v}, m={phase_m}, {'balanced' if bal else 'unbalanced'} init")
-    axes[0, 0].legend(loc="lower left", fontsize=7, framealpha=0.85)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=9, frameon=False,
+               title="heat maps: predicted window, median over seeds at each s (theory.stability.lr_window)")
     cut = sorted((m, runs) for (v, m, s, bal), runs in cells.items() if v == "gd" and s == 1.0 and not bal)
     ax = axes[0, 2]
     for m, runs in cut:
@@ -406,26 +419,30 @@ def summarize(results, out: Path) -> dict:
         windows = [_window_medians(runs, rates) for _, runs in cut]
         ax.axvspan(min(w["start"] for w in windows), max(w["catapult"] for w in windows), color="0.5", alpha=0.15,
                    label="theory: lazy-unstable to catapult edge")
-    ax.set(xscale="log", xlabel=RATE_LABEL, ylabel="N_eff / m (median, IQR band)",
+    ax.set(xlabel=RATE_LABEL, ylabel="N_eff / m (median, IQR band)",
            title="gd, s=1, unbalanced: sparsity by width", ylim=(0, None))
+    _rate_axis(ax)
     ax.legend(fontsize=7)
     ax = axes[1, 0]
     for m, runs in cut:
         line = _cut(ax, runs, rates, "barrier_modp", f"m={m}")
         if line is not None:
             _cut(ax, runs, rates, "barrier_plain", "_", color=line.get_color()).set_linestyle(":")
-    ax.set(xscale="log", yscale="log", xlabel=RATE_LABEL, ylabel="loss barrier (solid: mod P, dotted: plain)",
+    ax.set(yscale="log", xlabel=RATE_LABEL, ylabel="loss barrier (solid: mod P, dotted: plain)",
            title="gd, s=1, unbalanced: barriers")
+    _rate_axis(ax)
     ax.legend(fontsize=7)
     ax = axes[1, 1]
     for v in Variant:
         if (v.value, phase_m, 1.0, False) in cells:
             _cut(ax, cells[(v.value, phase_m, 1.0, False)], rates, "neff_rel", v.value)
     ax.axvline(1.0, color="k", lw=0.8, ls="--", label="η = 2/λ_max(H(θ₀))")
-    ax.set(xscale="log", xlabel=RATE_LABEL, ylabel="N_eff / m (median, IQR band)",
+    ax.set(xlabel=RATE_LABEL, ylabel="N_eff / m (median, IQR band)",
            title=f"variants, m={phase_m}, s=1, unbalanced", ylim=(0, None))
+    _rate_axis(ax)
     ax.legend(fontsize=7)
     _locations(axes[1, 2], fitted, cells)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return save(fig, "lr", out, _columns(results), fitted)
 
 
@@ -439,7 +456,7 @@ def _locations(ax, fitted: dict, cells):
             ms = np.array([m for m, _ in found], dtype=float) * (1.06 if v == "online" else 1.0)
             loc = np.array([t["location"] for _, t in found])
             lo = np.array([t["location_ci95"][0] for _, t in found])
-            hi = np.minimum([t["location_ci95"][1] for _, t in found], 4.4)
+            hi = np.array([4.4 if t["location_ci95"][1] is None else min(t["location_ci95"][1], 4.4) for _, t in found])
             ax.errorbar(ms, loc, yerr=[loc - lo, hi - loc], marker=marker, capsize=3, ls="none",
                         label=f"{v}: measured, 95% CI")
         if v == "gd" and entries:
@@ -448,8 +465,12 @@ def _locations(ax, fitted: dict, cells):
             ax.plot(ms, [e["theory_catapult"] for _, e in entries], "k:", label="theory: catapult edge (uv model)")
             div = [np.nan if e["diverges_from"] is None else e["diverges_from"] for _, e in entries]
             ax.plot(ms, div, "rx", ms=8, label="gd: most runs diverge from")
+    widths = sorted({m for (_, m, _, _) in cells})
     ax.set(xscale="log", xlabel="width m", ylabel="η / (2/λ_max(H(θ₀)))", title="transition location, s=1",
            ylim=(0.5, 4.5))
+    ax.xaxis.set_major_locator(FixedLocator(widths))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7)
 
 

@@ -151,7 +151,7 @@ def fit_transition(x, curves, min_drop: float = 0.3, n_boot: int = 2000,
     A curve y drops if its minimum y_min before its first NaN (a diverged run) satisfies
     y_min <= (1 - min_drop) y(x_min); it drops at the x where y first reaches
     y(x_min) - (y(x_min) - y_min) / 2 (``first_crossing``). ``curves`` has shape (R, len(x)).
-    Returns None when fewer than half of the curves drop (no transition on this grid).
+    Returns None unless more than half of the curves drop (no transition on this grid).
     """
     x = check_array("x", x, 1)
     Y = np.asarray(curves, dtype=float)
@@ -172,7 +172,7 @@ def fit_transition(x, curves, min_drop: float = 0.3, n_boot: int = 2000,
         loc[r] = first_crossing(x, y, y[0] - 0.5 * drop)
         width[r] = np.log2(first_crossing(x, y, y[0] - 0.9 * drop) / first_crossing(x, y, y[0] - 0.1 * drop))
     crossed = int(np.isfinite(loc).sum())
-    if crossed * 2 < Y.shape[0]:
+    if crossed * 2 <= Y.shape[0]:
         return None
     rng = as_generator(seed)
     idx = rng.integers(0, Y.shape[0], size=(n_boot, Y.shape[0]))
