@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from twolayer._resources import usable_cores
 from twolayer.data import DATA_ENV
 
 from .common import PROFILES, apply_overrides
@@ -51,8 +52,10 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         if "=" not in pair:
             raise ValueError(f"--set expects KEY=VALUE; got {pair!r}")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
+        key, value = (part.strip() for part in pair.split("=", 1))
+        if key in out:
+            raise ValueError(f"--set {key} given twice ({out[key]!r} and {value!r}); give each key once")
+        out[key] = value
     return out
 
 
@@ -61,6 +64,10 @@ def _run(names, args) -> int:
         raise ValueError(f"--profile must be one of {', '.join(PROFILES)}; got {args.profile!r}")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1; got {args.jobs}")
+    cores = usable_cores()
+    if args.jobs > cores:
+        print(f"warning: --jobs {args.jobs} exceeds the {cores} usable cores; running {cores} jobs", file=sys.stderr)
+        args.jobs = cores
     if args.executor not in EXECUTORS:
         raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}; got {args.executor!r}")
     if args.seed < 0:

@@ -142,8 +142,25 @@ def plot_mean_curves(ax, x, results: list[tuple[object, dict]], keys: typing.Seq
     return means
 
 
+#: significant digits of the floats written to CSV and JSON: results that agree to this many
+#: digits (the last bits of a sum can depend on the thread schedule) give identical files
+SIGNIFICANT_DIGITS = 10
+
+
+def _rounded(value):
+    """Floats (also inside lists and dicts) rounded to SIGNIFICANT_DIGITS significant digits."""
+    if isinstance(value, (float, np.floating)):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
-    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json."""
+    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json
+    (floats to SIGNIFICANT_DIGITS significant digits; the PDF without a timestamp)."""
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / f"{name}.png", dpi=130, bbox_inches="tight")
     fig.savefig(out / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})  # no timestamp
@@ -152,8 +169,8 @@ def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted:
     with open(out / f"{name}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
-        w.writerows(zip(*(columns[k] for k in keys)))
-    (out / f"{name}.json").write_text(json.dumps(fitted, indent=1, default=float))
+        w.writerows(_rounded(list(row)) for row in zip(*(columns[k] for k in keys)))
+    (out / f"{name}.json").write_text(json.dumps(_rounded(fitted), indent=1, default=float))
     return fitted
 
 

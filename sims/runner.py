@@ -16,8 +16,9 @@ import multiprocessing
 import os
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .store import Store
+from twolayer._resources import usable_cores
+
+from .store import Claim, Store
 
 EXECUTORS = ("local", "dask")
 
@@ -83,7 +86,8 @@ def execute(experiment_name: str, config, seed: int) -> tuple[dict | None, str |
 
 
 def _thread_env(jobs: int) -> dict[str, str]:
-    per = str(max(1, (os.cpu_count() or 1) // jobs))
+    """Threads per worker so that jobs x threads <= usable cores (numba, OpenMP and BLAS)."""
+    per = str(max(1, usable_cores() // jobs))
     return {"NUMBA_NUM_THREADS": per, "OMP_NUM_THREADS": per, "OPENBLAS_NUM_THREADS": per,
             "MKL_NUM_THREADS": per}
 
@@ -91,20 +95,24 @@ def _thread_env(jobs: int) -> dict[str, str]:
 def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: int = 0,
           jobs: int = 1, executor: str = "local", scheduler: str | None = None,
           progress: bool = True) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
-    """Run every config not already in the store; return the summary and all results."""
+    """Run every config not already in the store; return the summary and all results.
+
+    ``done`` counts the runs computed here, ``skipped`` those loaded from the store (finished
+    earlier, or by another sweep on the same store while this one ran)."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}; got {executor!r}")
     t0 = time.time()
     summary = SweepSummary(experiment.name, len(configs))
     results: dict[int, dict] = {}
-    todo = []
-    for i, cfg in enumerate(configs):
-        loaded = store.load(experiment.name, run_key(experiment.name, cfg, seed))
-        if loaded is None:
-            todo.append(i)
-        else:
+
+    def load(i) -> bool:
+        loaded = store.load(experiment.name, run_key(experiment.name, configs[i], seed))
+        if loaded is not None:
             results[i] = loaded
             summary.skipped += 1
+        return loaded is not None
+
+    todo = [i for i in range(len(configs)) if not load(i)]
     bar = tqdm(total=len(todo), desc=experiment.name, disable=not progress or not todo)
 
     def finish(i, arrays, error, started):
@@ -121,54 +129,142 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
             summary.errors.append(error.strip().splitlines()[-1])
         bar.update(1)
 
+    def load_finished(i) -> bool:
+        found = load(i)
+        if found:
+            bar.update(1)
+        return found
+
     if executor == "dask":
-        _run_dask(experiment, configs, todo, seed, scheduler, finish)
+        runner = _Dask(experiment.name, seed, scheduler)
     elif jobs <= 1:
-        for i in todo:
-            finish(i, *execute(experiment.name, configs[i], seed))
+        runner = _Inline(experiment.name, seed, store)
     else:
-        _run_pool(experiment, configs, todo, seed, jobs, finish)
+        runner = _Pool(experiment.name, seed, jobs)
+    cancel = True
+    try:
+        _schedule(experiment, configs, todo, store, seed, runner, load_finished, finish)
+        cancel = False
+    finally:
+        runner.close(cancel)
     bar.close()
     summary.seconds = time.time() - t0
     return summary, [(configs[i], results[i]) for i in sorted(results)]
 
 
-def _run_pool(experiment, configs, todo, seed, jobs, finish):
-    saved = {k: os.environ.get(k) for k in _thread_env(jobs)}
-    os.environ.update(_thread_env(jobs))  # inherited by the spawned workers
-    try:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            pending = {pool.submit(execute, experiment.name, configs[i], seed): i for i in todo}
-            try:
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        finish(pending.pop(fut), *fut.result())
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                raise
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+#: seconds between checks on runs that another process is computing
+POLL_SECONDS = 1.0
 
 
-def _run_dask(experiment, configs, todo, seed, scheduler, finish):
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ValueError("--executor dask needs the 'cluster' extra: pip install -e '.[cluster]'") from None
-    if not scheduler:
-        raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    with Client(scheduler) as client:
-        futures = {client.submit(execute, experiment.name, configs[i], seed, pure=False): i
-                   for i in todo}
-        for fut in as_completed(futures):
-            finish(futures[fut], *fut.result())
+class _Inline:
+    """The executor of --jobs 1: runs a config when submitted, in this process, with the usable
+    cores shared among the sweeps that hold live claims on the store (numba and BLAS threads =
+    cores // sweeps), so that concurrent sweeps do not oversubscribe the machine."""
+
+    capacity = 1
+
+    def __init__(self, experiment_name: str, seed: int, store: Store):
+        self.name, self.seed, self.store = experiment_name, seed, store
+
+    def submit(self, config) -> Future:
+        import numba
+        from threadpoolctl import threadpool_limits
+
+        threads = max(1, min(usable_cores() // self.store.live_sweeps(), numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(threads)
+        fut: Future = Future()
+        with threadpool_limits(limits=threads):
+            fut.set_result(execute(self.name, config, self.seed))
+        return fut
+
+    def wait(self, futures, timeout):
+        return set(futures)
+
+    def close(self, cancel: bool) -> None:
+        pass
+
+
+class _Pool:
+    """A spawn process pool with threads per worker capped (``_thread_env``)."""
+
+    def __init__(self, experiment_name: str, seed: int, jobs: int):
+        self.name, self.seed, self.capacity = experiment_name, seed, jobs
+        saved = {k: os.environ.get(k) for k in _thread_env(jobs)}
+        os.environ.update(_thread_env(jobs))  # inherited by the spawned workers
+        try:
+            self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def submit(self, config) -> Future:
+        return self.pool.submit(execute, self.name, config, self.seed)
+
+    def wait(self, futures, timeout):
+        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)[0]
+
+    def close(self, cancel: bool) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class _Dask:
+    """A dask.distributed client: the same runs, on a cluster (twice its threads in flight)."""
+
+    def __init__(self, experiment_name: str, seed: int, scheduler: str | None):
+        try:
+            import distributed
+        except ImportError:
+            raise ValueError("--executor dask needs the 'cluster' extra: pip install -e '.[cluster]'") from None
+        if not scheduler:
+            raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+        self.distributed = distributed
+        self.name, self.seed = experiment_name, seed
+        self.client = distributed.Client(scheduler)
+        self.capacity = 2 * max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, config):
+        return self.client.submit(execute, self.name, config, self.seed, pure=False)
+
+    def wait(self, futures, timeout):
+        try:
+            return self.distributed.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
+        except self.distributed.TimeoutError:
+            return set()
+
+    def close(self, cancel: bool) -> None:
+        self.client.close()
+
+
+def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, seed: int, runner, load,
+              finish) -> None:
+    """Run the configs ``todo`` through ``runner``, at most ``runner.capacity`` at a time, each
+    claimed in the store first. A run another live process has claimed is set aside and checked
+    every POLL_SECONDS: loaded when it is done, computed here if its claim lapses."""
+    queue = deque(todo)
+    waiting: list[int] = []
+    running: dict = {}
+    while queue or waiting or running:
+        while queue and len(running) < runner.capacity:
+            i = queue.popleft()
+            key = run_key(experiment.name, configs[i], seed)
+            state = store.claim(experiment.name, key)
+            if state is Claim.DONE and not load(i):
+                state = store.claim(experiment.name, key, recompute=True)  # its file is missing or corrupt
+            if state is Claim.MINE:
+                running[runner.submit(configs[i])] = i
+            elif state is Claim.TAKEN:
+                waiting.append(i)
+        if running:
+            for fut in runner.wait(running, POLL_SECONDS if waiting else None):
+                finish(running.pop(fut), *fut.result())
+        elif waiting:
+            time.sleep(POLL_SECONDS)
+        if not queue and waiting:
+            queue.extend(waiting)
+            waiting.clear()
 
 
 def summary_table(summaries: Sequence[SweepSummary]) -> str:

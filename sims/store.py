@@ -5,6 +5,14 @@ JSON, seed, status (done | failed), metrics JSON (the run's scalars), the .npz f
 SHA-256, timestamps and the error of a failed run. A run counts as done only when its
 index row says so *and* its file exists with the recorded checksum; anything else is
 recomputed. Only the main process writes (workers return their arrays).
+
+Table ``claims``: a run being computed is claimed first (key, the claiming process as
+host:pid:token, and a lease expiry). Concurrent sweeps on one store, and dask clients, skip
+runs another live process has claimed and pick them up when they are finished, or take them
+over once the claim's lease has expired or, on the same host, as soon as its process is gone.
+A heartbeat thread renews the process's leases every LEASE_SECONDS / 3. Creating a store
+races safely: opening retries with backoff while another process holds the database, the
+pragmas included.
 """
 
 from __future__ import annotations
@@ -13,9 +21,16 @@ import hashlib
 import io
 import json
 import os
+import random
+import socket
 import sqlite3
 import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +41,23 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL, metrics TEXT, checksum TEXT, started REAL, finished REAL, error TEXT
 )
 """
+CLAIMS = """
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY, experiment TEXT NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL
+)
+"""
+#: a claim not renewed for this long belongs to a dead process and may be taken over
+LEASE_SECONDS = 60.0
+#: how long opening the index may wait for other processes in total
+OPEN_TIMEOUT_SECONDS = 60.0
+
+
+class Claim(Enum):
+    """Outcome of ``Store.claim``."""
+
+    MINE = "mine"  # claimed by this process: compute it
+    TAKEN = "taken"  # claimed by another live process: come back later
+    DONE = "done"  # finished already: load it
 
 
 def _sha256(data: bytes) -> str:
@@ -35,16 +67,65 @@ def _sha256(data: bytes) -> str:
 class Store:
     """Results of runs under ``root`` (created if missing)."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, lease: float = LEASE_SECONDS):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.root / "index.sqlite", timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(SCHEMA)
-        self.db.commit()
+        self.lease = lease
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.db = _open(self.root / "index.sqlite")
+        self._stop = threading.Event()
+        self._heartbeat = threading.Thread(target=self._renew_leases, name="store-heartbeat", daemon=True)
+        self._heartbeat.start()
 
     def close(self) -> None:
+        """Release this process's claims and close the index."""
+        self._stop.set()
+        self._heartbeat.join()
+        with self._transaction():
+            self.db.execute("DELETE FROM claims WHERE owner = ?", (self.owner,))
         self.db.close()
+
+    @contextmanager
+    def _transaction(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: the write lock is taken at its start (check-then-set is atomic)."""
+        db = db or self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def claim(self, experiment: str, key: str, recompute: bool = False) -> Claim:
+        """Claim a run for this process unless it is done (``recompute``: its file was found
+        corrupt, claim it anyway) or another live process holds it."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] == "done" and not recompute:
+                return Claim.DONE
+            held = db.execute("SELECT owner, expires FROM claims WHERE key = ?", (key,)).fetchone()
+            if held is not None and held[0] != self.owner and held[1] > now and _owner_alive(held[0]):
+                return Claim.TAKEN
+            db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", (key, experiment, self.owner,
+                                                                             now + self.lease))
+        return Claim.MINE
+
+    def live_sweeps(self) -> int:
+        """How many processes hold live claims on this store, counting this one (at least 1)."""
+        owners = {row[0] for row in self.db.execute("SELECT DISTINCT owner FROM claims WHERE expires > ?",
+                                                    (time.time(),))}
+        return len(owners | {self.owner})
+
+    def _renew_leases(self) -> None:
+        db = _open(self.root / "index.sqlite")
+        try:
+            while not self._stop.wait(self.lease / 3):
+                with self._transaction(db):
+                    db.execute("UPDATE claims SET expires = ? WHERE owner = ?", (time.time() + self.lease, self.owner))
+        finally:
+            db.close()
 
     def path(self, experiment: str, key: str) -> Path:
         return self.root / experiment / f"{key}.npz"
@@ -91,8 +172,51 @@ class Store:
         self._upsert(key, experiment, config, seed, "failed", None, None, started, error)
 
     def _upsert(self, key, experiment, config, seed, status, metrics, checksum, started, error):
-        with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, experiment, json.dumps(config, sort_keys=True), seed, status, metrics,
-                 checksum, started, time.time(), error))
+        """Record the run and release its claim, in one transaction."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key, experiment, json.dumps(config, sort_keys=True), seed, status, metrics,
+                        checksum, started, time.time(), error))
+            db.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, self.owner))
+
+
+def _owner_alive(owner: str) -> bool:
+    """False if ``owner`` (host:pid:token) is a process of this host that no longer exists; a
+    process on another host counts as alive until its lease lapses."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Connect to the index, set WAL and create the tables, retrying with jittered exponential
+    backoff while another process holds the database (the busy timeout does not cover the
+    journal-mode pragma). Raises ValueError naming the file if it stays busy or is not a database."""
+    deadline = time.monotonic() + OPEN_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(SCHEMA)
+            db.execute(CLAIMS)
+            return db
+        except sqlite3.OperationalError as e:
+            db.close()
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise ValueError(f"{path}: cannot open the result index ({e})") from None
+            if time.monotonic() > deadline:
+                raise ValueError(f"{path}: the result index stayed locked for {OPEN_TIMEOUT_SECONDS:.0f} s") from None
+            time.sleep(delay * (1 + random.random()))
+            delay = min(2 * delay, 0.5)
+        except sqlite3.DatabaseError as e:
+            db.close()
+            raise ValueError(f"{path}: not a valid result index ({e})") from None

@@ -186,18 +186,18 @@ def test_all_quick_profile_end_to_end(tmp_path):
     assert "total" in proc.stdout and (figs / "README.md").exists()
 
 
-def test_saving_the_same_figure_twice_gives_identical_files(tmp_path):
+def test_saving_the_same_results_twice_gives_identical_files(tmp_path):
     import time
 
     from sims.common import figure, save
 
-    def make(out):
+    def make(out, value):
         fig, (ax,) = figure(1)
         ax.plot([1, 2, 3], [0.1, 0.2, 0.4], label="x")
-        save(fig, "demo", out, {"x": [1.0, 2.0], "y": [0.5, 0.25]}, {"slope": 0.123456789})
+        save(fig, "demo", out, {"x": [1.0, 2.0], "y": [value, 0.25]}, {"slope": value, "ci": [value, 1.0]})
 
-    make(tmp_path / "a")
+    make(tmp_path / "a", 0.1 + 0.2)
     time.sleep(1.1)  # a PDF timestamp would differ by now
-    make(tmp_path / "b")
+    make(tmp_path / "b", 0.3)  # differs from 0.1 + 0.2 in the last bit only
     for suffix in ("png", "pdf", "csv", "json"):
         assert (tmp_path / "a" / f"demo.{suffix}").read_bytes() == (tmp_path / "b" / f"demo.{suffix}").read_bytes()

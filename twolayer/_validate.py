@@ -39,8 +39,12 @@ def check_array(name: str, value: Any, ndim: int, shape: tuple[int | None, ...] 
                 allow_empty: bool = False) -> np.ndarray:
     """Return ``value`` as a finite float64 C-contiguous array of the given rank and shape.
 
+    Complex input is refused (its imaginary part would be dropped), as are non-finite entries.
+
     ``shape`` entries that are ``None`` are free; the message states the expected shape.
     """
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} must be a real array; got complex values")
     try:
         arr = np.ascontiguousarray(value, dtype=np.float64)
     except (TypeError, ValueError):

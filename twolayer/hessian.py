@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._resources import check_memory
 from .losses import input_scale
 from .model import Student, Teacher, check_pair
 from .reference import arccos_kernel
@@ -74,6 +75,9 @@ def kernel_hessians(w: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def population_hessian(student: Student, teacher: Teacher) -> np.ndarray:
     """d2R/dtheta2 in closed form, laid out like ``student.theta``."""
     check_pair(student, teacher)
+    size = student.theta.size
+    check_memory(f"population_hessian at m={student.m}, d={student.d} ({size} x {size} matrix and its "
+                 "per-neuron blocks)", 3 * 8 * size * size)
     a, W, c = student.a, student.W, student.c
     V, b = teacher.V, teacher.b
     m, d = W.shape
@@ -155,4 +159,5 @@ def sharpness(student: Student, teacher: Teacher, neurons: np.ndarray | None = N
     if H.shape[0] <= _DENSE_EIG_MAX:
         return float(np.linalg.eigvalsh(H)[-1])
     from scipy.sparse.linalg import eigsh
-    return float(eigsh(H, k=1, which="LA", return_eigenvectors=False, tol=1e-10)[0])
+    start = np.full(H.shape[0], H.shape[0] ** -0.5)  # a fixed start vector: ARPACK's default is random
+    return float(eigsh(H, k=1, which="LA", return_eigenvectors=False, tol=1e-10, v0=start)[0])

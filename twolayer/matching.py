@@ -25,6 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ._blas import single_threaded_blas
 from ._kernels import distances as _distances
+from ._resources import check_memory
 from ._validate import check_array, check_choice, check_positive_int
 from .data.synthetic import sample_inputs
 from .losses import population_loss
@@ -107,6 +108,9 @@ def match(A: Student, B: Student, method: str = "weights", teacher: Teacher | No
     teacher and tries, for each neuron, the ``candidates`` nearest neurons of B.
     """
     check_choice("method", method, METHODS)
+    if isinstance(A, Student) and isinstance(B, Student):  # other inputs are refused below
+        check_memory(f"match at m={A.m} (an {A.m} x {B.m} cost matrix and the assignment's work arrays)",
+                     3 * 8 * A.m * B.m)
     if method == "ot":
         return _match_ot(A, B)
     check_same_shape(A, B)

@@ -72,6 +72,8 @@ def participation_dimension(points: np.ndarray, weights: np.ndarray | None = Non
     X = check_array("points", points, 2)
     w = (np.full(X.shape[0], 1.0 / X.shape[0]) if weights is None
          else check_array("weights", weights, 1, (X.shape[0],)))
+    if np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be non-negative with a positive sum")
     w = w / w.sum()
     Xc = (X - w @ X) * np.sqrt(w)[:, None]
     # S = Xc^T Xc and the Gram Xc Xc^T share their nonzero spectrum: use the smaller one

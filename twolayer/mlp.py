@@ -110,8 +110,25 @@ def loss_and_grads(net: MLP, X: np.ndarray, y: np.ndarray, loss: str = "ce"):
     return float(value), [*gW[::-1], *gb[::-1]]
 
 
+def check_labelled(net: MLP, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) validated for ``net``: X finite real of shape (n, net.sizes[0]), y n integer labels
+    in [0, number of outputs)."""
+    X = check_array("X", X, 2, (None, net.sizes[0]))
+    y = np.asarray(y)
+    classes = net.sizes[-1]
+    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= classes:
+        raise ValueError(f"y must hold {X.shape[0]} integer labels in [0, {classes})")
+    return X, y
+
+
 def evaluate(net: MLP, X: np.ndarray, y: np.ndarray, loss: str = "ce") -> tuple[float, float]:
     """(mean loss, error rate) on (X, y)."""
+    check_choice("loss", loss, LOSSES)
+    return _scores(net, *check_labelled(net, X, y), loss)
+
+
+def _scores(net: MLP, X: np.ndarray, y: np.ndarray, loss: str) -> tuple[float, float]:
+    """``evaluate`` on validated inputs."""
     Z = net(X)
     if loss == "ce":
         Z = Z - Z.max(1, keepdims=True)
@@ -142,11 +159,7 @@ def train_mlp(net: MLP, X: np.ndarray, y: np.ndarray, loss: str = "ce", lr: floa
     momentum = check_positive_float("momentum", momentum, allow_zero=True)
     steps = check_positive_int("steps", steps, minimum=0)
     batch = check_positive_int("batch", batch)
-    X = check_array("X", X, 2, (None, net.sizes[0]))
-    y = np.asarray(y)
-    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 \
-            or y.max() >= net.sizes[-1]:
-        raise ValueError(f"y must hold {X.shape[0]} integer labels in [0, {net.sizes[-1]})")
+    X, y = check_labelled(net, X, y)
     batch = min(batch, X.shape[0])
     rng = np.random.default_rng(child_seeds(seed, 1)[0])
     keep = set() if checkpoints is None else {int(s) for s in checkpoints}
@@ -184,9 +197,10 @@ def mlp_barrier(A: MLP, B: MLP, X: np.ndarray, y: np.ndarray, loss: str = "ce", 
     The error barrier (error = 1 - accuracy, piecewise constant in t) is the maximum over
     the grid; it lies in [-1, 1]."""
     check_choice("loss", loss, LOSSES)
+    X, y = check_labelled(A, X, y)
     path = lambda t: interpolate_mlp(A, B, t)  # noqa: E731
-    res_loss = path_barrier(path, lambda net: evaluate(net, X, y, loss)[0], ts, kind)
-    errors = np.array([evaluate(path(t), X, y, loss)[1] for t in res_loss.ts])
+    res_loss = path_barrier(path, lambda net: _scores(net, X, y, loss)[0], ts, kind)
+    errors = np.array([_scores(path(t), X, y, loss)[1] for t in res_loss.ts])
     base = res_loss.ts * errors[-1] + (1 - res_loss.ts) * errors[0]
     gaps = errors - (0.5 * (errors[-1] + errors[0]) if kind == "endpoints_mean" else base)
     j = int(np.argmax(gaps)) if kind != "midpoint" else int(np.argmin(np.abs(res_loss.ts - 0.5)))

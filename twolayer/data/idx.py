@@ -8,11 +8,15 @@ file and the problem.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .._resources import check_memory
 
 UBYTE = 0x08
 MNIST_FILES = {
@@ -56,28 +60,48 @@ def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
 
 
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
-    """An unsigned-byte IDX array of the given rank from ``path`` (gzip if it ends in .gz)."""
+    """An unsigned-byte IDX array of the given rank from ``path`` (gzip if it ends in .gz).
+
+    The file is read as a stream: the header first, then exactly the number of bytes it
+    declares (refused up front if that exceeds the available memory), then one byte more to
+    check that the file ends there. A file that is longer than its header says (for a .gz: one
+    that decompresses beyond its declared size) is refused, so nothing larger is ever held.
+    """
     path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        with opener(path, "rb") as f:
+            return _read_idx_stream(f, path, ndim)
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, not an IDX file") from None
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise ValueError(f"{path}: unreadable ({e})") from None
-    if len(raw) < 4:
-        raise ValueError(f"{path}: truncated header ({len(raw)} bytes)")
-    if raw[0] != 0 or raw[1] != 0 or raw[2] != UBYTE or raw[3] != ndim:
-        magic = int.from_bytes(raw[:4], "big")
-        raise ValueError(f"{path}: wrong magic number 0x{magic:08x}; expected 0x{0x800 + ndim:08x} "
-                         f"(unsigned bytes, {ndim} dimension{'s' if ndim > 1 else ''})")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated header ({len(raw)} of {header} bytes)")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    size = int(np.prod(shape))
-    if len(raw) - header != size:
-        raise ValueError(f"{path}: {len(raw) - header} data bytes; the header {shape} says {size}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _read_idx_stream(f, path: Path, ndim: int) -> np.ndarray:
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise ValueError(f"{path}: truncated header ({len(magic)} bytes)")
+    if magic[0] != 0 or magic[1] != 0 or magic[2] != UBYTE or magic[3] != ndim:
+        raise ValueError(f"{path}: wrong magic number 0x{int.from_bytes(magic, 'big'):08x}; expected "
+                         f"0x{0x800 + ndim:08x} (unsigned bytes, {ndim} dimension{'s' if ndim > 1 else ''})")
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"{path}: truncated header ({4 + len(dims)} of {4 + 4 * ndim} bytes)")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+    size = math.prod(shape)
+    try:
+        check_memory(f"{path} (header shape {shape})", size)
+    except ValueError as e:
+        raise ValueError(f"{e}; refusing to read it") from None
+    data = f.read(size)
+    if len(data) < size:
+        raise ValueError(f"{path}: {len(data)} data bytes; the header {shape} says {size}")
+    if f.read(1):
+        raise ValueError(f"{path}: more data than the header {shape} declares ({size} bytes); refusing to read on")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -106,6 +130,9 @@ def load_mnist(path: str | os.PathLike) -> Dataset:
         img_path = _find(directory, MNIST_FILES[f"{split}_images"])
         lab_path = _find(directory, MNIST_FILES[f"{split}_labels"])
         images, labels = read_idx(img_path, 3), read_idx(lab_path, 1)
+        if images.shape[0] == 0 or images.shape[1] * images.shape[2] == 0:
+            raise ValueError(f"{img_path}: holds {images.shape[0]} images of {images.shape[1]} x {images.shape[2]} "
+                             "pixels; need at least one image of at least one pixel")
         if images.shape[0] != labels.shape[0]:
             raise ValueError(f"{img_path}: {images.shape[0]} images but {lab_path} has {labels.shape[0]} labels")
         if labels.size and labels.max() > 9:

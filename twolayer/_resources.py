@@ -1,0 +1,41 @@
+"""What this machine can hold: available memory and usable cores, for early, clear refusals
+before a large allocation (sizes are checked against the memory available when asked)."""
+
+from __future__ import annotations
+
+import os
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations (MemAvailable of /proc/meminfo, else free pages)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_memory(what: str, nbytes: int) -> None:
+    """Raise ValueError (naming ``what``, the need and what is available) if ``nbytes`` cannot fit."""
+    avail = available_memory()
+    if nbytes > avail:
+        raise ValueError(f"{what} needs {human_bytes(nbytes)} of memory; {human_bytes(avail)} is available")
