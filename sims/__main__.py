@@ -7,44 +7,95 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from twolayer._resources import usable_cores
-from twolayer.data import DATA_ENV
+from twolayer.data import DATA_ENV, load_dataset
 
-from .common import PROFILES, apply_overrides
+from .common import PROFILES, RUN_CONTEXT, apply_overrides, config_help
 from .registry import NAMES, get
 from .report import write_report
 from .runner import EXECUTORS, summary_table, sweep
 from .store import Store
 
 
+class _ExperimentHelp(argparse.Action):
+    """--help for ``run NAME``: the usual help, then NAME's --set keys with their types and defaults."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        name = getattr(namespace, "name", None)
+        if name in NAMES:
+            profile = getattr(namespace, "profile", "quick")
+            profile = profile if profile in PROFILES else "quick"
+            print(f"\n--set keys of {name}: type, and the value in the {profile} profile (or its range there):")
+            print(config_help(get(name).configs(profile)))
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sims", description=__doc__.splitlines()[0])
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = argparse.ArgumentParser(prog="python -m sims", description=__doc__.splitlines()[0], formatter_class=fmt)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="each experiment and what it shows")
+    sub.add_parser("list", help="each experiment and what it shows", formatter_class=fmt)
     for name in ("run", "all"):
-        q = sub.add_parser(name, help="run one experiment" if name == "run" else "run every experiment")
+        q = sub.add_parser(name, help="run one experiment" if name == "run" else "run every experiment",
+                           formatter_class=fmt, add_help=False)
+        q.add_argument("-h", "--help", action=_ExperimentHelp,
+                       help="show this help (run NAME --help: also NAME's --set keys)")
         if name == "run":
             q.add_argument("name", help=f"one of: {', '.join(NAMES)}")
-        q.add_argument("--profile", default="quick", help="quick (minutes) or paper (full ranges)")
-        q.add_argument("--jobs", type=int, default=1, help="local worker processes")
+        q.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)}: minutes, or full ranges")
+        q.add_argument("--jobs", type=int, default=1, help="local worker processes (at most the usable cores)")
         q.add_argument("--out", default="results", help="result store directory")
-        q.add_argument("--figures", default="figures", help="where figures and their data go")
-        q.add_argument("--seed", type=int, default=0, help="root seed of the sweep")
+        q.add_argument("--figures", default=None,
+                       help="where figures and their data go (default: OUT/figures; the repository's figures/ "
+                            "only when given here)")
+        q.add_argument("--seed", type=int, default=0, help="root seed of the sweep, 0 <= seed < 2**63")
         q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config field for every run")
-        q.add_argument("--executor", default="local", help="local or dask")
-        q.add_argument("--scheduler", default=None, help="dask scheduler address")
+                       help="override a config field for every run (each key once; see run NAME --help)")
+        q.add_argument("--executor", default="local", help=f"one of {', '.join(EXECUTORS)}")
+        q.add_argument("--scheduler", default=None, help="dask scheduler address (with --executor dask)")
         q.add_argument("--data", default=None,
-                       help="MNIST directory for the real-data experiments (default: $TWOLAYER_DATA, "
+                       help=f"MNIST directory for the real-data experiments (default: ${DATA_ENV}, "
                             "else scikit-learn's digits)")
         q.add_argument("--quiet", action="store_true", help="no progress bars")
-    r = sub.add_parser("report", help="write figures/README.md from the saved figures")
-    r.add_argument("--figures", default="figures")
+    r = sub.add_parser("report", help="write FIGURES/README.md from the saved figures", formatter_class=fmt)
+    r.add_argument("--figures", default="figures", help="the folder of saved figures")
     return p
+
+
+def _writable_dir(option: str, text: str) -> Path:
+    """The directory ``text`` (created if missing), checked to be writable; ValueError naming ``option``."""
+    if not text:
+        raise ValueError(f"{option} must name a directory; got an empty string")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {text}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ValueError(f"{option} {text}: not a writable directory ({e.strerror or e})") from None
+    return path
+
+
+def _data_source(args, experiments) -> tuple[str, str]:
+    """(path, where it came from) of the MNIST folder if an experiment reads data, else ("", "")."""
+    if not any(hasattr(cfg, "data") for e in experiments for cfg in e.configs(args.profile)[:1]):
+        return "", ""
+    if args.data is not None:
+        return args.data, f"--data {args.data}"
+    env = os.environ.get(DATA_ENV, "")
+    return env, f"{DATA_ENV}={env}"
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -70,19 +121,28 @@ def _run(names, args) -> int:
         args.jobs = cores
     if args.executor not in EXECUTORS:
         raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}; got {args.executor!r}")
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0; got {args.seed}")
+    if not 0 <= args.seed < 2**63:
+        raise ValueError(f"--seed must be >= 0 and < 2**63; got {args.seed}")
     experiments = [get(n) for n in names]
     overrides = _overrides(args.set)
-    data = args.data or os.environ.get(DATA_ENV, "")
-    if data and not Path(data).is_dir():
-        raise ValueError(f"--data {data}: not a directory (give the folder with the MNIST IDX files)")
+    data, source = _data_source(args, experiments)
+    if source:  # an experiment reads data: load it once now (errors before any run; named once)
+        try:
+            load_dataset(data or None, verbose=True)
+        except ValueError as e:
+            raise ValueError(f"{source}: {e}" if data else str(e)) from None
     plans = []
     for e in experiments:
         configs = e.configs(args.profile)
         extra = {"data": data} if data and configs and hasattr(configs[0], "data") else {}
-        plans.append((e, apply_overrides(configs, {**extra, **overrides})))
-    store = Store(args.out)
+        try:
+            plans.append((e, apply_overrides(configs, {**extra, **overrides})))
+        except ValueError as err:
+            raise ValueError(f"experiment {e.name}: {err}") from None
+    out = _writable_dir("--out", args.out)
+    figures = _writable_dir("--figures", out / "figures" if args.figures is None else args.figures)
+    store = Store(out)
+    RUN_CONTEXT.update(profile=args.profile, seed=args.seed, overrides=overrides)
     summaries = []
     t0 = time.time()
     try:
@@ -91,32 +151,49 @@ def _run(names, args) -> int:
                                      args.scheduler, progress=not args.quiet)
             summaries.append(summary)
             if results:
-                exp.summarize(results, Path(args.figures))
+                exp.summarize(results, figures)
     finally:
         store.close()
-    write_report(Path(args.figures))
+    write_report(figures)
     print(summary_table(summaries))
-    print(f"total {time.time() - t0:.1f}s; figures in {args.figures}/, results in {args.out}/")
+    print(f"total {time.time() - t0:.1f}s; figures in {figures}/, results in {out}/")
     return 1 if any(s.failed for s in summaries) else 0
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if args.command == "list":
             for name in NAMES:
                 print(f"{name:<12} {get(name).description}")
             return 0
         if args.command == "report":
+            if not Path(args.figures).is_dir():
+                raise ValueError(f"--figures {args.figures}: not a directory (give the folder of saved figures)")
             print(write_report(Path(args.figures)))
             return 0
         return _run([args.name] if args.command == "run" else list(NAMES), args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are kept in the store; rerun to resume", file=sys.stderr)
-        return 130
+    except BrokenPipeError:  # the reader went away (python -m sims list | head -1): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (KeyboardInterrupt, Terminated) as e:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the exit
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted (SIGINT)"
+        print(f"{what}: workers stopped; finished runs are kept in the store; rerun to resume", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
 
 
 if __name__ == "__main__":

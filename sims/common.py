@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import enum
 import json
+import textwrap
 import types
 import typing
 from dataclasses import dataclass
@@ -16,9 +17,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 import twolayer as tl  # noqa: E402
 from twolayer._validate import check_positive_float, check_positive_int  # noqa: E402
+
+from .figureset import write_set  # noqa: E402
 
 PROFILES = ("quick", "paper")
 
@@ -108,6 +112,26 @@ def apply_overrides(configs: list, overrides: dict[str, str]) -> list:
     return list(dict.fromkeys(dataclasses.replace(c, **parsed) for c in configs))
 
 
+def config_help(configs: list) -> str:
+    """The --set keys of an experiment: one line per config field with its type and its value in
+    the given configs (a profile), or the range it takes there; then the config's docstring."""
+    first = configs[0]
+    hints = typing.get_type_hints(type(first))
+    lines = []
+    for f in dataclasses.fields(first):
+        kind = hints[f.name]
+        values = list(dict.fromkeys(getattr(c, f.name) for c in configs))
+        shown = [v.value if isinstance(v, enum.Enum) else v for v in values]
+        text = f"{shown[0]}" if len(shown) == 1 else f"varies: {len(shown)} values"
+        if len(shown) > 1 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shown):
+            text += f", {min(shown):g} .. {max(shown):g}"
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            text += f"  (one of {', '.join(str(v.value) for v in kind)})"
+        lines.append(f"  {f.name:<14} {getattr(kind, '__name__', str(kind)):<12} {text}")
+    doc = textwrap.fill(" ".join((type(first).__doc__ or "").split()), width=100)
+    return "\n".join(lines) + (f"\n\n{doc}" if doc else "")
+
+
 def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     """The i-th child of a run's stream (not mutating it)."""
     return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (i,))
@@ -142,6 +166,10 @@ def plot_mean_curves(ax, x, results: list[tuple[object, dict]], keys: typing.Seq
     return means
 
 
+#: how the figures being saved were made (profile, seed, --set overrides): set by the command
+#: line, written into every figure's JSON as "made_with"
+RUN_CONTEXT: dict = {}
+
 #: significant digits of the floats written to CSV and JSON: results that agree to this many
 #: digits (the last bits of a sum can depend on the thread schedule) give identical files
 SIGNIFICANT_DIGITS = 10
@@ -159,19 +187,56 @@ def _rounded(value):
 
 
 def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
-    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json
-    (floats to SIGNIFICANT_DIGITS significant digits; the PDF without a timestamp)."""
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{name}.png", dpi=130, bbox_inches="tight")
-    fig.savefig(out / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})  # no timestamp
-    plt.close(fig)
+    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json,
+    the four as one unit (``figureset.write_set``); floats to SIGNIFICANT_DIGITS significant
+    digits, the PDF without a timestamp, so that unchanged results give unchanged files."""
     keys = list(columns)
-    with open(out / f"{name}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(keys)
-        w.writerows(_rounded(list(row)) for row in zip(*(columns[k] for k in keys)))
-    (out / f"{name}.json").write_text(json.dumps(_rounded(fitted), indent=1, default=float))
+
+    def write_csv(path: Path) -> None:
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(keys)
+            w.writerows(_rounded(list(row)) for row in zip(*(columns[k] for k in keys)))
+
+    try:
+        write_set(out, name, {
+            "png": lambda p: fig.savefig(p, format="png", dpi=130, bbox_inches="tight"),
+            "pdf": lambda p: fig.savefig(p, format="pdf", bbox_inches="tight", metadata={"CreationDate": None}),
+            "csv": write_csv,
+            "json": lambda p: p.write_text(json.dumps(_rounded({"made_with": RUN_CONTEXT} | fitted if RUN_CONTEXT
+                                                               else fitted), indent=1, default=float))})
+    finally:
+        plt.close(fig)
     return fitted
+
+
+def fixed_log_ticks(axis, ticks) -> None:
+    """Label a log axis at ``ticks`` only, as plain numbers (no crowded minor labels)."""
+    axis.set_major_locator(FixedLocator(list(ticks)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def log_axis_with_zeros(ax, linthresh: float) -> None:
+    """A y axis logarithmic above ``linthresh`` and linear below it, so exact zeros stay visible."""
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.axhspan(0, linthresh, color="0.92", zorder=0, lw=0)
+    ax.text(0.99, 0.01, f"linear below {linthresh:g} (shaded)", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize=7, color="0.3")
+
+
+def cap_outliers(ax, x, y, factor: float = 20.0, **style) -> np.ndarray:
+    """Plot (x, y) with points above ``factor`` times the median drawn at the top edge as triangles
+    and labelled with their values, so one outlier does not rescale the axis; returns the outlier mask."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    high = y > factor * np.nanmedian(y)
+    top = np.nanmax(y[~high]) * 3 if (~high).any() else np.nanmax(y)
+    ax.plot(x[~high], y[~high], "o", **style)
+    if high.any():
+        ax.plot(x[high], np.full(high.sum(), top), "^", color=ax.lines[-1].get_color(), ms=8)
+        for xi, yi in zip(x[high], y[high]):
+            ax.annotate(f"{yi:.3g}", (xi, top), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    return high
 
 
 def figure(ncols: int = 1, width: float = 5.0, height: float = 3.8, nrows: int = 1):

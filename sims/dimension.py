@@ -12,7 +12,7 @@ import twolayer as tl
 from twolayer.mlp import mlp_barrier
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import figure, save
+from .common import cap_outliers, figure, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -61,13 +61,17 @@ def summarize(results, out: Path) -> dict:
         for layer in range(layers):
             dims = [float(r[f"dim_{v}"][layer]) for _, r in ok]
             columns[f"dim_{v}_layer{layer + 1}"] = dims
-            ax.plot(dims, columns["barrier"], "o", label=f"{v}, layer {layer + 1}")
+            high = cap_outliers(ax, dims, columns["barrier"], label=f"{v}, layer {layer + 1}")
             if len(ok) >= 3:
                 fitted[f"spearman_{v}_layer{layer + 1}"] = float(
                     np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(columns["barrier"])))[0, 1])
+    fitted["outlier_runs"] = int(high.sum())
     ax.set(xscale="log", yscale="log", xlabel="participation-ratio dimension of the layer's neurons",
            ylabel="loss barrier mod P (test)", title="Dimension of the neuron distribution vs barrier")
-    ax.legend(fontsize=6)
+    if high.any():
+        ax.text(0.02, 0.98, "▲: barrier > 20 × median (collapsed run), drawn at the top; value beside it",
+                transform=ax.transAxes, va="top", fontsize=7)
+    ax.legend(fontsize=7, loc="center right")
     return save(fig, "dimension", out, columns, fitted)
 
 

@@ -34,14 +34,13 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import patheffects
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 import twolayer as tl
 from theory import fits
 from theory.stability import lr_window
 from twolayer._validate import check_positive_float, check_positive_int
 
-from .common import child, figure, save
+from .common import child, figure, fixed_log_ticks, save
 from .runner import Experiment, run_seed
 
 
@@ -319,9 +318,7 @@ def _columns(results) -> dict[str, list]:
 def _rate_axis(ax) -> None:
     """Log x axis for eta_rel with plain tick labels at the octaves."""
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator([0.25, 0.5, 1.0, 2.0, 4.0]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    fixed_log_ticks(ax.xaxis, [0.25, 0.5, 1.0, 2.0, 4.0])
 
 
 def _column_medians(Y: np.ndarray) -> np.ndarray:
@@ -468,9 +465,7 @@ def _locations(ax, fitted: dict, cells):
     widths = sorted({m for (_, m, _, _) in cells})
     ax.set(xscale="log", xlabel="width m", ylabel="η / (2/λ_max(H(θ₀)))", title="transition location, s=1",
            ylim=(0.5, 4.5))
-    ax.xaxis.set_major_locator(FixedLocator(widths))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    fixed_log_ticks(ax.xaxis, widths)
     ax.legend(fontsize=7)
 
 

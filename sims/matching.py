@@ -2,7 +2,8 @@
 
 weights, weights_cov (identity second moment for Gaussian inputs: equal to weights here),
 activations (on 10^4 inputs), refine (up to REFINE_MAX_WIDTH) and the OT plan; the barrier
-each one leaves and its wall time.
+each one leaves and its wall time (measured warm: each method is first called on a tiny pair, so
+that numba's compilation is not counted).
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ def configs(profile: str) -> list[GDConfig]:
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 
+def _warm_up(teacher: tl.Teacher) -> None:
+    """Call every method once on a tiny pair, so that the timed calls exclude numba's compilation."""
+    small = [tl.Student.init(4, teacher.d, 1.0, seed=s) for s in (0, 1)]
+    for method in METHODS:
+        tl.barrier_modulo_permutation(*small, teacher, method=method)
+
+
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
     A, B = (r.student for r in cfg.students(seq, 2))
+    _warm_up(teacher)
     out = {}
     for method in METHODS:
         if method == "refine" and cfg.m > REFINE_MAX_WIDTH:

@@ -10,7 +10,7 @@ import numpy as np
 from twolayer.mlp import mlp_barrier
 from twolayer.mlp_matching import METHODS, match_mlp, permute_mlp
 
-from .common import figure, save
+from .common import figure, log_axis_with_zeros, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -50,10 +50,11 @@ def summarize(results, out: Path) -> dict:
             mean = [float(y[depth == L].mean()) for L in depths]
             axis.plot(depths, mean, marker="o", label=n)
             fitted[f"{n}_{kind}_by_depth"] = dict(zip(map(int, depths), mean))
-    ax.set(yscale="log", xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)", title="Barrier vs depth")
+    ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)", title="Barrier vs depth")
+    log_axis_with_zeros(ax, 1e-3)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
-    ax.legend(fontsize=7)
-    ax2.legend(fontsize=7)
+    ax.legend(fontsize=8)
+    ax2.legend(fontsize=8)
     return save(fig, "mnist_depth", out, columns, fitted)
 
 

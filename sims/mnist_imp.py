@@ -13,7 +13,7 @@ import numpy as np
 from twolayer.mlp import mlp_barrier, train_mlp
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import child, figure, long_columns, plot_mean_curves, save
+from .common import child, figure, fixed_log_ticks, long_columns, plot_mean_curves, save
 from .realdata import RealConfig, dataset, train_pair
 from .runner import Experiment
 
@@ -66,7 +66,8 @@ def summarize(results, out: Path) -> dict:
     ax.invert_xaxis()
     ax.set(xscale="log", xlabel="fraction of weights remaining", ylabel="loss barrier (test cross-entropy)",
            title="Deep MLP: barrier along IMP")
-    ax.legend(fontsize=7)
+    fixed_log_ticks(ax.xaxis, np.round(remaining, 3))
+    ax.legend(fontsize=8)
     return save(fig, "mnist_imp", out, columns, fitted)
 
 

@@ -11,7 +11,7 @@ from theory import fits
 from twolayer.mlp import mlp_barrier
 from twolayer.mlp_matching import match_mlp, permute_mlp
 
-from .common import figure, save
+from .common import figure, log_axis_with_zeros, save
 from .realdata import RealConfig, dataset, effective_units, train_pair
 from .runner import Experiment
 
@@ -50,8 +50,9 @@ def summarize(results, out: Path) -> dict:
                    "transition_sharpness": fits.transition_sharpness(rates[ok], units[ok])}
     ax.set(xscale="log", xlabel="learning rate", ylabel="effective hidden units (participation ratio)",
            title="Sparsity vs learning rate (real data)")
-    ax2.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
+    ax2.set(xscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
             title="Barrier mod P vs learning rate")
+    log_axis_with_zeros(ax2, 1e-3)
     return save(fig, "mnist_lr", out, columns, fitted)
 
 

@@ -43,7 +43,7 @@ class RealConfig:
 def dataset(path: str, n_train: int) -> Dataset:
     """Standardised MNIST from ``path`` (or $TWOLAYER_DATA), else the digits; the first n_train
     training examples when n_train > 0."""
-    data = load_dataset(path or None).standardized()
+    data = load_dataset(path or None, verbose=False).standardized()  # the command line names it once
     return data.subset(n_train or None)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+from .figureset import recover, write_set
 from .registry import NAMES, get
 
 
@@ -19,19 +21,24 @@ def _fmt(value) -> str:
 
 
 def write_report(figures: Path) -> Path:
-    lines = ["# Figures", "", "Regenerate with `python -m sims all --profile quick` "
-             "(or `--profile paper`); this page with `python -m sims report`.", ""]
+    """figures/README.md from the saved figures' JSON (interrupted figure sets completed first;
+    an unreadable JSON is reported on stderr and its figure left out)."""
+    recover(figures)
+    lines = ["# Figures", "", "Regenerate these with `python -m sims all --profile quick --jobs 2 --figures figures` "
+             "(or `--profile paper`); this page with `python -m sims report --figures figures`.", ""]
     for name in NAMES:
         fitted = figures / f"{name}.json"
         if not fitted.exists():
             continue
-        exp = get(name)
-        lines += [f"## {name}", "", exp.description, "", f"![{name}]({name}.png)", "",
+        try:
+            numbers = json.loads(fitted.read_text())
+        except (OSError, ValueError) as e:
+            print(f"warning: {fitted}: unreadable ({e}); left out of the report", file=sys.stderr)
+            continue
+        lines += [f"## {name}", "", get(name).description, "", f"![{name}]({name}.png)", "",
                   f"Data: [`{name}.csv`]({name}.csv), fitted numbers: [`{name}.json`]({name}.json).", ""]
-        numbers = json.loads(fitted.read_text())
         lines += ["| quantity | value |", "| --- | --- |"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in numbers.items()]
         lines.append("")
-    out = figures / "README.md"
-    out.write_text("\n".join(lines))
-    return out
+    write_set(figures, "README", {"md": lambda p: p.write_text("\n".join(lines))})
+    return figures / "README.md"

@@ -9,11 +9,14 @@ a dask.distributed cluster.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections import deque
@@ -152,6 +155,8 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
     return summary, [(configs[i], results[i]) for i in sorted(results)]
 
 
+#: how long to wait for a dask scheduler to answer
+DASK_CONNECT_SECONDS = 10
 #: seconds between checks on runs that another process is computing
 POLL_SECONDS = 1.0
 
@@ -184,21 +189,34 @@ class _Inline:
         pass
 
 
+def _worker_init(parent: int) -> None:
+    """Pool worker setup: die with the parent (Linux: the kernel sends SIGKILL when it exits, by
+    any signal) and leave Ctrl-C to the parent, which stops the workers itself."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError, TypeError):  # not Linux: workers end when their pipe to the parent closes
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+#: prctl option: the signal a process receives when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
 class _Pool:
-    """A spawn process pool with threads per worker capped (``_thread_env``)."""
+    """A spawn process pool with threads per worker capped (``_thread_env``); its workers die
+    with this process and are killed when a sweep is interrupted."""
 
     def __init__(self, experiment_name: str, seed: int, jobs: int):
         self.name, self.seed, self.capacity = experiment_name, seed, jobs
-        saved = {k: os.environ.get(k) for k in _thread_env(jobs)}
-        os.environ.update(_thread_env(jobs))  # inherited by the spawned workers
-        try:
-            self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        # workers are spawned on demand, so the thread limits stay in the environment until close()
+        self.saved_env = {k: os.environ.get(k) for k in _thread_env(jobs)}
+        os.environ.update(_thread_env(jobs))
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_worker_init, initargs=(os.getpid(),))
 
     def submit(self, config) -> Future:
         return self.pool.submit(execute, self.name, config, self.seed)
@@ -207,7 +225,15 @@ class _Pool:
         return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)[0]
 
     def close(self, cancel: bool) -> None:
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:  # interrupted: stop the running workers now instead of waiting for their runs
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.kill()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        for k, v in self.saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class _Dask:
@@ -222,7 +248,12 @@ class _Dask:
             raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
         self.distributed = distributed
         self.name, self.seed = experiment_name, seed
-        self.client = distributed.Client(scheduler)
+        try:
+            self.client = distributed.Client(scheduler, timeout=f"{DASK_CONNECT_SECONDS}s")
+        except (OSError, TimeoutError, ValueError) as e:
+            reason = " ".join(str(e).split())[:200]
+            raise ValueError(f"--scheduler {scheduler}: no dask scheduler answered within "
+                             f"{DASK_CONNECT_SECONDS} s ({reason})") from None
         self.capacity = 2 * max(1, sum(self.client.nthreads().values()))
 
     def submit(self, config):

@@ -24,10 +24,12 @@ import os
 import random
 import socket
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -72,10 +74,55 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.db = _open(self.root / "index.sqlite")
+        self.db = self._open_checked()
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._renew_leases, name="store-heartbeat", daemon=True)
         self._heartbeat.start()
+
+    def _open_checked(self) -> sqlite3.Connection:
+        """Open the index; if it is corrupt or has another layout, move it aside (one warning line
+        naming both files) and rebuild it from the .npz files, so nothing computed is lost."""
+        path = self.root / "index.sqlite"
+        try:
+            db = _open(path)
+            problem = _index_problem(db)
+        except ValueError as e:
+            if "stayed locked" in str(e):
+                raise
+            db, problem = None, str(e)
+        if problem is None:
+            return db
+        if db is not None:
+            db.close()
+        aside = path.with_name(f"index.sqlite.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        for suffix in ("", "-wal", "-shm"):
+            source = path.with_name(path.name + suffix)
+            if source.exists():
+                os.replace(source, aside.with_name(aside.name + suffix))
+        db = _open(path)
+        count = self._rebuild(db)
+        print(f"warning: {path}: {problem}; moved to {aside.name} and rebuilt from {count} result files",
+              file=sys.stderr)
+        return db
+
+    def _rebuild(self, db: sqlite3.Connection) -> int:
+        """Index every readable .npz under the store as a finished run (its config is not recoverable)."""
+        count = 0
+        for npz in sorted(self.root.glob("*/*.npz")):
+            try:
+                data = npz.read_bytes()
+                with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                    arrays = {name: z[name] for name in z.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+                continue
+            metrics = {k: float(v) for k, v in arrays.items() if np.ndim(v) == 0 and np.isrealobj(v)}
+            mtime = npz.stat().st_mtime
+            with self._transaction(db):
+                db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (npz.stem, npz.parent.name, "{}", -1, "done", json.dumps(metrics), _sha256(data),
+                            mtime, mtime, "index rebuilt; config unknown"))
+            count += 1
+        return count
 
     def close(self) -> None:
         """Release this process's claims and close the index."""
@@ -150,6 +197,10 @@ class Store:
         """Write the .npz atomically (temporary file, fsync, rename), then mark the run done."""
         path = self.path(experiment, key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():  # something else stands where the result goes: keep it, out of the way
+            aside = path.with_name(f"{path.name}.not-a-result-{os.getpid()}")
+            os.replace(path, aside)
+            print(f"warning: {path}: a directory where a result file belongs; moved to {aside.name}", file=sys.stderr)
         buf = io.BytesIO()
         np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
         data = buf.getvalue()
@@ -178,6 +229,24 @@ class Store:
                        (key, experiment, json.dumps(config, sort_keys=True), seed, status, metrics,
                         checksum, started, time.time(), error))
             db.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, self.owner))
+
+
+RUNS_COLUMNS = ["key", "experiment", "config", "seed", "status", "metrics", "checksum", "started", "finished",
+                "error"]
+
+
+def _index_problem(db: sqlite3.Connection) -> str | None:
+    """Why the index cannot be used (integrity check failed, another table layout), or None."""
+    try:
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            return f"integrity check failed ({check})"
+        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    except sqlite3.DatabaseError as e:
+        return f"not a valid result index ({e})"
+    if columns != RUNS_COLUMNS:
+        return f"runs table has columns {columns}, expected {RUNS_COLUMNS}"
+    return None
 
 
 def _owner_alive(owner: str) -> bool:

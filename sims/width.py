@@ -102,20 +102,21 @@ def summarize(results, out: Path) -> dict:
         if len({m for m, _ in tail}) >= 2:
             fit = fits.loglog_slope([m for m, _ in tail], [b for _, b in tail], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
-        theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
+        if np.unique(tw[tw >= 8 * k]).size >= 2:  # a slope needs two tail widths (not with --set m=...)
+            theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
+            entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci}
         gd_mean = np.array([np.mean([r["weights"] for c, r in sel if c.m == m]) for m in tw])
-        entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci,
-                  "gd_peak_m": fits.extremum(tw, gd_mean, "max"), "gd_dip_m": _dip(tw, gd_mean),
+        entry |= {"gd_peak_m": fits.extremum(tw, gd_mean, "max"), "gd_dip_m": _dip(tw, gd_mean),
                   "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
         fitted[f"k={k}"] = entry
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
            ylabel="loss barrier (population, sup over t)", title="Barrier modulo permutation vs width")
-    ax.text(0.02, 0.02, f"values < {FLOOR:g} (exact 0 at m = k) drawn on the axis", transform=ax.transAxes,
-            fontsize=6)
-    ax.legend(fontsize=6)
+    ax.text(0.02, 0.97, f"values < {FLOOR:g} (exact 0 at m = k)\ndrawn on the bottom axis", transform=ax.transAxes,
+            fontsize=8, va="top")
+    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
-    ax2.legend(fontsize=7)
+    ax2.legend(fontsize=8)
     return save(fig, "width", out, columns, fitted)
 
 

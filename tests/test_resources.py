@@ -198,3 +198,41 @@ def test_mlp_functions_check_labels_and_inputs(labels, inputs_nan):
         evaluate(net, X, y)
     with pytest.raises(ValueError, match=message):
         mlp_barrier(net, MLP.init((4, 5, 3), seed=1), X, y)
+
+
+def test_an_inline_sweep_shares_the_cores_with_other_live_sweeps(tmp_path, monkeypatch):
+    import os
+
+    import numba
+
+    import sims.runner as runner
+    from twolayer._resources import usable_cores
+    seen = []
+    monkeypatch.setattr(runner, "execute", lambda name, config, seed: seen.append(numba.get_num_threads()))
+    store = Store(tmp_path)
+    try:
+        inline = runner._Inline("demo", 0, store)
+        inline.submit(None)
+        other = f"{store.owner.split(':')[0]}:{os.getpid()}:other-sweep"  # a live process of this host
+        with store._transaction() as db:
+            db.execute("INSERT INTO claims VALUES ('k', 'demo', ?, ?)", (other, time.time() + 60))
+        inline.submit(None)
+    finally:
+        store.close()
+    assert seen == [min(usable_cores(), numba.config.NUMBA_NUM_THREADS), max(1, usable_cores() // 2)]
+
+
+def test_pool_workers_get_their_share_of_the_cores():
+    """Workers are spawned on demand: the thread limits must still be in force when they start."""
+    import os
+
+    import sims.runner as runner
+    from twolayer._resources import usable_cores
+    before = os.getenv("NUMBA_NUM_THREADS")
+    pool = runner._Pool("demo", 0, 2)
+    try:
+        values = {pool.pool.submit(os.getenv, "NUMBA_NUM_THREADS").result() for _ in range(4)}
+    finally:
+        pool.close(cancel=False)
+    assert values == {str(max(1, usable_cores() // 2))}
+    assert os.getenv("NUMBA_NUM_THREADS") == before  # restored after close

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import ot
 from scipy.optimize import linear_sum_assignment
 
 from ._blas import single_threaded_blas
@@ -266,6 +265,8 @@ def _match_ot(A: Student, B: Student) -> Matching:
             raise ValueError(f"{name} must be a twolayer.Student; got {type(s).__name__}")
     if A.d != B.d:
         raise ValueError(f"A.d ({A.d}) must equal B.d ({B.d})")
+    import ot  # POT imports every array backend it finds (PyTorch: seconds): only when needed
+
     C = plan_cost(A, B)
     plan = ot.emd(np.full(A.m, 1.0 / A.m), np.full(B.m, 1.0 / B.m), C)
     return Matching("ot", plan=plan, info={"cost": float((plan * C).sum())})

@@ -13,7 +13,6 @@ otherwise POT's network simplex (``ot.emd2``); ``sliced=True`` uses POT's sliced
 from __future__ import annotations
 
 import numpy as np
-import ot
 
 from ._validate import check_array, check_choice, check_positive_float, check_positive_int
 from .matching import assignment, squared_distances
@@ -55,6 +54,8 @@ def wasserstein(A: Student | Teacher, B: Student | Teacher, p: float = 2,
     Y, b = neuron_measure(B, measure)
     if A.d != B.d:
         raise ValueError(f"A and B must have the same input dimension; got {A.d} and {B.d}")
+    import ot  # POT imports every array backend it finds (PyTorch: seconds): only when needed
+
     if sliced:
         projections = check_positive_int("projections", projections)
         return float(ot.sliced_wasserstein_distance(X, Y, a, b, n_projections=projections, p=p,
