@@ -218,24 +218,23 @@ def fixed_log_ticks(axis, ticks) -> None:
 
 
 def log_axis_with_zeros(ax, linthresh: float) -> None:
-    """A y axis logarithmic above ``linthresh`` and linear below it, so exact zeros stay visible."""
+    """A y axis logarithmic above ``linthresh`` and linear below it (shaded, and said in the axis
+    label), so exact zeros stay visible."""
     ax.set_yscale("symlog", linthresh=linthresh)
     ax.axhspan(0, linthresh, color="0.92", zorder=0, lw=0)
-    ax.text(0.99, 0.01, f"linear below {linthresh:g} (shaded)", transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=7, color="0.3")
+    ax.set_ylabel(f"{ax.get_ylabel()}\n(log; linear below {linthresh:g}, shaded)")
 
 
 def cap_outliers(ax, x, y, factor: float = 20.0, **style) -> np.ndarray:
-    """Plot (x, y) with points above ``factor`` times the median drawn at the top edge as triangles
-    and labelled with their values, so one outlier does not rescale the axis; returns the outlier mask."""
+    """Plot (x, y), drawing points above ``factor`` times the median as triangles at 3 times the
+    largest other value, so one outlier does not rescale the axis; returns the outlier mask (the
+    caller states the outliers' values)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     high = y > factor * np.nanmedian(y)
     top = np.nanmax(y[~high]) * 3 if (~high).any() else np.nanmax(y)
     ax.plot(x[~high], y[~high], "o", **style)
     if high.any():
         ax.plot(x[high], np.full(high.sum(), top), "^", color=ax.lines[-1].get_color(), ms=8)
-        for xi, yi in zip(x[high], y[high]):
-            ax.annotate(f"{yi:.3g}", (xi, top), textcoords="offset points", xytext=(4, -10), fontsize=7)
     return high
 
 

@@ -65,13 +65,15 @@ def summarize(results, out: Path) -> dict:
             if len(ok) >= 3:
                 fitted[f"spearman_{v}_layer{layer + 1}"] = float(
                     np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(columns["barrier"])))[0, 1])
-    fitted["outlier_runs"] = int(high.sum())
+    outliers = sorted({float(b) for b, h in zip(columns["barrier"], high) if h})
+    fitted["outlier_barriers"] = outliers
     ax.set(xscale="log", yscale="log", xlabel="participation-ratio dimension of the layer's neurons",
            ylabel="loss barrier mod P (test)", title="Dimension of the neuron distribution vs barrier")
-    if high.any():
-        ax.text(0.02, 0.98, "▲: barrier > 20 × median (collapsed run), drawn at the top; value beside it",
-                transform=ax.transAxes, va="top", fontsize=7)
-    ax.legend(fontsize=7, loc="center right")
+    if outliers:
+        values = ", ".join(f"{b:.3g}" for b in outliers)
+        ax.text(0.02, 0.02, f"▲ run(s) with barrier {values} (> 20 × median:\ncollapsed), drawn at the top",
+                transform=ax.transAxes, va="bottom", fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return save(fig, "dimension", out, columns, fitted)
 
 

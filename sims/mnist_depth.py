@@ -55,6 +55,7 @@ def summarize(results, out: Path) -> dict:
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
     ax.legend(fontsize=8)
     ax2.legend(fontsize=8)
+    fig.tight_layout()  # room for the two-line axis label
     return save(fig, "mnist_depth", out, columns, fitted)
 
 

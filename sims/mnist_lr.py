@@ -53,6 +53,7 @@ def summarize(results, out: Path) -> dict:
     ax2.set(xscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
             title="Barrier mod P vs learning rate")
     log_axis_with_zeros(ax2, 1e-3)
+    fig.tight_layout()  # room for the two-line axis label
     return save(fig, "mnist_lr", out, columns, fitted)
 
 

@@ -113,7 +113,7 @@ def summarize(results, out: Path) -> dict:
            ylabel="loss barrier (population, sup over t)", title="Barrier modulo permutation vs width")
     ax.text(0.02, 0.97, f"values < {FLOOR:g} (exact 0 at m = k)\ndrawn on the bottom axis", transform=ax.transAxes,
             fontsize=8, va="top")
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
     ax2.legend(fontsize=8)
