@@ -156,7 +156,7 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
 
 
 #: how long to wait for a dask scheduler to answer
-DASK_CONNECT_SECONDS = 10
+DASK_CONNECT_SECONDS = 5
 #: seconds between checks on runs that another process is computing
 POLL_SECONDS = 1.0
 

@@ -177,12 +177,26 @@ def test_an_interrupted_figure_set_is_completed_and_a_broken_json_is_skipped(tmp
     assert "## imp" in report and "## width" not in report
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from(["run", "all", "list", "report", "lr", "imp", "nosuch", "--jobs", "0", "-1", "x",
-                                 "--seed", "--set", "m=abc", "steps=0", "--profile", "huge", "--executor", "mpi",
-                                 "--out", "", "--figures", "/proc/x", "--data", "/nonexistent", "--quiet",
-                                 "=", "--bogus"]), max_size=6))
+ARGUMENT_LISTS = st.lists(st.sampled_from(["run", "all", "list", "report", "lr", "imp", "nosuch", "--jobs", "0", "-1",
+                                           "x", "--seed", "--set", "m=abc", "steps=0", "--profile", "huge",
+                                           "--executor", "mpi", "--out", "", "--figures", "/proc/x", "--data",
+                                           "/nonexistent", "--quiet", "=", "--bogus"]), max_size=6)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ARGUMENT_LISTS)
 def test_random_argument_lists_never_end_in_a_traceback(tmp_path, args):
+    _exits_cleanly(tmp_path, args)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ARGUMENT_LISTS)
+def test_random_argument_lists_never_end_in_a_traceback_thorough(tmp_path, args):
+    _exits_cleanly(tmp_path, args)
+
+
+def _exits_cleanly(tmp_path, args):
     if args[:1] in (["run"], ["all"]) and not {"--out"} & set(args):
         args = [*args, "--out", str(tmp_path / "never")]
     if args[:1] in (["run"], ["all"]) and "--jobs" not in args:  # keep accidental valid sweeps short
@@ -194,6 +208,14 @@ def test_random_argument_lists_never_end_in_a_traceback(tmp_path, args):
 
 
 FAST_IMP = ["--set", "steps=300", "--set", "rewind=20", "--set", "rounds=2"]
+
+
+@pytest.fixture(scope="module")
+def imp_store(tmp_path_factory) -> Path:
+    """A finished imp sweep (3 runs), made once; tests copy it."""
+    out = tmp_path_factory.mktemp("imp") / "r"
+    sims("run", "imp", *FAST_IMP, "--out", str(out))
+    return out
 
 
 def _damage(index: Path, how: str) -> None:
@@ -209,10 +231,11 @@ def _damage(index: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["header", "truncated", "flipped", "old-schema"])
-def test_a_corrupt_index_is_moved_aside_and_rebuilt_from_the_results(tmp_path, how):
+def test_a_corrupt_index_is_moved_aside_and_rebuilt_from_the_results(tmp_path, imp_store, how):
+    import shutil
     import sqlite3
     out = tmp_path / "r"
-    sims("run", "imp", *FAST_IMP, "--out", str(out))
+    shutil.copytree(imp_store, out)
     index = out / "index.sqlite"
     for suffix in ("-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
@@ -235,9 +258,10 @@ def test_a_corrupt_index_is_moved_aside_and_rebuilt_from_the_results(tmp_path, h
         assert int(row[2]) + int(row[3]) == 3
 
 
-def test_a_directory_where_a_result_belongs_is_moved_aside(tmp_path):
+def test_a_directory_where_a_result_belongs_is_moved_aside(tmp_path, imp_store):
+    import shutil
     out = tmp_path / "r"
-    sims("run", "imp", *FAST_IMP, "--out", str(out))
+    shutil.copytree(imp_store, out)
     victim = next((out / "imp").glob("*.npz"))
     victim.unlink()
     victim.mkdir()

@@ -132,10 +132,7 @@ def test_balanced_lambda_max_does_not_depend_on_sparsity_but_frozen_does():
     assert max_neurons_per_ray_frozen(eta, teacher) == 2
 
 
-@settings(max_examples=10_000, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 5), d=st.integers(1, 4),
-       inputs=st.sampled_from(["gaussian", "sphere"]), scaling=st.sampled_from(["standard", "meanfield"]))
-def test_transport_bound_holds_along_the_path(seed, m, d, inputs, scaling):
+def _transport_bound_holds(seed, m, d, inputs, scaling):
     rng = np.random.default_rng(seed)
     teacher = tl.Teacher(rng.standard_normal((2, d)), rng.standard_normal(2), inputs)
     A = tl.Student(rng.standard_normal(m), rng.standard_normal((m, d)), scaling)
@@ -150,6 +147,23 @@ def test_transport_bound_holds_along_the_path(seed, m, d, inputs, scaling):
         gap = tl.population_loss(tl.interpolate(A, Bp, t), teacher) - L
         assert gap <= np.sqrt(2 * L) * e + 0.5 * e * e + 1e-12 * (1 + L)
     assert tl.barrier(A, Bp, teacher).value <= barrier_bound(T, lA, lB) * (1 + 1e-9) + 1e-12
+
+
+PAIRS = dict(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 5), d=st.integers(1, 4),
+             inputs=st.sampled_from(["gaussian", "sphere"]), scaling=st.sampled_from(["standard", "meanfield"]))
+
+
+@settings(max_examples=1_500, deadline=None)
+@given(**PAIRS)
+def test_transport_bound_holds_along_the_path(seed, m, d, inputs, scaling):
+    _transport_bound_holds(seed, m, d, inputs, scaling)
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, deadline=None)
+@given(**PAIRS)
+def test_transport_bound_holds_along_the_path_thorough(seed, m, d, inputs, scaling):
+    _transport_bound_holds(seed, m, d, inputs, scaling)
 
 
 def test_wasserstein_rates_and_width():
