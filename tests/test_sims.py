@@ -95,7 +95,7 @@ def test_jobs_do_not_change_results(tmp_path):
 
 def test_sigkill_midway_keeps_finished_runs(tmp_path):
     out = tmp_path / "r"
-    args = [sys.executable, "-m", "sims", "run", "width", "--set", "steps=3000", "--out", str(out),
+    args = [sys.executable, "-m", "sims", "run", "width", "--set", "steps=3000", "--set", "d=10", "--out", str(out),
             "--figures", str(tmp_path / "f"), "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -111,15 +111,15 @@ def test_sigkill_midway_keeps_finished_runs(tmp_path):
                 break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 5 <= len(done) < 88, "the sweep should have been killed midway"
+    assert 5 <= len(done) < 44, "the sweep should have been killed midway"
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "width").glob("*.npz")}
-    rerun = sims("run", "width", "--set", "steps=3000", "--out", str(out), "--figures", str(tmp_path / "f")).stdout
+    rerun = sims("run", "width", "--set", "steps=3000", "--set", "d=10", "--out", str(out), "--figures", str(tmp_path / "f")).stdout
     row = next(line for line in rerun.splitlines() if line.startswith("width")).split()
-    assert int(row[3]) >= len(done) and int(row[2]) + int(row[3]) == 88 and row[4] == "0"
+    assert int(row[3]) >= len(done) and int(row[2]) + int(row[3]) == 44 and row[4] == "0"
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "width").glob("*.npz")}
     for key in done:
         assert after[f"{key}.npz"] == before[f"{key}.npz"]  # not recomputed, not rewritten
-    assert len(stored(out)) == 88
+    assert len(stored(out)) == 44
 
 
 def test_dask_local_cluster_gives_identical_results(tmp_path):
