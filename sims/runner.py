@@ -176,10 +176,14 @@ class _Inline:
         from threadpoolctl import threadpool_limits
 
         threads = max(1, min(usable_cores() // self.store.live_sweeps(), numba.config.NUMBA_NUM_THREADS))
+        previous = numba.get_num_threads()
         numba.set_num_threads(threads)
         fut: Future = Future()
-        with threadpool_limits(limits=threads):
-            fut.set_result(execute(self.name, config, self.seed))
+        try:
+            with threadpool_limits(limits=threads):
+                fut.set_result(execute(self.name, config, self.seed))
+        finally:
+            numba.set_num_threads(previous)
         return fut
 
     def wait(self, futures, timeout):

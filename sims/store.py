@@ -62,6 +62,10 @@ class Claim(Enum):
     DONE = "done"  # finished already: load it
 
 
+class IndexBusy(ValueError):
+    """The index stayed locked by other processes for OPEN_TIMEOUT_SECONDS (not a sign of damage)."""
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -86,9 +90,9 @@ class Store:
         try:
             db = _open(path)
             problem = _index_problem(db)
+        except IndexBusy:
+            raise
         except ValueError as e:
-            if "stayed locked" in str(e):
-                raise
             db, problem = None, str(e)
         if problem is None:
             return db
@@ -283,7 +287,7 @@ def _open(path: Path) -> sqlite3.Connection:
             if "locked" not in str(e) and "busy" not in str(e):
                 raise ValueError(f"{path}: cannot open the result index ({e})") from None
             if time.monotonic() > deadline:
-                raise ValueError(f"{path}: the result index stayed locked for {OPEN_TIMEOUT_SECONDS:.0f} s") from None
+                raise IndexBusy(f"{path}: the result index stayed locked for {OPEN_TIMEOUT_SECONDS:.0f} s") from None
             time.sleep(delay * (1 + random.random()))
             delay = min(2 * delay, 0.5)
         except sqlite3.DatabaseError as e:
