@@ -108,7 +108,7 @@ def match(A: Student, B: Student, method: str = "weights", teacher: Teacher | No
     """
     check_choice("method", method, METHODS)
     if isinstance(A, Student) and isinstance(B, Student):  # other inputs are refused below
-        check_memory(f"match at m={A.m} (an {A.m} x {B.m} cost matrix and the assignment's work arrays)",
+        check_memory(f"match at m={A.m} (a {A.m} x {B.m} cost matrix and the assignment's work arrays)",
                      3 * 8 * A.m * B.m)
     if method == "ot":
         return _match_ot(A, B)
