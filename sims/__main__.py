@@ -171,6 +171,7 @@ def _on_sigterm(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the launching shell ignored SIGINT
     # An interrupted sweep kills its workers; multiprocessing's resource tracker (started with
     # these warning options) then cleans up their queue's semaphore itself and would warn about it.
     sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
