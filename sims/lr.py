@@ -245,18 +245,17 @@ def _cells(results) -> dict[tuple, list]:
 
 
 def _curves(runs, rates, key: str) -> np.ndarray:
-    """(replicates x students, rates) array of a per-student quantity; NaN where diverged or missing."""
+    """(rows, rates) array of a quantity against the rate: one row per replicate and student for a
+    per-student quantity, one per replicate for a per-pair one (the barriers); NaN where a run
+    diverged or is missing."""
     reps = sorted({c.replicate for c, _ in runs})
-    Y = np.full((len(reps) * PAIR, rates.size), np.nan)
+    per_run = np.size(runs[0][1][key])
+    Y = np.full((len(reps) * per_run, rates.size), np.nan)
     col = {x: j for j, x in enumerate(rates)}
     for c, r in runs:
-        row = reps.index(c.replicate) * PAIR
-        Y[row:row + PAIR, col[c.lr_rel]] = r[key]
+        row = reps.index(c.replicate) * per_run
+        Y[row:row + per_run, col[c.lr_rel]] = r[key]
     return Y
-
-
-def _pair_values(runs, key: str, keep) -> np.ndarray:
-    return np.array([float(r[key]) for c, r in runs if keep(c.lr_rel) and np.isfinite(float(r[key]))])
 
 
 def _median(values) -> float | None:
@@ -285,14 +284,12 @@ def analyse_cell(runs, rates: np.ndarray) -> dict:
     if fit is None:
         return entry | {"transition": None}
     sides = {}
-    for key in ("neff_rel", "active", "per_direction", "aligned_mass"):
+    for key in ("neff_rel", "active", "per_direction", "aligned_mass", "barrier_modp", "barrier_plain"):
         Y = _curves(runs, rates, key)
         sides[f"{key}_below"] = _median(Y[:, rates < fit.location])
         sides[f"{key}_above"] = _median(Y[:, rates >= fit.location])
     for key in ("barrier_modp", "barrier_plain"):
-        lo = _median(_pair_values(runs, key, lambda x: x < fit.location))
-        hi = _median(_pair_values(runs, key, lambda x: x >= fit.location))
-        sides |= {f"{key}_below": lo, f"{key}_above": hi, f"{key}_ratio": _ratio(hi, lo)}
+        sides[f"{key}_ratio"] = _ratio(sides[f"{key}_above"], sides[f"{key}_below"])
     upper = fit.location_ci[1] if np.isfinite(fit.location_ci[1]) else None  # None: unbounded on this grid
     return entry | {"transition": {"location": fit.location, "location_ci95": [fit.location_ci[0], upper],
                                    "width_octaves": fit.width_octaves, "width_ci95": list(fit.width_ci),
@@ -361,21 +358,15 @@ def _window_medians(runs, rates) -> dict[str, float]:
     return {"start": li / lz, "catapult": 2 * li / lz, "end": li / lf}
 
 
-def _cut(ax, runs, rates, key: str, label: str, color=None, scale: float = 1.0):
+def _cut(ax, runs, rates, key: str, label: str, color=None):
     """Median over seeds of a per-student (or per-pair) quantity against the rate, with the IQR as a band."""
-    if key.startswith("barrier"):
-        reps = sorted({c.replicate for c, _ in runs})
-        Y = np.full((len(reps), rates.size), np.nan)
-        for c, r in runs:
-            Y[reps.index(c.replicate), list(rates).index(c.lr_rel)] = float(r[key])
-    else:
-        Y = _curves(runs, rates, key)
+    Y = _curves(runs, rates, key)
     ok = np.isfinite(Y).sum(axis=0) > Y.shape[0] / 2  # drawn where most runs did not diverge
     if not ok.any():
         return None
     med, q1, q3 = (np.full(rates.size, np.nan) for _ in range(3))
-    med[ok] = np.nanmedian(Y[:, ok], axis=0) * scale
-    q1[ok], q3[ok] = (np.nanpercentile(Y[:, ok], q, axis=0) * scale for q in (25, 75))
+    med[ok] = np.nanmedian(Y[:, ok], axis=0)
+    q1[ok], q3[ok] = (np.nanpercentile(Y[:, ok], q, axis=0) for q in (25, 75))
     line, = ax.plot(rates, med, marker="o", ms=3, label=label, color=color)
     ax.fill_between(rates, q1, q3, color=line.get_color(), alpha=0.2, lw=0)
     return line
@@ -445,6 +436,7 @@ def summarize(results, out: Path) -> dict:
 
 def _locations(ax, fitted: dict, cells):
     """Transition location (95% interval) against width, beside the predicted window."""
+    TOP = 4.4  # noqa: N806  (the panel's upper limit, where open intervals end)
     for v, marker in (("gd", "o"), ("online", "s")):
         entries = [(m, fitted[cell_label((cv, m, s, bal))]) for (cv, m, s, bal) in sorted(cells)
                    if cv == v and s == 1.0 and not bal]
@@ -453,9 +445,13 @@ def _locations(ax, fitted: dict, cells):
             ms = np.array([m for m, _ in found], dtype=float) * (1.06 if v == "online" else 1.0)
             loc = np.array([t["location"] for _, t in found])
             lo = np.array([t["location_ci95"][0] for _, t in found])
-            hi = np.array([4.4 if t["location_ci95"][1] is None else min(t["location_ci95"][1], 4.4) for _, t in found])
-            ax.errorbar(ms, loc, yerr=[loc - lo, hi - loc], marker=marker, capsize=3, ls="none",
-                        label=f"{v}: measured, 95% CI")
+            unbounded = np.array([t["location_ci95"][1] is None for _, t in found])
+            hi = np.array([TOP if t["location_ci95"][1] is None else min(t["location_ci95"][1], TOP) for _, t in found])
+            bars = ax.errorbar(ms, loc, yerr=[loc - lo, hi - loc], marker=marker, capsize=3, ls="none",
+                               label=f"{v}: measured, 95% CI")
+            if unbounded.any():  # an interval open above: an arrow at the top edge, not a cap
+                ax.plot(ms[unbounded], np.full(unbounded.sum(), TOP), "^", color=bars[0].get_color(), ms=7,
+                        label=f"{v}: 95% CI unbounded above")
         if v == "gd" and entries:
             ms = np.array([m for m, _ in entries], dtype=float)
             ax.plot(ms, [e["theory_start"] for _, e in entries], "k--", label="theory: lazy solution unstable")

@@ -17,18 +17,31 @@ from .common import figure, long_columns, save
 from .lr import RATE_LABEL, dynamics_configs, run
 from .runner import Experiment
 
+#: a diverged run is clipped at this multiple of the largest value of the runs that did not diverge
+CLIP = 10.0
+
 
 def summarize(results, out: Path) -> dict:
     fig, (ax_loss, ax_sharp, ax_neff) = figure(3, width=5.0, height=4.0)
     fitted: dict = {"rate_unit": RATE_LABEL}
+    settled = [r for _, r in results if not r["diverged"][0]]
+    # a diverged run is drawn up to CLIP times the highest value of the others, then marked, so
+    # that its blow-up does not squash every other curve
+    loss_top = CLIP * max((np.max(r["trace_loss"]) for r in settled), default=np.inf)
+    sharp_top = CLIP * max((np.max(r["eta"][0] * r["trace_sharpness"] / 2) for r in settled), default=np.inf)
     for c, r in sorted(results, key=lambda cr: cr[0].lr_rel):
         eta = float(r["eta"][0])
-        label = f"η_rel = {c.lr_rel:g}" + ("  (diverged)" if r["diverged"][0] else "")
-        line, = ax_loss.plot(np.maximum(r["trace_loss_step"], 0.5), r["trace_loss"], lw=1, label=label)
-        ax_sharp.plot(r["trace_step"], eta * r["trace_sharpness"] / 2, marker="o", ms=3, color=line.get_color(),
+        label = f"η_rel = {c.lr_rel:g}" + ("  (diverged: clipped, ▲)" if r["diverged"][0] else "")
+        steps, loss = np.maximum(r["trace_loss_step"], 0.5), np.asarray(r["trace_loss"])
+        line, = ax_loss.plot(steps, np.minimum(loss, loss_top), lw=1, label=label)
+        sharp = eta * np.asarray(r["trace_sharpness"]) / 2
+        ax_sharp.plot(r["trace_step"], np.minimum(sharp, sharp_top), marker="o", ms=3, color=line.get_color(),
                       label=label)
+        for ax, x, y, top in ((ax_loss, steps, loss, loss_top), (ax_sharp, r["trace_step"], sharp, sharp_top)):
+            over = y > top
+            if over.any():
+                ax.plot(np.asarray(x)[over][:1], [top], "^", color=line.get_color(), ms=8)
         ax_neff.plot(r["trace_step"], r["trace_neff_rel"], marker="o", ms=3, color=line.get_color(), label=label)
-        loss = np.asarray(r["trace_loss"])
         fitted[f"lr_rel={c.lr_rel:g}"] = {
             "diverged": bool(r["diverged"][0]), "loss_initial": float(loss[0]), "loss_peak": float(np.max(loss)),
             "loss_peak_step": int(r["trace_loss_step"][int(np.argmax(loss))]), "loss_final": float(loss[-1]),

@@ -157,3 +157,16 @@ def test_sharpness_restricted_to_neurons_is_the_sub_block():
         assert tl.sharpness(student, teacher, neurons=pick) == pytest.approx(sub, rel=1e-12)
     with pytest.raises(ValueError, match="neurons"):
         tl.sharpness(student, teacher, neurons=np.zeros(5, dtype=bool))
+
+
+def test_flattest_trained_minimum_is_c_lambda_b_for_both_scalings():
+    teacher = tl.Teacher.orthonormal(2, 4)
+    cases = (("standard", [0, 0, 1, 1], [0.3, 0.7, 0.4, 0.6]),
+             ("meanfield", [0, 0, 1, 1, 1, 1], [0.3, 0.7, 0.2, 0.5, 0.3, 0.0]))
+    for scaling, rays, masses in cases:  # each ray's output masses sum to b_j = 1
+        rays, masses = np.array(rays), np.array(masses)
+        c = 1.0 if scaling == "standard" else 1.0 / rays.size
+        r = np.sqrt(masses / c)  # balanced: a_i = |w_i| = r_i and c a_i r_i = mass_i
+        student = tl.Student(r, r[:, None] * teacher.V[rays], scaling)
+        assert tl.population_loss(student, teacher) < 1e-14
+        assert flattest_minimum_sharpness(student, teacher) == pytest.approx(tl.sharpness(student, teacher), rel=1e-9)

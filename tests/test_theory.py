@@ -218,9 +218,9 @@ def test_exact_enumeration_agrees_with_monte_carlo():
 
 @pytest.mark.parametrize("balanced", [True, False])
 def test_lambda_max_near_a_small_init_is_the_largest_neuron_block(balanced):
-    from theory.stability import curvature_at_zero, lambda_max_near_zero
+    from theory.stability import curvature_at_zero
     teacher = tl.Teacher.orthonormal(2, 4)
     student = tl.Student.init(6, 4, scale=1e-7, seed=0, balanced=balanced)
     norms = np.linalg.norm(student.W, axis=1)
     limit = curvature_at_zero(student.W / norms[:, None], student.a / norms, teacher).max()
-    assert lambda_max_near_zero(student, teacher) == pytest.approx(limit, rel=1e-5)
+    assert tl.sharpness(student, teacher) == pytest.approx(limit, rel=1e-5)

@@ -106,11 +106,6 @@ def max_neurons_per_ray_frozen(eta: float, teacher: Teacher, c: float = 1.0) -> 
     return int(np.floor(2.0 / (eta * per_neuron) + 1e-12))
 
 
-def lambda_max_near_zero(student: Student, teacher: Teacher) -> float:
-    """Top eigenvalue of the exact Hessian at the student (e.g. a small init)."""
-    return sharpness(student, teacher)
-
-
 def curvature_at_zero(directions: np.ndarray, ratios: np.ndarray, teacher: Teacher, c: float = 1.0) -> np.ndarray:
     """Top eigenvalue of each neuron's (a_i, w_i) Hessian block at a small init w_i = s u_i,
     a_i = s rho_i, s -> 0 (the blocks decouple; every other entry vanishes with s):
@@ -149,7 +144,9 @@ def flattest_minimum_sharpness(student: Student, teacher: Teacher) -> float:
 
         trained outputs  c lambda_b  (every balanced minimum; imbalance only sharpens),
         frozen outputs   lambda_max with the m neurons split evenly over the k rays, n_j = m / k
-                         (frozen neurons cannot switch off, and lambda_max grows with n_j).
+                         (lambda_max grows with n_j, and a frozen neuron leaves a ray only by
+                         shrinking onto the kink w_i = 0, which is not a smooth minimum: the
+                         prediction considers smooth minima with every neuron on a ray).
 
     No zero-loss minimum is linearly stable for GD with eta > 2 / (this value).
     """

@@ -27,11 +27,13 @@ def usable_cores() -> int:
 
 
 def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1024 or unit == "PB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+    """``n`` bytes in the largest binary unit (KB = 1024 B, ...) that keeps it at 1 or more."""
+    units = ("B", "KB", "MB", "GB", "TB", "PB")
+    step = 0
+    while n >= 1024 and step < len(units) - 1:
         n /= 1024
-    raise AssertionError("unreachable")
+        step += 1
+    return f"{int(n)} B" if step == 0 else f"{n:.1f} {units[step]}"
 
 
 def check_memory(what: str, nbytes: int) -> None:

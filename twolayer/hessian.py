@@ -159,5 +159,7 @@ def sharpness(student: Student, teacher: Teacher, neurons: np.ndarray | None = N
     if H.shape[0] <= _DENSE_EIG_MAX:
         return float(np.linalg.eigvalsh(H)[-1])
     from scipy.sparse.linalg import eigsh
-    start = np.full(H.shape[0], H.shape[0] ** -0.5)  # a fixed start vector: ARPACK's default is random
+    # a fixed generic start vector: ARPACK's default is random (results would differ in the last
+    # digits), and a structured one (all ones) can be orthogonal to the top eigenvector
+    start = np.random.default_rng(0).standard_normal(H.shape[0])
     return float(eigsh(H, k=1, which="LA", return_eigenvectors=False, tol=1e-10, v0=start)[0])
