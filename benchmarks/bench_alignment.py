@@ -44,9 +44,9 @@ def main():
     teacher = tl.Teacher.orthonormal(4, 20)
     A = condensed_minimum(1000, 4, 20, rng)
     B = tl.permute(A, rng.permutation(1000))
-    res = tl.barrier(A, B, teacher)
+    res = tl.barrier(A, B, tl.Population(teacher))
     rows.append({"case": "exact barrier m=1000 (25-point grid + Brent)",
-                 "ms": 1e3 * best_time(lambda: tl.barrier(A, B, teacher), repeats=5),
+                 "ms": 1e3 * best_time(lambda: tl.barrier(A, B, tl.Population(teacher)), repeats=5),
                  "value": res.value, "t*": res.t})
     report("bench_alignment", rows)
 

@@ -32,10 +32,10 @@ def empirical_step(rows, peak):
     s = tl.Student(rng.standard_normal(m), rng.standard_normal((m, d)))
     lr = 1e-3
 
-    assert tl.train(s, None, "gd", "empirical", lr=lr, steps=STEPS, data=(X, y)).steps == STEPS
+    assert tl.train(s, tl.Empirical(X, y), "gd", lr=lr, steps=STEPS).steps == STEPS
 
     def numba_steps():  # the GD loop of train(), inside numba
-        tl.train(s, None, "gd", "empirical", lr=lr, steps=STEPS, data=(X, y), record_every=STEPS)
+        tl.train(s, tl.Empirical(X, y), "gd", lr=lr, steps=STEPS, record_every=STEPS)
 
     def numpy_step():
         _, ga, gW = reference.empirical_terms(X, y, s.a, s.W, 1.0)
@@ -66,8 +66,8 @@ def population_step(rows):
     teacher = tl.Teacher.orthonormal(4, 20)
     for m in (100, 1000, 4000):
         s = tl.Student(rng.standard_normal(m) / m, rng.standard_normal((m, 20)) / np.sqrt(20))
-        assert tl.train(s, teacher, lr=1e-3, steps=STEPS).steps == STEPS  # no early stop
-        t_nb = best_time(lambda s=s: tl.train(s, teacher, lr=1e-3, steps=STEPS,
+        assert tl.train(s, tl.Population(teacher), lr=1e-3, steps=STEPS).steps == STEPS  # no early stop
+        t_nb = best_time(lambda s=s: tl.train(s, tl.Population(teacher), lr=1e-3, steps=STEPS,
                                               record_every=STEPS), repeats=3) / STEPS
 
         def numpy_step(s=s):
@@ -102,10 +102,10 @@ def _torch_population(s, teacher):
 def sgd_throughput(rows):
     teacher = tl.Teacher.orthonormal(4, 20)
     s = tl.Student.init(100, 20, scale=0.5, seed=0)
-    X, y = tl.data.teacher_dataset(teacher, 10_000, seed=0)
+    X, y = teacher.sample(10_000, seed=0)
     steps, batch, lr = 20_000, 32, 0.01
     t0 = time.perf_counter()
-    r = tl.train(s, teacher, "sgd", "empirical", lr=lr, steps=steps, batch=batch, data=(X, y),
+    r = tl.train(s, tl.Empirical(X, y), "sgd", lr=lr, steps=steps, batch=batch,
                  record_every=steps)
     t_nb = (time.perf_counter() - t0) / steps
     assert r.steps == steps
@@ -142,13 +142,13 @@ def replicas(rows):
     teacher = tl.Teacher.orthonormal(4, 20)
     students = [tl.Student.init(50, 20, scale=1e-2, seed=i) for i in range(16)]
     kw = dict(lr=0.2, steps=3000)
-    tl.train_replicas(students[:2], teacher, steps=10, lr=0.2)
+    tl.train_replicas(students[:2], tl.Population(teacher), steps=10, lr=0.2)
     t0 = time.perf_counter()
-    assert all(r.steps == kw["steps"] for r in tl.train_replicas(students, teacher, **kw))
+    assert all(r.steps == kw["steps"] for r in tl.train_replicas(students, tl.Population(teacher), **kw))
     together = time.perf_counter() - t0
     t0 = time.perf_counter()
     for s in students:
-        tl.train(s, teacher, **kw)
+        tl.train(s, tl.Population(teacher), **kw)
     apart = time.perf_counter() - t0
     rows.append({"case": "16 replicas m=50 d=20, 3000 GD steps", "numba_ms": 1e3 * together,
                  "sequential_ms": 1e3 * apart, "speedup": apart / together})
@@ -158,8 +158,8 @@ def compile_and_cache(rows):
     """First call in a fresh process with an empty cache, then a second process using it."""
     code = ("import time; t=time.perf_counter(); import twolayer as tl; "
             "T=tl.Teacher.orthonormal(2,5); s=tl.Student.init(200,5,seed=0); "
-            "tl.train(s,T,steps=5); tl.train(tl.Student.init(4,5),T,steps=5); "
-            "X,y=tl.data.teacher_dataset(T,300); tl.empirical_loss_and_grad(s,X,y); "
+            "P=tl.Population(T); tl.train(s,P,steps=5); tl.train(tl.Student.init(4,5),P,steps=5); "
+            "X,y=T.sample(300); tl.empirical_loss_and_grad(s,X,y); "
             "print(time.perf_counter()-t)")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)

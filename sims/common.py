@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 import twolayer as tl  # noqa: E402
-from twolayer._validate import check_positive_float, check_positive_int  # noqa: E402
+from twolayer.random import child  # noqa: E402
+from twolayer.validation import check_positive_float, check_positive_int  # noqa: E402
 
 from .figureset import write_set  # noqa: E402
 
@@ -60,8 +61,9 @@ class GDConfig:
     def students(self, seq: np.random.SeedSequence, count: int, checkpoints=None) -> list[tl.TrainResult]:
         """``count`` students trained as the fields say, from the children 0..count-1 of the run's stream."""
         teacher = self.teacher()
-        return [tl.train(tl.Student.init(self.m, self.d, self.init_scale, child(seq, i), balanced=True), teacher,
-                         "gd", "population", lr=self.lr, steps=self.steps, tol=self.tol, checkpoints=checkpoints)
+        objective = tl.Population(teacher)
+        return [tl.train(tl.Student.init(self.m, self.d, self.init_scale, child(seq, i), balanced=True), objective,
+                         "gd", lr=self.lr, steps=self.steps, tol=self.tol, checkpoints=checkpoints)
                 for i in range(count)]
 
 
@@ -130,11 +132,6 @@ def config_help(configs: list) -> str:
         lines.append(f"  {f.name:<14} {getattr(kind, '__name__', str(kind)):<12} {text}")
     doc = textwrap.fill(" ".join((type(first).__doc__ or "").split()), width=100)
     return "\n".join(lines) + (f"\n\n{doc}" if doc else "")
-
-
-def child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
-    """The i-th child of a run's stream (not mutating it)."""
-    return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (i,))
 
 
 def long_columns(results: list[tuple[object, dict]], fields: typing.Sequence[str], arrays: typing.Sequence[str],

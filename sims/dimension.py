@@ -9,11 +9,9 @@ from pathlib import Path
 import numpy as np
 
 import twolayer as tl
-from twolayer.mlp import mlp_barrier
-from twolayer.mlp_matching import match_mlp, permute_mlp
 
 from .common import cap_outliers, figure, save
-from .realdata import RealConfig, dataset, train_pair
+from .realdata import RealConfig, dataset, test_objective, train_pair
 from .runner import Experiment
 
 VIEWS = ("weights", "weights_cov", "activations")
@@ -27,7 +25,7 @@ def configs(profile: str) -> list[RealConfig]:
 def layer_dimensions(net, X) -> dict[str, np.ndarray]:
     """PR dimension of each hidden layer's neurons: rows of W_l, rows of W_l Sigma^(1/2), and
     the neurons' activation vectors over X."""
-    inputs = [X, *net.hidden(X)]
+    inputs = [X, *net.layer_outputs(X)]
     out = {v: [] for v in VIEWS}
     for layer in range(len(net.weights) - 1):
         W = net.weights[layer]
@@ -47,7 +45,7 @@ def run(cfg: RealConfig, seq) -> dict:
         return {"diverged": True}
     A, B = (r.net for r in runs)
     dims = layer_dimensions(A, data.X_train[:1000])
-    barrier = mlp_barrier(A, permute_mlp(B, match_mlp(A, B)), data.X_test, data.y_test)[0].value
+    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data)).value
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 

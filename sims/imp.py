@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import twolayer as tl
-from twolayer._validate import check_positive_float, check_positive_int
+from twolayer.validation import check_positive_float, check_positive_int
 
 from .common import GDConfig, figure, long_columns, plot_mean_curves, save
 from .runner import Experiment
@@ -72,12 +72,13 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
                 start = dense[i].checkpoints[0][1]
                 mask = alive[i].astype(float)
                 start = start.with_params(start.a * mask, start.W * mask[:, None])
-                nets[i] = tl.train(start, teacher, lr=cfg.lr, steps=cfg.steps - cfg.rewind, tol=cfg.tol).student
+                nets[i] = tl.train(start, tl.Population(teacher), lr=cfg.lr, steps=cfg.steps - cfg.rewind,
+                                   tol=cfg.tol).student
         A, B = nets
         out["remaining"][rnd] = 0.5 * (alive[0].mean() + alive[1].mean())
-        out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perm), teacher).value
-        out["fresh_perm"][rnd] = tl.barrier_modulo_permutation(A, B, teacher).value
-        out["plain"][rnd] = tl.barrier(A, B, teacher).value
+        out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perm), tl.Population(teacher)).value
+        out["fresh_perm"][rnd] = tl.barrier_modulo_permutation(A, B, tl.Population(teacher)).value
+        out["plain"][rnd] = tl.barrier(A, B, tl.Population(teacher)).value
         out["loss"][rnd] = 0.5 * (tl.population_loss(A, teacher) + tl.population_loss(B, teacher))
     return out
 

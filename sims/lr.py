@@ -38,7 +38,7 @@ from matplotlib import patheffects
 import twolayer as tl
 from theory import fits
 from theory.stability import lr_window
-from twolayer._validate import check_positive_float, check_positive_int
+from twolayer.validation import check_positive_float, check_positive_int
 
 from .common import child, figure, fixed_log_ticks, save
 from .runner import Experiment, run_seed
@@ -164,8 +164,8 @@ def _train(cfg: LrConfig, student: tl.Student, teacher: tl.Teacher, eta: float, 
         kw["record_every"] = 1
         kw["checkpoints"] = np.unique(np.geomspace(1, cfg.steps, cfg.trace).astype(int))
     if cfg.variant is Variant.ONLINE:
-        return tl.train(student, teacher, "online", batch=cfg.batch, seed=seq, **kw)
-    return tl.train(student, teacher, "gd", tol=cfg.tol, **kw)
+        return tl.train(student, tl.Population(teacher), "online", batch=cfg.batch, seed=seq, **kw)
+    return tl.train(student, tl.Population(teacher), "gd", tol=cfg.tol, **kw)
 
 
 def sparsity_measures(student: tl.Student, teacher: tl.Teacher) -> dict[str, float]:
@@ -225,8 +225,8 @@ def run(cfg: LrConfig, seq: np.random.SeedSequence) -> dict:
                                                  for _, st in res.checkpoints])}
     out = {k: np.array(v, dtype=float) for k, v in per.items()} | trace
     if len(finals) == PAIR:
-        out["barrier_modp"] = tl.barrier_modulo_permutation(*finals, teacher, method="weights").value
-        out["barrier_plain"] = tl.barrier(*finals, teacher).value
+        out["barrier_modp"] = tl.barrier_modulo_permutation(*finals, tl.Population(teacher), method="weights").value
+        out["barrier_plain"] = tl.barrier(*finals, tl.Population(teacher)).value
     else:
         out["barrier_modp"] = out["barrier_plain"] = np.nan
     return out

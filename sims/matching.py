@@ -31,7 +31,7 @@ def _warm_up(teacher: tl.Teacher) -> None:
     """Call every method once on a tiny pair, so that the timed calls exclude numba's compilation."""
     small = [tl.Student.init(4, teacher.d, 1.0, seed=s) for s in (0, 1)]
     for method in METHODS:
-        tl.barrier_modulo_permutation(*small, teacher, method=method)
+        tl.barrier_modulo_permutation(*small, tl.Population(teacher), method=method)
 
 
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
@@ -44,7 +44,7 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             out[method], out[f"{method}_seconds"] = np.nan, np.nan
             continue
         t0 = time.perf_counter()
-        res = tl.barrier_modulo_permutation(A, B, teacher, method=method)
+        res = tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method=method)
         out[f"{method}_seconds"] = time.perf_counter() - t0
         out[method] = res.value
     return out

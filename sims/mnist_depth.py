@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.mlp import mlp_barrier
-from twolayer.mlp_matching import METHODS, match_mlp, permute_mlp
+import twolayer as tl
 
 from .common import figure, log_axis_with_zeros, save
-from .realdata import RealConfig, dataset, train_pair
+from .realdata import RealConfig, dataset, test_objective, train_pair
 from .runner import Experiment
+
+#: the matching methods that align MLPs
+METHODS = tuple(name for name, method in tl.METHODS.items() if tl.MLP in method.networks)
 
 
 def configs(profile: str) -> list[RealConfig]:
@@ -23,14 +25,13 @@ def configs(profile: str) -> list[RealConfig]:
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     A, B = (r.net for r in train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch))
-    X_match = data.X_train[:2000]
-    out = {}
-    loss, err = mlp_barrier(A, B, data.X_test, data.y_test)
-    out["plain_loss"], out["plain_error"] = loss.value, err.value
+    on_train = tl.Classification(data.X_train[:2000], data.y_train[:2000])  # what matching sees
+    test = test_objective(data)
+    res = tl.barrier(A, B, test)
+    out = {"plain_loss": res.value, "plain_error": res.error.value}
     for method in METHODS:
-        Bp = permute_mlp(B, match_mlp(A, B, method, X=X_match))
-        loss, err = mlp_barrier(A, Bp, data.X_test, data.y_test)
-        out[f"{method}_loss"], out[f"{method}_error"] = loss.value, err.value
+        res = tl.barrier(A, tl.permute(B, tl.match(A, B, method, on_train).perms), test)
+        out[f"{method}_loss"], out[f"{method}_error"] = res.value, res.error.value
     return out
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.mlp import mlp_barrier, train_mlp
-from twolayer.mlp_matching import match_mlp, permute_mlp
+import twolayer as tl
+from twolayer.random import child
 
-from .common import child, figure, fixed_log_ticks, long_columns, plot_mean_curves, save
-from .realdata import RealConfig, dataset, train_pair
+from .common import figure, fixed_log_ticks, long_columns, plot_mean_curves, save
+from .realdata import RealConfig, dataset, test_objective, train_objective, train_pair
 from .runner import Experiment
 
 PRUNE = 0.4
@@ -27,33 +27,36 @@ def configs(profile: str) -> list[RealConfig]:
     return [RealConfig(depth=2, replicate=r) for r in range(2 if profile == "quick" else 6)]
 
 
-def _prune(params, masks, layers, fraction):
-    alive = np.concatenate([np.abs(params[i][masks[i] > 0]) for i in range(layers)])
+def _prune(arrays, masks, fraction):
+    """Masks that also remove the ``fraction`` smallest surviving weights (pooled over the weight
+    matrices; biases are never pruned)."""
+    weights = [k for k in arrays if k.startswith("W")]
+    alive = np.concatenate([np.abs(arrays[k][masks[k] > 0]) for k in weights])
     cut = np.quantile(alive, fraction)
-    return [(np.abs(p) > cut) * m if i < layers else m for i, (p, m) in enumerate(zip(params, masks))]
+    return {k: (np.abs(arrays[k]) > cut) * m if k in weights else m for k, m in masks.items()}
 
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     dense = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch, checkpoints=[REWIND])
-    perms = match_mlp(dense[0].net, dense[1].net)
+    perms = tl.match(dense[0].net, dense[1].net).perms
     nets = [r.net for r in dense]
-    layers = len(nets[0].weights)
-    masks = [[np.ones_like(p) for p in n.params()] for n in nets]
+    masks = [{k: np.ones_like(p) for k, p in n.arrays().items()} for n in nets]
+    train, test = train_objective(data), test_objective(data)
     out = {k: np.empty(ROUNDS + 1) for k in (*KEYS, "remaining")}
     for rnd in range(ROUNDS + 1):
         if rnd:
             for i in range(2):
-                masks[i] = _prune(nets[i].params(), masks[i], layers, PRUNE)
-                nets[i] = train_mlp(dense[i].checkpoints[0][1], data.X_train, data.y_train, lr=cfg.lr,
-                                    steps=cfg.steps - REWIND, batch=cfg.batch, seed=child(seq, 10 + i),
-                                    masks=masks[i]).net
+                masks[i] = _prune(nets[i].arrays(), masks[i], PRUNE)
+                nets[i] = tl.train(dense[i].checkpoints[0][1], train, "sgd", lr=cfg.lr, steps=cfg.steps - REWIND,
+                                   batch=cfg.batch, seed=child(seq, 10 + i), masks=masks[i]).net
         A, B = nets
-        kept = [sum(m[j].sum() for j in range(layers)) / sum(m[j].size for j in range(layers)) for m in masks]
+        kept = [sum(v.sum() for k, v in m.items() if k.startswith("W")) /
+                sum(v.size for k, v in m.items() if k.startswith("W")) for m in masks]
         out["remaining"][rnd] = float(np.mean(kept))
-        out["dense_perm"][rnd] = mlp_barrier(A, permute_mlp(B, perms), data.X_test, data.y_test)[0].value
-        out["fresh_perm"][rnd] = mlp_barrier(A, permute_mlp(B, match_mlp(A, B)), data.X_test, data.y_test)[0].value
-        out["plain"][rnd] = mlp_barrier(A, B, data.X_test, data.y_test)[0].value
+        out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perms), test).value
+        out["fresh_perm"][rnd] = tl.barrier_modulo_permutation(A, B, test).value
+        out["plain"][rnd] = tl.barrier(A, B, test).value
     return out
 
 

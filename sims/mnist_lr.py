@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+import twolayer as tl
 from theory import fits
-from twolayer.mlp import mlp_barrier
-from twolayer.mlp_matching import match_mlp, permute_mlp
 
 from .common import figure, log_axis_with_zeros, save
-from .realdata import RealConfig, dataset, effective_units, train_pair
+from .realdata import RealConfig, dataset, effective_units, test_objective, train_pair
 from .runner import Experiment
 
 
@@ -27,8 +26,8 @@ def run(cfg: RealConfig, seq) -> dict:
     if any(r.diverged for r in runs):
         return {"diverged": True, "units": np.nan, "barrier": np.nan}
     A, B = (r.net for r in runs)
-    loss, _ = mlp_barrier(A, permute_mlp(B, match_mlp(A, B)), data.X_test, data.y_test)
-    return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": loss.value}
+    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data)).value
+    return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 
 def summarize(results, out: Path) -> dict:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from twolayer.mlp import mlp_barrier
-from twolayer.mlp_matching import match_mlp, permute_mlp
+import twolayer as tl
 
 from .common import figure, long_columns, plot_mean_curves, save
-from .realdata import RealConfig, dataset, train_pair
+from .realdata import RealConfig, dataset, test_objective, train_pair
 from .runner import Experiment
 
 KEYS = ("plain", "final_perm", "fresh_perm")
@@ -25,12 +24,13 @@ def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     steps = np.unique(np.r_[0, np.geomspace(5, cfg.steps, 10).astype(int)])
     A, B = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch, checkpoints=steps)
-    final = match_mlp(A.net, B.net)
+    final = tl.match(A.net, B.net).perms
+    test = test_objective(data)
     out = {k: np.empty(steps.size) for k in KEYS}
     for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
-        out["plain"][j] = mlp_barrier(a, b, data.X_test, data.y_test)[0].value
-        out["final_perm"][j] = mlp_barrier(a, permute_mlp(b, final), data.X_test, data.y_test)[0].value
-        out["fresh_perm"][j] = mlp_barrier(a, permute_mlp(b, match_mlp(a, b)), data.X_test, data.y_test)[0].value
+        out["plain"][j] = tl.barrier(a, b, test).value
+        out["final_perm"][j] = tl.barrier(a, tl.permute(b, final), test).value
+        out["fresh_perm"][j] = tl.barrier_modulo_permutation(a, b, test).value
     return out | {"steps": steps.astype(float)}
 
 

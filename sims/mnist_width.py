@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+import twolayer as tl
 from theory import fits
-from twolayer.mlp import evaluate, mlp_barrier
-from twolayer.mlp_matching import match_mlp, permute_mlp
 
 from .common import figure, save
-from .realdata import RealConfig, dataset, train_pair
+from .realdata import RealConfig, dataset, test_objective, train_pair
 from .runner import Experiment
 
 
@@ -24,11 +23,11 @@ def configs(profile: str) -> list[RealConfig]:
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     A, B = (r.net for r in train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch))
-    plain_loss, plain_err = mlp_barrier(A, B, data.X_test, data.y_test)
-    Bp = permute_mlp(B, match_mlp(A, B, "weights"))
-    modp_loss, modp_err = mlp_barrier(A, Bp, data.X_test, data.y_test)
-    return {"plain_loss": plain_loss.value, "plain_error": plain_err.value, "modp_loss": modp_loss.value,
-            "modp_error": modp_err.value, "test_error": evaluate(A, data.X_test, data.y_test)[1]}
+    test = test_objective(data)
+    plain = tl.barrier(A, B, test)
+    modp = tl.barrier_modulo_permutation(A, B, test, method="weights")
+    return {"plain_loss": plain.value, "plain_error": plain.error.value, "modp_loss": modp.value,
+            "modp_error": modp.error.value, "test_error": test.error(A)}
 
 
 KEYS = ("plain_loss", "plain_error", "modp_loss", "modp_error", "test_error")

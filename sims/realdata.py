@@ -7,11 +7,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from twolayer._validate import check_positive_float, check_positive_int
+import twolayer as tl
 from twolayer.data import Dataset, load_dataset
-from twolayer.mlp import MLP, train_mlp
-
-from .common import child
+from twolayer.random import child
+from twolayer.validation import check_positive_float, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,26 @@ def dataset(path: str, n_train: int) -> Dataset:
     return data.subset(n_train or None)
 
 
+def train_objective(data: Dataset) -> tl.Classification:
+    """Cross-entropy on the training set (what the networks are trained on)."""
+    return tl.Classification(data.X_train, data.y_train)
+
+
+def test_objective(data: Dataset) -> tl.Classification:
+    """Cross-entropy and error rate on the held-out set (what barriers are measured in)."""
+    return tl.Classification(data.X_test, data.y_test)
+
+
 def train_pair(data: Dataset, sizes, seq, lr: float, steps: int, batch: int, count: int = 2,
-               checkpoints=None) -> list:
+               checkpoints=None) -> list[tl.MLPTrainResult]:
     """``count`` MLPs trained on the data from the children 0..count-1 of the run's stream."""
-    return [train_mlp(MLP.init(sizes, child(seq, 2 * i)), data.X_train, data.y_train, lr=lr, steps=steps,
-                      batch=batch, seed=child(seq, 2 * i + 1), checkpoints=checkpoints)
+    objective = train_objective(data)
+    return [tl.train(tl.MLP.init(sizes, child(seq, 2 * i)), objective, "sgd", lr=lr, steps=steps,
+                     batch=batch, seed=child(seq, 2 * i + 1), checkpoints=checkpoints)
             for i in range(count)]
 
 
-def effective_units(net: MLP) -> float:
+def effective_units(net: tl.MLP) -> float:
     """Participation ratio of the last hidden layer's output mass |W_L[:, i]| |W_{L-1}[i]|."""
     mass = np.linalg.norm(net.weights[-1], axis=0) * np.linalg.norm(net.weights[-2], axis=1)
     return float(mass.sum() ** 2 / (mass**2).sum()) if mass.sum() > 0 else 0.0

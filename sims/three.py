@@ -28,9 +28,9 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     A, B, C = (r.student for r in cfg.students(seq, 3))
     B_to_A = tl.permute(B, tl.match(A, B).perm)
     C_to_A = tl.permute(C, tl.match(A, C).perm)
-    return {"via_reference": tl.barrier(B_to_A, C_to_A, teacher).value,
-            "direct": tl.barrier_modulo_permutation(B, C, teacher).value,
-            "plain": tl.barrier(B, C, teacher).value}
+    return {"via_reference": tl.barrier(B_to_A, C_to_A, tl.Population(teacher)).value,
+            "direct": tl.barrier_modulo_permutation(B, C, tl.Population(teacher)).value,
+            "plain": tl.barrier(B, C, tl.Population(teacher)).value}
 
 
 def summarize(results, out: Path) -> dict:

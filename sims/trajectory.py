@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import twolayer as tl
-from twolayer._validate import check_positive_int
+from twolayer.validation import check_positive_int
 
 from .common import GDConfig, figure, long_columns, plot_mean_curves, save
 from .runner import Experiment
@@ -53,9 +53,9 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
     final_perm = tl.match(A.student, B.student).perm
     out = {name: np.empty(steps.size) for name in ("plain", "final_perm", "fresh_perm", "loss")}
     for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
-        out["plain"][j] = tl.barrier(a, b, teacher).value
-        out["final_perm"][j] = tl.barrier(a, tl.permute(b, final_perm), teacher).value
-        out["fresh_perm"][j] = tl.barrier_modulo_permutation(a, b, teacher).value
+        out["plain"][j] = tl.barrier(a, b, tl.Population(teacher)).value
+        out["final_perm"][j] = tl.barrier(a, tl.permute(b, final_perm), tl.Population(teacher)).value
+        out["fresh_perm"][j] = tl.barrier_modulo_permutation(a, b, tl.Population(teacher)).value
         out["loss"][j] = 0.5 * (tl.population_loss(a, teacher) + tl.population_loss(b, teacher))
     return out | {"steps": steps.astype(float)}
 

@@ -38,7 +38,7 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     return {"w2_pair": tl.wasserstein(A, B, measure="output_mass"), "w2_pair_neurons": tl.wasserstein(A, B),
             "w2_teacher": tl.wasserstein(A, teacher, measure="output_mass"),
             "dimension": tl.participation_dimension(points),
-            "barrier": tl.barrier(A, tl.permute(B, perm), teacher).value,
+            "barrier": tl.barrier(A, tl.permute(B, perm), tl.Population(teacher)).value,
             "bound": barrier_bound(T, lA, lB), "transport": T}
 
 

@@ -50,11 +50,11 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     out = {
         "loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,
         "diverged": runs[0].diverged or runs[1].diverged,
-        "plain": tl.barrier(A, B, teacher).value,
-        "weights": tl.barrier_modulo_permutation(A, B, teacher, method="weights").value,
+        "plain": tl.barrier(A, B, tl.Population(teacher)).value,
+        "weights": tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method="weights").value,
         "neff": 0.5 * (tl.sparsity(A).effective_neurons + tl.sparsity(B).effective_neurons),
     }
-    out["refine"] = (tl.barrier_modulo_permutation(A, B, teacher, method="refine").value
+    out["refine"] = (tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method="refine").value
                      if cfg.m <= REFINE_MAX_WIDTH else np.nan)
     return out
 

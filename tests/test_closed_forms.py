@@ -5,7 +5,6 @@ import pytest
 from conftest import random_pair
 
 import twolayer as tl
-from twolayer.data import sample_inputs
 
 
 @pytest.mark.parametrize("inputs", ["gaussian", "sphere"])
@@ -13,7 +12,7 @@ from twolayer.data import sample_inputs
 def test_population_loss_matches_monte_carlo(inputs, scaling):
     rng = np.random.default_rng(hash((inputs, scaling)) % 2**32)
     student, teacher = random_pair(rng, m=7, k=3, d=5, inputs=inputs, scaling=scaling)
-    X = sample_inputs(inputs, 10**6, 5, rng)
+    X = tl.input_law(inputs).sample(10**6, 5, rng)
     sq = 0.5 * (student(X) - teacher(X)) ** 2
     mc, se = sq.mean(), sq.std() / np.sqrt(sq.size)
     exact = tl.population_loss(student, teacher)

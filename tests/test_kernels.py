@@ -92,7 +92,7 @@ def test_symmetric_loss_kernel_matches_reference(m, rng):
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 300, 21), (260, 129, 5)])
 def test_distance_kernel_matches_reference(shape, rng):
-    from twolayer.matching import squared_distances
+    from twolayer.assignment import squared_distances
     m, n, d = shape
     P, Q = rng.standard_normal((m, d)), rng.standard_normal((n, d))
     ref = tl.reference.squared_distances(P, Q)

@@ -4,9 +4,10 @@
 import numpy as np
 import pytest
 
+import twolayer as tl
+from twolayer import MLP
 from twolayer.data import load_dataset, load_digits, load_mnist, read_idx, write_idx
-from twolayer.mlp import MLP, evaluate, interpolate_mlp, loss_and_grads, mlp_barrier, train_mlp
-from twolayer.mlp_matching import match_mlp, permute_mlp
+from twolayer.deep.mlp import loss_and_grads
 
 
 def write_mnist(directory, n_train=20, n_test=10, gz=False, rows=4):
@@ -79,18 +80,22 @@ def test_gradients_match_finite_differences():
     rng = np.random.default_rng(0)
     net = MLP.init((5, 7, 6, 3), seed=1)
     X, y = rng.standard_normal((11, 5)), rng.integers(0, 3, 11)
-    for loss in ("ce", "mse"):
-        _, grads = loss_and_grads(net, X, y, loss)
-        params = net.params()
-        for p_idx in (0, 2, 4):
-            for flat in (0, params[p_idx].size - 1):
-                plus = [q.copy() for q in params]
-                minus = [q.copy() for q in params]
-                plus[p_idx].flat[flat] += 1e-6
-                minus[p_idx].flat[flat] -= 1e-6
-                fd = (loss_and_grads(net.with_params(plus), X, y, loss)[0]
-                      - loss_and_grads(net.with_params(minus), X, y, loss)[0]) / 2e-6
-                assert grads[p_idx].flat[flat] == pytest.approx(fd, rel=1e-5, abs=1e-9)
+    for cross_entropy in (True, False):
+        _, grads = loss_and_grads(net, X, y, cross_entropy)
+        arrays = net.arrays()
+        for name in ("W1", "W2", "b1", "b3"):
+            for flat in (0, arrays[name].size - 1):
+                plus = {k: q.copy() for k, q in arrays.items()}
+                minus = {k: q.copy() for k, q in arrays.items()}
+                plus[name].flat[flat] += 1e-6
+                minus[name].flat[flat] -= 1e-6
+                fd = (loss_and_grads(net.with_arrays(plus), X, y, cross_entropy)[0]
+                      - loss_and_grads(net.with_arrays(minus), X, y, cross_entropy)[0]) / 2e-6
+                assert grads[name].flat[flat] == pytest.approx(fd, rel=1e-5, abs=1e-9)
+        # the training loss is the objective's loss
+        kind = "ce" if cross_entropy else "mse"
+        assert loss_and_grads(net, X, y, cross_entropy)[0] == pytest.approx(
+            tl.Classification(X, y, kind).loss(net), rel=1e-12)
 
 
 def test_permutation_keeps_outputs_and_is_recovered():
@@ -98,11 +103,12 @@ def test_permutation_keeps_outputs_and_is_recovered():
     net = MLP.init((10, 32, 24, 16, 4), seed=2)
     perms = [rng.permutation(n) for n in (32, 24, 16)]
     X = rng.standard_normal((300, 10))
-    permuted = permute_mlp(net, perms)
+    permuted = tl.permute(net, perms)
     np.testing.assert_allclose(permuted(X), net(X), rtol=0, atol=1e-12)
+    task = tl.Classification(X, rng.integers(0, 4, 300))
     for method in ("weights", "weights_cov", "activations"):
-        found = match_mlp(net, permuted, method, X=X)
-        realigned = permute_mlp(permuted, found)
+        found = tl.match(net, permuted, method, task)
+        realigned = tl.permute(permuted, found.perms)
         for W, W0 in zip(realigned.weights, net.weights):
             np.testing.assert_array_equal(W, W0)
 
@@ -110,12 +116,82 @@ def test_permutation_keeps_outputs_and_is_recovered():
 def test_barriers_of_a_network_with_itself_and_error_range():
     rng = np.random.default_rng(0)
     A, B = MLP.init((6, 16, 3), seed=0), MLP.init((6, 16, 3), seed=1)
-    X, y = rng.standard_normal((200, 6)), rng.integers(0, 3, 200)
-    loss_bar, err_bar = mlp_barrier(A, A, X, y)
-    assert abs(loss_bar.value) <= 1e-12 and err_bar.value == 0.0
-    _, err = mlp_barrier(A, B, X, y)
+    task = tl.Classification(rng.standard_normal((200, 6)), rng.integers(0, 3, 200))
+    res = tl.barrier(A, A, task)
+    assert abs(res.value) <= 1e-12 and res.error.value == 0.0
+    err = tl.barrier(A, B, task).error
     assert -1.0 <= err.value <= 1.0
-    np.testing.assert_allclose(interpolate_mlp(A, B, 1.0)(X), A(X))
+    np.testing.assert_allclose(tl.interpolate(A, B, 1.0)(task.X), A(task.X))
+
+
+def test_one_call_barrier_mod_p_of_two_mlps_equals_the_hand_computed_path():
+    rng = np.random.default_rng(4)
+    A, B = MLP.init((5, 12, 9, 3), seed=0), MLP.init((5, 12, 9, 3), seed=1)
+    task = tl.Classification(rng.standard_normal((300, 5)), rng.integers(0, 3, 300))
+    res = tl.barrier_modulo_permutation(A, B, task, ts=np.linspace(0, 1, 11))
+    perms = res.matching.perms
+    # by hand: permute B's units, interpolate every array, evaluate softmax cross-entropy
+    P1, P2 = perms["P1"], perms["P2"]
+    Bw = [B.weights[0][P1], B.weights[1][P2][:, P1], B.weights[2][:, P2]]
+    Bb = [B.biases[0][P1], B.biases[1][P2], B.biases[2]]
+
+    def ce(t):
+        Ws = [t * a + (1 - t) * b for a, b in zip(A.weights, Bw)]
+        bs = [t * a + (1 - t) * b for a, b in zip(A.biases, Bb)]
+        H = task.X
+        for W, b in zip(Ws[:-1], bs[:-1]):
+            H = np.maximum(H @ W.T + b, 0)
+        Z = H @ Ws[-1].T + bs[-1]
+        Z = Z - Z.max(1, keepdims=True)
+        return -np.mean(Z[np.arange(300), task.y] - np.log(np.exp(Z).sum(1)))
+
+    hand = np.array([ce(t) for t in res.ts])
+    np.testing.assert_allclose(res.curve, hand, rtol=1e-12)
+    gaps = hand - (res.ts * hand[-1] + (1 - res.ts) * hand[0])
+    assert res.value >= gaps.max() - 1e-15 and res.value <= gaps.max() + 0.05 * abs(gaps.max()) + 1e-12
+    # weights matching on this task brings B closer to A than no permutation
+    assert res.matching.info["cost"] < sum(((A.arrays()[k] - B.arrays()[k]) ** 2).sum() for k in A.arrays())
+
+
+def test_two_layer_networks_with_biases_from_plain_arrays():
+    rng = np.random.default_rng(6)
+    m, d, n = 10, 4, 500
+    W1, b1, w2, b2 = rng.standard_normal((m, d)), rng.standard_normal(m), rng.standard_normal(m), 0.3
+    V1, c1, v2, c2 = rng.standard_normal((m, d)), rng.standard_normal(m), rng.standard_normal(m), -0.1
+    X = rng.standard_normal((n, d))
+    y = np.sin(X[:, 0])
+    A, B = MLP.from_arrays(W1, b1, w2, b2), MLP.from_arrays(V1, c1, v2, c2)
+    task = tl.Empirical(X, y)
+    res = tl.barrier_modulo_permutation(A, B, task, ts=np.linspace(0, 1, 5))
+    p = res.matching.perm
+
+    def loss(t):
+        W, b = t * W1 + (1 - t) * V1[p], t * b1 + (1 - t) * c1[p]
+        w, c = t * w2 + (1 - t) * v2[p], t * b2 + (1 - t) * c2
+        return 0.5 * np.mean((np.maximum(X @ W.T + b, 0) @ w + c - y) ** 2)
+
+    np.testing.assert_allclose(res.curve, [loss(t) for t in res.ts], rtol=1e-12)
+    # the assignment maximises sum_i <(w_i, b_i, a_i), (w'_p(i), b'_p(i), a'_p(i))>, checked exhaustively
+    # against scipy on the stacked features
+    from scipy.optimize import linear_sum_assignment
+    F, G = np.column_stack([W1, b1, w2]), np.column_stack([V1, c1, v2])
+    _, cols = linear_sum_assignment(((F[:, None] - G[None]) ** 2).sum(-1))
+    np.testing.assert_array_equal(p, cols)
+
+
+def test_student_and_mlp_convert_both_ways():
+    s = tl.Student.init(6, 3, seed=2, scaling="meanfield")
+    net = tl.to_mlp(s)
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    np.testing.assert_allclose(net(X)[:, 0], s(X), rtol=1e-13)
+    back = tl.to_student(net, scaling="meanfield")
+    np.testing.assert_allclose(back.a, s.a, rtol=1e-13)
+    data = tl.Empirical(X, np.ones(20))
+    assert data.loss(net) == pytest.approx(data.loss(s), rel=1e-12)
+    with pytest.raises(ValueError, match="no biases"):
+        tl.to_student(MLP.from_arrays(s.W, np.ones(6), s.a, None))
+    with pytest.raises(ValueError, match=r"sizes \(d, m, 1\)"):
+        tl.to_student(MLP.init((3, 4, 4, 1)))
 
 
 def test_bad_input():
@@ -125,23 +201,28 @@ def test_bad_input():
         MLP((np.ones((3, 4)), np.ones((2, 5))), (np.ones(3), np.ones(2)))
     net = MLP.init((4, 5, 3))
     with pytest.raises(ValueError, match="labels"):
-        train_mlp(net, np.ones((6, 4)), np.full(6, 7))
+        tl.train(net, tl.Classification(np.ones((6, 4)), np.full(6, 7)), "sgd")
     with pytest.raises(ValueError, match="loss"):
-        train_mlp(net, np.ones((6, 4)), np.zeros(6, dtype=int), loss="hinge")
+        tl.Classification(np.ones((6, 4)), np.zeros(6, dtype=int), "hinge")
     with pytest.raises(ValueError, match="perms"):
-        permute_mlp(net, [])
-    with pytest.raises(ValueError, match="needs inputs X"):
-        match_mlp(net, net, "activations")
+        tl.permute(net, [])
+    with pytest.raises(ValueError, match="objective"):
+        tl.match(net, net, "activations")
+    with pytest.raises(ValueError, match="method 'refine' aligns a Student"):
+        tl.match(net, net, "refine")
+    with pytest.raises(ValueError, match="method 'gd' does not train a MLP"):
+        tl.train(net, tl.Classification(np.ones((6, 4)), np.zeros(6, dtype=int)), "gd")
 
 
 def test_quick_digits_run_trains_and_aligns():
     pytest.importorskip("sklearn")
     data = load_digits().standardized()
-    nets = [train_mlp(MLP.init((64, 128, 10), seed=s), data.X_train, data.y_train, lr=0.05, steps=600,
-                      seed=s).net for s in (0, 1)]
+    train = tl.Classification(data.X_train, data.y_train)
+    test = tl.Classification(data.X_test, data.y_test)
+    nets = [tl.train(MLP.init((64, 128, 10), seed=s), train, "sgd", lr=0.05, steps=600, seed=s).net
+            for s in (0, 1)]
     for net in nets:
-        assert evaluate(net, data.X_test, data.y_test)[1] < 0.10  # > 90% test accuracy
-    plain, _ = mlp_barrier(nets[0], nets[1], data.X_test, data.y_test)
-    aligned_B = permute_mlp(nets[1], match_mlp(nets[0], nets[1], "weights"))
-    modp, _ = mlp_barrier(nets[0], aligned_B, data.X_test, data.y_test)
+        assert test.error(net) < 0.10  # > 90% test accuracy
+    plain = tl.barrier(nets[0], nets[1], test)
+    modp = tl.barrier_modulo_permutation(nets[0], nets[1], test, method="weights")
     assert modp.value < plain.value

@@ -15,7 +15,7 @@ import twolayer as tl
 from sims.runner import run_key
 from sims.store import Claim, Store
 from twolayer.data import read_idx, write_idx
-from twolayer.mlp import MLP, evaluate, mlp_barrier
+from twolayer import MLP
 
 FAST_THREE = ["--set", "steps=1500"]
 
@@ -193,11 +193,11 @@ def test_mlp_functions_check_labels_and_inputs(labels, inputs_nan):
     if inputs_nan:
         X[1, 2] = np.nan
     y = np.array(labels)
-    message = "finite" if inputs_nan else r"integer labels in \[0, 3\)"
+    message = "finite" if inputs_nan else ("non-negative integer labels" if min(labels) < 0 else "labels reach 3")
     with pytest.raises(ValueError, match=message):
-        evaluate(net, X, y)
+        tl.Classification(X, y).check(net)
     with pytest.raises(ValueError, match=message):
-        mlp_barrier(net, MLP.init((4, 5, 3), seed=1), X, y)
+        tl.barrier(net, MLP.init((4, 5, 3), seed=1), tl.Classification(X, y))
 
 
 def test_an_inline_sweep_shares_the_cores_with_other_live_sweeps(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twolayer as tl
+from twolayer.refine import refine
 from theory import fits
 from theory.barrier import condensed_barrier, mismatch, path_loss
 from theory.minima import INACTIVE, allocate, sample_minimum
@@ -54,8 +55,11 @@ def test_closed_form_barrier_equals_engine_barrier(model):
         m = int(rng.integers(3, 40))
         A, B = (sample_minimum(teacher, m, seed=rng, **model) for _ in range(2))
         res = condensed_barrier(A, B, teacher)
-        engine = tl.barrier(A.student, tl.permute(B.student, res.perm), teacher)
-        assert abs(res.value - engine.value) <= 1e-10 * max(1.0, engine.value)
+        engine = tl.barrier(A.student, tl.permute(B.student, res.perm), tl.Population(teacher))
+        # closed form: to rounding; cross-ray pairs: two independent numerical maximisations
+        # (theory's own kernel and bounded search, the engine's Brent search: ~1e-7 relative each)
+        tolerance = 1e-10 if res.closed_form else 1e-6
+        assert abs(res.value - engine.value) <= tolerance * max(1e-3, engine.value)
         if res.closed_form:
             checked += 1
             assert engine.t == pytest.approx(0.5, abs=1e-3) or res.value < 1e-14
@@ -102,12 +106,12 @@ def test_refine_beats_ray_matching_only_through_cross_ray_pairs():
         A, B = (sample_minimum(teacher, m, seed=rng) for _ in range(2))
         res = condensed_barrier(A, B, teacher)
         Bp = tl.permute(B.student, res.perm)
-        ref = tl.matching.refine(A.student, Bp, teacher, np.arange(m), candidates=m - 1)
-        if ref.info["gain"] > 1e-12:
+        perm, info = refine(A.student, Bp, teacher, np.arange(m), candidates=m - 1)
+        if info["gain"] > 1e-12:
             improved += 1
-            rays_B = B.rays[res.perm][ref.perm]
+            rays_B = B.rays[res.perm][perm]
             assert np.any((A.rays >= 0) & (rays_B >= 0) & (A.rays != rays_B))
-        assert ref.info["midpoint_loss"] <= ref.info["midpoint_loss_start"]
+        assert info["midpoint_loss"] <= info["midpoint_loss_start"]
     assert improved > 0
 
 
@@ -146,7 +150,7 @@ def _transport_bound_holds(seed, m, d, inputs, scaling):
         e = t * (1 - t) * T
         gap = tl.population_loss(tl.interpolate(A, Bp, t), teacher) - L
         assert gap <= np.sqrt(2 * L) * e + 0.5 * e * e + 1e-12 * (1 + L)
-    assert tl.barrier(A, Bp, teacher).value <= barrier_bound(T, lA, lB) * (1 + 1e-9) + 1e-12
+    assert tl.barrier(A, Bp, tl.Population(teacher)).value <= barrier_bound(T, lA, lB) * (1 + 1e-9) + 1e-12
 
 
 PAIRS = dict(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 5), d=st.integers(1, 4),

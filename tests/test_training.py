@@ -10,7 +10,7 @@ import twolayer as tl
 def test_population_gd_fits_orthonormal_teacher_from_small_init(m):
     teacher = tl.Teacher.orthonormal(3, 12)
     student = tl.Student.init(m, 12, scale=1e-3, seed=m, balanced=True)
-    result = tl.train(student, teacher, lr=0.5, steps=40_000, tol=1e-9)
+    result = tl.train(student, tl.Population(teacher), lr=0.5, steps=40_000, tol=1e-9)
     assert not result.diverged
     assert result.final_loss < 1e-8
     assert tl.population_loss(result.student, teacher) == pytest.approx(result.final_loss)
@@ -22,18 +22,18 @@ def test_empirical_gd_and_sgd_lower_the_loss():
     for kwargs in (dict(method="gd", lr=0.1, steps=300),
                    dict(method="sgd", batch=32, lr=0.02, steps=2000),
                    dict(method="sgd", batch=32, lr=0.02, steps=2000, replace=False)):
-        r = tl.train(student, teacher, loss="empirical", n=1000, seed=1, **kwargs)
+        data = tl.Empirical.sample(teacher, 1000, seed=1)
+        r = tl.train(student, data, seed=1, **kwargs)
         assert r.objective == "empirical"
         assert r.final_loss < 0.1 * r.losses[0], kwargs
-        X, y = tl.data.teacher_dataset(teacher, 1000, np.random.SeedSequence(1).spawn(2)[0])
-        assert tl.empirical_loss(r.student, X, y) == pytest.approx(r.final_loss, rel=1e-12)
+        assert tl.empirical_loss(r.student, data.X, data.y) == pytest.approx(r.final_loss, rel=1e-12)
 
 
 def test_online_sgd_tracks_population_gd():
     teacher = tl.Teacher.orthonormal(3, 12)
     student = tl.Student.init(12, 12, scale=0.3, seed=1)
-    gd = tl.train(student, teacher, lr=0.02, steps=2000, record_every=200)
-    online = tl.train(student, teacher, method="online", batch=256, lr=0.02, steps=2000,
+    gd = tl.train(student, tl.Population(teacher), lr=0.02, steps=2000, record_every=200)
+    online = tl.train(student, tl.Population(teacher), method="online", batch=256, lr=0.02, steps=2000,
                       record_every=200, seed=3)
     assert online.objective == "population"
     np.testing.assert_array_equal(gd.loss_steps, online.loss_steps)
@@ -46,9 +46,11 @@ def test_online_sgd_tracks_population_gd():
 def test_same_seed_gives_identical_arrays(method, loss):
     teacher = tl.Teacher.random(2, 5, seed=4)
     student = tl.Student.init(9, 5, scale=0.5, seed=2)
-    kw = dict(method=method, loss=loss, lr=0.05, steps=150, n=200, batch=16, seed=7,
-              checkpoints=[0, 75, 150])
-    r1, r2 = tl.train(student, teacher, **kw), tl.train(student, teacher, **kw)
+    objective = tl.Population(teacher) if loss == "population" else tl.Empirical.sample(teacher, 200, seed=7)
+    kw = dict(method=method, lr=0.05, steps=150, seed=7, checkpoints=[0, 75, 150])
+    if method != "gd":
+        kw["batch"] = 16
+    r1, r2 = tl.train(student, objective, **kw), tl.train(student, objective, **kw)
     np.testing.assert_array_equal(r1.student.W, r2.student.W)
     np.testing.assert_array_equal(r1.student.a, r2.student.a)
     np.testing.assert_array_equal(r1.losses, r2.losses)
@@ -60,24 +62,24 @@ def test_same_seed_gives_identical_arrays(method, loss):
 def test_checkpoints_are_the_states_of_a_shorter_run():
     teacher = tl.Teacher.orthonormal(2, 4)
     student = tl.Student.init(6, 4, scale=0.5, seed=0)
-    long = tl.train(student, teacher, lr=0.1, steps=500, checkpoints=[123])
-    short = tl.train(student, teacher, lr=0.1, steps=123)
+    long = tl.train(student, tl.Population(teacher), lr=0.1, steps=500, checkpoints=[123])
+    short = tl.train(student, tl.Population(teacher), lr=0.1, steps=123)
     np.testing.assert_array_equal(long.checkpoints[0][1].W, short.student.W)
 
 
 def test_divergence_is_reported_not_raised():
     teacher = tl.Teacher.orthonormal(3, 6)
     student = tl.Student.init(8, 6, scale=1.0, seed=0)
-    r = tl.train(student, teacher, lr=50.0, steps=1000)
+    r = tl.train(student, tl.Population(teacher), lr=50.0, steps=1000)
     assert r.diverged and not r.converged and r.steps < 1000
-    r = tl.train(student, teacher, method="sgd", loss="empirical", n=100, lr=500.0, steps=1000)
+    r = tl.train(student, tl.Empirical.sample(teacher, 100), method="sgd", lr=500.0, steps=1000)
     assert r.diverged
 
 
 def test_frozen_output_weights_stay_fixed():
     teacher = tl.Teacher.orthonormal(2, 4)
     student = tl.Student.init(5, 4, scale=0.1, seed=0, train_output=False)
-    r = tl.train(student, teacher, lr=0.1, steps=200)
+    r = tl.train(student, tl.Population(teacher), lr=0.1, steps=200)
     np.testing.assert_array_equal(r.student.a, np.ones(5))
     assert r.final_loss < r.losses[0]
 
@@ -85,9 +87,9 @@ def test_frozen_output_weights_stay_fixed():
 def test_replicas_equal_individual_runs():
     teacher = tl.Teacher.orthonormal(3, 8)
     students = [tl.Student.init(10, 8, scale=1e-2, seed=s) for s in range(5)]
-    batch = tl.train_replicas(students, teacher, lr=0.3, steps=3000, tol=1e-7)
+    batch = tl.train_replicas(students, tl.Population(teacher), lr=0.3, steps=3000, tol=1e-7)
     for s, rb in zip(students, batch):
-        r = tl.train(s, teacher, lr=0.3, steps=3000, tol=1e-7)
+        r = tl.train(s, tl.Population(teacher), lr=0.3, steps=3000, tol=1e-7)
         np.testing.assert_array_equal(r.student.W, rb.student.W)
         np.testing.assert_array_equal(r.losses, rb.losses)
         assert r.steps == rb.steps and r.converged == rb.converged
@@ -96,5 +98,5 @@ def test_replicas_equal_individual_runs():
 def test_checkpoints_accept_a_numpy_array():
     # regression: an array of steps raised "truth value of an array is ambiguous"
     teacher = tl.Teacher.orthonormal(2, 4)
-    r = tl.train(tl.Student.init(4, 4, seed=0), teacher, steps=20, checkpoints=np.array([0, 10, 20]))
+    r = tl.train(tl.Student.init(4, 4, seed=0), tl.Population(teacher), steps=20, checkpoints=np.array([0, 10, 20]))
     assert [s for s, _ in r.checkpoints] == [0, 10, 20]

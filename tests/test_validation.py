@@ -33,31 +33,57 @@ def pair():
     return tl.Student.init(4, 3, seed=0), tl.Teacher.orthonormal(2, 3)
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    (dict(method="adam"), "method"),
-    (dict(loss="hinge"), "loss"),
-    (dict(lr=0.0), "lr"),
-    (dict(lr=float("nan")), "lr"),
-    (dict(steps=-1), "steps"),
-    (dict(steps=1.5), "steps"),
-    (dict(tol=-1.0), "tol"),
-    (dict(loss="empirical"), "n"),
-    (dict(loss="empirical", n=0), "n"),
-    (dict(method="sgd", loss="empirical", n=10, batch=0), "batch"),
-    (dict(method="sgd", loss="empirical", n=10, batch=11, replace=False), "batch"),
-    (dict(method="sgd"), "loss"),
-    (dict(method="online", loss="empirical", n=10), "loss"),
-    (dict(record_every=0), "record_every"),
-    (dict(steps=10, checkpoints=[11]), "checkpoints"),
-    (dict(seed=-3), "seed"),
-    (dict(loss="empirical", data=(np.ones((5, 2)), np.ones(5))), "X"),
-    (dict(loss="empirical", data=(np.ones((5, 3)), np.ones(4))), "y"),
+POP = "population"
+EMP = "empirical"
+
+
+@pytest.mark.parametrize("objective,kwargs,field", [
+    (POP, dict(method="adam"), "method"),
+    (POP, dict(lr=0.0), "lr"),
+    (POP, dict(lr=float("nan")), "lr"),
+    (POP, dict(steps=-1), "steps"),
+    (POP, dict(steps=1.5), "steps"),
+    (POP, dict(tol=-1.0), "tol"),
+    (POP, dict(momentum=0.9), "'momentum' does not apply"),
+    (POP, dict(method="gd", batch=8), "'batch' does not apply"),
+    (EMP, dict(method="sgd", batch=0), "batch"),
+    (EMP, dict(method="sgd", batch=11, replace=False), "batch"),
+    (POP, dict(method="sgd"), "Empirical"),
+    (EMP, dict(method="online"), "Population"),
+    (POP, dict(record_every=0), "record_every"),
+    (POP, dict(steps=10, checkpoints=[11]), "checkpoints"),
+    (POP, dict(seed=-3), "seed"),
 ])
-def test_train_fields(pair, kwargs, field):
+def test_train_fields(pair, objective, kwargs, field):
     student, teacher = pair
+    task = tl.Population(teacher) if objective == POP else tl.Empirical.sample(teacher, 10)
     with pytest.raises(ValueError) as info:
-        tl.train(student, teacher, **kwargs)
+        tl.train(student, task, **kwargs)
     assert field in str(info.value)
+
+
+@pytest.mark.parametrize("make,field", [
+    (lambda: tl.Empirical(np.ones((5, 3)), np.ones(4)), "y"),
+    (lambda: tl.Empirical(np.ones(5), np.ones(5)), "X"),
+    (lambda: tl.Classification(np.ones((5, 3)), np.ones(5)), "labels"),
+    (lambda: tl.Classification(np.ones((5, 3)), np.ones(5, dtype=int), "hinge"), "loss"),
+    (lambda: tl.Population("teacher"), "teacher"),
+    (lambda: tl.Teacher.orthonormal(2, 3, inputs="gausian"), "inputs"),
+])
+def test_objective_fields(make, field):
+    with pytest.raises(ValueError) as info:
+        make()
+    assert field in str(info.value)
+
+
+def test_objective_refuses_a_network_of_the_wrong_kind(pair):
+    student, teacher = pair
+    with pytest.raises(ValueError, match="X has 2 features"):
+        tl.train(student, tl.Empirical(np.ones((5, 2)), np.ones(5)))
+    with pytest.raises(ValueError, match="bias-free Student"):
+        tl.barrier(tl.MLP.init((3, 4, 1)), tl.MLP.init((3, 4, 1), seed=1), tl.Population(teacher))
+    with pytest.raises(ValueError, match="takes a MLP"):
+        tl.barrier(student, student, tl.Classification(np.ones((5, 3)), np.zeros(5, dtype=int)))
 
 
 def test_dimension_mismatch(pair):

@@ -16,8 +16,10 @@ best such permutation minimises every D_j: a 1-D optimal transport of the radii 
 ray, padded with inactive neurons at r = 0, solved by sorting. Frozen outputs (a = 1) give
 D = 0: no barrier at all. When the inactive neurons cannot absorb the difference of the
 ray counts, sum_j (n_j - n'_j)^+ - z_B cross-ray pairs are unavoidable; the smallest
-neurons of the over-full rays are paired across rays by weights matching and the barrier is
-then evaluated by the engine's exact barrier along that permutation.
+neurons of the over-full rays are paired across rays by a least-squares assignment, and the
+barrier is then a **numerical step**: the exact population loss along the permuted path
+(the arc-cosine kernel, written here independently of the engine) maximised over t by a
+grid and a bounded scalar search. Figures label these values "theory + numerical path".
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment, minimize_scalar
 
-from twolayer import Teacher, barrier, permute
-from twolayer.losses import input_scale
-from twolayer.matching import assignment, neuron_features, squared_distances
+from twolayer import Teacher
 
 from .minima import INACTIVE, Minimum, check_orthonormal
 
@@ -36,7 +37,7 @@ from .minima import INACTIVE, Minimum, check_orthonormal
 @dataclass
 class CondensedBarrier:
     """``value`` = sup_t barrier along ``perm``; ``closed_form`` is False when cross-ray pairs
-    forced an evaluation by the engine. ``D`` is the mismatch vector (no cross pairs)."""
+    forced the numerical path maximisation. ``D`` is the mismatch vector (no cross pairs)."""
 
     value: float
     perm: np.ndarray
@@ -90,8 +91,11 @@ def ray_matching(A: Minimum, B: Minimum, k: int) -> tuple[np.ndarray, int]:
     left_A = np.array(extra_A + free_A, dtype=np.int64)
     left_B = np.array(extra_B + free_B, dtype=np.int64)
     if left_A.size:
-        cost = squared_distances(neuron_features(A.student)[left_A], neuron_features(B.student)[left_B])
-        perm[left_A] = left_B[assignment(cost)]
+        FA = np.column_stack([A.student.a, A.student.W])[left_A]
+        FB = np.column_stack([B.student.a, B.student.W])[left_B]
+        cost = ((FA[:, None, :] - FB[None, :, :]) ** 2).sum(-1)
+        rows, cols = linear_sum_assignment(cost)
+        perm[left_A[rows]] = left_B[cols]
     return perm, cross
 
 
@@ -116,9 +120,44 @@ def condensed_barrier(A: Minimum, B: Minimum, teacher: Teacher) -> CondensedBarr
     if A.rays.size != B.rays.size:
         raise ValueError("A and B must have the same width")
     perm, cross = ray_matching(A, B, teacher.k)
+    scale = teacher.inputs.moment_scale(teacher.d)
     if cross:
-        res = barrier(A.student, permute(B.student, perm), teacher)
-        return CondensedBarrier(res.value, perm, None, cross, False)
+        value = numerical_path_barrier(A.student, B.student, perm, teacher) * scale
+        return CondensedBarrier(value, perm, None, cross, False)
     D = mismatch(A, B, perm, teacher.k)
-    value = float(path_loss(D, 0.5, input_scale(teacher)))
+    value = float(path_loss(D, 0.5, scale))
     return CondensedBarrier(value, perm, D, 0, True)
+
+
+def arccos_kernel(U: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """K(u, v) = E[sigma(u.x) sigma(v.x)] = |u||v| (sin phi + (pi - phi) cos phi) / (2 pi),
+    x ~ N(0, I_d), for every pair of rows (Cho & Saul 2009)."""
+    nu, nv = np.linalg.norm(U, axis=1), np.linalg.norm(V, axis=1)
+    norms = np.outer(nu, nv)
+    cos = np.clip(np.divide(U @ V.T, norms, out=np.zeros_like(norms), where=norms > 0), -1.0, 1.0)
+    phi = np.arccos(cos)
+    return norms * (np.sin(phi) + (np.pi - phi) * cos) / (2 * np.pi)
+
+
+def gaussian_loss(alpha: np.ndarray, U: np.ndarray, teacher: Teacher) -> float:
+    """1/2 E[(sum_i alpha_i sigma(u_i.x) - f*(x))^2] for x ~ N(0, I_d), by the arc-cosine kernel."""
+    P = np.vstack([U, teacher.V])
+    coef = np.concatenate([alpha, -teacher.b])
+    return float(0.5 * coef @ arccos_kernel(P, P) @ coef)
+
+
+def numerical_path_barrier(A, B, perm: np.ndarray, teacher: Teacher, grid: int = 41) -> float:
+    """max_t R(t theta_A + (1 - t) pi(theta_B)) - (t R_A + (1 - t) R_B), Gaussian inputs:
+    the largest gap on a grid of ``grid`` points, refined by a bounded search around it."""
+    def loss(t):
+        a = t * A.c * A.a + (1 - t) * B.c * B.a[perm]
+        return gaussian_loss(a, t * A.W + (1 - t) * B.W[perm], teacher)
+
+    r_A, r_B = loss(1.0), loss(0.0)
+    gap = lambda t: loss(t) - t * r_A - (1 - t) * r_B  # noqa: E731
+    ts = np.linspace(0.0, 1.0, grid)
+    gaps = np.array([gap(t) for t in ts])
+    j = int(np.argmax(gaps))
+    lo, hi = ts[max(j - 1, 0)], ts[min(j + 1, grid - 1)]
+    res = minimize_scalar(lambda t: -gap(t), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+    return float(max(gaps[j], -res.fun))

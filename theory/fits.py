@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twolayer._validate import check_array
-from twolayer.model import SeedLike, as_generator
+from twolayer import SeedLike, as_generator
+from twolayer.validation import check_array
 
 
 @dataclass

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twolayer import Student, Teacher
-from twolayer._validate import check_choice, check_positive_float, check_positive_int
-from twolayer.model import SeedLike, as_generator
+from twolayer import SeedLike, Student, Teacher, as_generator
+from twolayer.validation import check_choice, check_positive_float, check_positive_int
 
 ALLOCATIONS = ("uniform", "sparse")
 SPLITS = ("equal", "dirichlet")

@@ -36,15 +36,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from twolayer import Student
-from twolayer.paths import check_perm, check_same_shape
+from twolayer import InputLaw, Student, input_law
+from twolayer.permutation import check_compatible, check_perm
 
 
-def transport_cost(A: Student, B: Student, perm, inputs: str = "gaussian") -> float:
-    """T = c sum_i (|a_i| + |a'_pi(i)|) |w_i - w'_pi(i)| s (item a)."""
-    check_same_shape(A, B)
+def transport_cost(A: Student, B: Student, perm, inputs: InputLaw | str = "gaussian") -> float:
+    """T = c sum_i (|a_i| + |a'_pi(i)|) |w_i - w'_pi(i)| s (item a), s = (E|x|^2 / d)^(1/2) the
+    input law's scale (1 Gaussian, d^(-1/2) sphere)."""
+    check_compatible(A, B)
     p = check_perm(perm, A.m)
-    s = 1.0 if inputs == "gaussian" else 1.0 / np.sqrt(A.d)
+    s = np.sqrt(input_law(inputs).moment_scale(A.d))
     return float(A.c * s * np.sum((np.abs(A.a) + np.abs(B.a[p])) * np.linalg.norm(A.W - B.W[p], axis=1)))
 
 

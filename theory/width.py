@@ -24,8 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import multinomial
 
-from twolayer import Teacher
-from twolayer.model import SeedLike, as_generator
+from twolayer import SeedLike, Teacher, as_generator
 
 from .barrier import condensed_barrier
 from .minima import INACTIVE, minimum_from_rays, sample_minimum, type_probabilities
@@ -36,7 +35,7 @@ ASYMPTOTIC_EXPONENT = {"equal": -1.0, "dirichlet": -2.0}
 
 def ray_probability(k: int, allocation: str = "uniform", r: float = 0.5) -> float:
     """q = P(a neuron lies on a given ray)."""
-    return 1.0 / (k + 1) if allocation == "uniform" else (1.0 - r) / k
+    return float(type_probabilities(k, allocation, r)[0])
 
 
 def asymptotic_constant(k: int, q: float, b: float = 1.0) -> float:

@@ -1,9 +1,18 @@
-"""twolayer: an exact, fast laboratory for linear mode connectivity of two-layer ReLU networks."""
+"""twolayer: an exact, fast laboratory for linear mode connectivity of two-layer ReLU networks.
+
+Networks: ``Teacher``, ``Student`` (two-layer, exact population loss) and ``MLP`` (deep, with
+biases). Objectives: ``Population``, ``Empirical``, ``Classification``. One API for all
+networks: ``train``, ``match``, ``permute``, ``interpolate``, ``barrier``,
+``barrier_modulo_permutation``.
+"""
 
 from . import data
-from .barriers import BarrierResult, barrier, barrier_modulo_permutation
+from .barriers import BarrierKind, BarrierResult, barrier, barrier_modulo_permutation, path_barrier
 from .condensation import SparsityReport, sparsity
+from .convert import to_mlp, to_student
+from .deep import MLP, MLPTrainResult
 from .hessian import population_hessian, sharpness
+from .laws import INPUT_LAWS, Gaussian, InputLaw, Sphere, input_law
 from .losses import (
     empirical_loss,
     empirical_loss_and_grad,
@@ -11,17 +20,22 @@ from .losses import (
     population_loss,
     population_loss_and_grad,
 )
-from .matching import Matching, match, ot_interpolate
+from .matching import METHODS, Matching, match
 from .measures import neuron_measure, participation_dimension, wasserstein
 from .model import Student, Teacher
-from .paths import interpolate, permute
+from .objective import Classification, ClassificationLoss, Empirical, Objective, Population
+from .permutation import PermutationSpec, interpolate, permute
+from .random import SeedLike, as_generator, child, child_seeds
 from .training import TrainResult, train, train_replicas
+from .transport import ot_interpolate
 
 __all__ = [
-    "BarrierResult", "Matching", "SparsityReport", "barrier", "barrier_modulo_permutation",
-    "interpolate", "match", "neuron_measure", "ot_interpolate", "participation_dimension",
-    "permute", "sparsity", "wasserstein",
-    "Student", "Teacher", "TrainResult", "data", "empirical_loss", "empirical_loss_and_grad",
-    "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad", "sharpness",
-    "train", "train_replicas",
+    "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Classification", "ClassificationLoss",
+    "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "Matching", "Objective", "PermutationSpec",
+    "Population", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher", "TrainResult",
+    "as_generator", "barrier", "barrier_modulo_permutation", "child", "child_seeds", "data",
+    "empirical_loss", "empirical_loss_and_grad", "input_law", "interpolate", "match", "neuron_measure",
+    "ot_interpolate", "participation_dimension", "path_barrier", "permute", "population_gradient",
+    "population_hessian", "population_loss", "population_loss_and_grad", "sharpness", "sparsity",
+    "to_mlp", "to_student", "train", "train_replicas", "wasserstein",
 ]

@@ -1,4 +1,4 @@
-"""Loss barriers along linear paths, plain and modulo permutation.
+"""Loss barriers along linear paths, plain and modulo permutation, for any network.
 
 Path       theta(t) = t theta_A + (1 - t) pi(theta_B),  t in [0, 1]
 kinds      sup            B = max_t [R(theta(t)) - (t R(theta_A) + (1 - t) R(theta_B))]
@@ -7,34 +7,78 @@ kinds      sup            B = max_t [R(theta(t)) - (t R(theta_A) + (1 - t) R(the
 The maxima start on a grid (default 25 points); an interior grid maximum is refined by
 Brent's method on the bracket of its two neighbours (a bounded search there if they tie),
 so the reported maximum of a smooth curve is within 1e-6 relative of the true one. A
-maximum at an endpoint is left as it is.
+maximum at an endpoint is left as it is. R is the objective's loss; an objective with an
+error rate (``Classification``) also gets the error barrier, the same gap of the error rate
+on the grid (piecewise constant in t: no refinement), in [-1, 1].
+
+References
+----------
+J. Frankle, G. K. Dziugaite, D. Roy, M. Carbin. Linear mode connectivity and the lottery
+ticket hypothesis. ICML 2020. arXiv:1912.05671 (the barrier).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ._validate import check_array, check_choice
-from .losses import check_data, empirical_loss, population_loss
-from .matching import match, ot_interpolate
-from .model import Student, Teacher, check_pair
-from .paths import check_same_shape, interpolate, permute
+from .matching import Matching, match
+from .objective import Objective, check_objective
+from .permutation import check_compatible, interpolate, permute
+from .transport import ot_interpolate
+from .validation import check_array
 
-KINDS = ("sup", "midpoint", "endpoints_mean")
-LOSSES = ("population", "empirical")
 DEFAULT_GRID = 25
 #: Brent's relative tolerance on t*: the value error is ~ |B''| (T_TOLERANCE t*)^2 / 2, below
 #: 1e-7 relative for curves whose curvature is at most 20 times their height
 T_TOLERANCE = 1e-4
 
 
+class BarrierKind(Enum):
+    """Which gap along the path is reported (module docstring)."""
+
+    SUP = "sup"
+    MIDPOINT = "midpoint"
+    ENDPOINTS_MEAN = "endpoints_mean"
+
+    @classmethod
+    def of(cls, value: BarrierKind | str) -> BarrierKind:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"kind must be one of {', '.join(repr(k.value) for k in cls)}; got {value!r}") from None
+
+    def baseline(self, ts, loss_A: float, loss_B: float):
+        """What R(theta(t)) is compared with at each t."""
+        if self is BarrierKind.ENDPOINTS_MEAN:
+            return np.full_like(np.asarray(ts, dtype=float), 0.5 * (loss_A + loss_B))
+        return np.asarray(ts) * loss_A + (1 - np.asarray(ts)) * loss_B
+
+
 @dataclass
 class BarrierResult:
-    """``value`` at ``t`` (argmax); ``curve`` = R(theta(ts)); ``perm``/``plan`` when aligned."""
+    """A barrier.
+
+    Attributes
+    ----------
+    value : float
+        The barrier B.
+    t : float
+        Where it is attained.
+    ts, curve : arrays of shape (g,)
+        The grid and R(theta(ts)).
+    loss_A, loss_B : float
+        R at the endpoints.
+    kind : BarrierKind
+    matching : Matching or None
+        The alignment used (``barrier_modulo_permutation``).
+    error : BarrierResult or None
+        The error-rate barrier, for objectives with an error rate.
+    """
 
     value: float
     t: float
@@ -42,47 +86,32 @@ class BarrierResult:
     curve: np.ndarray
     loss_A: float
     loss_B: float
-    kind: str
-    loss: str
-    method: str | None = None
-    perm: np.ndarray | None = None
-    plan: np.ndarray | None = None
+    kind: BarrierKind
+    matching: Matching | None = None
+    error: BarrierResult | None = None
 
 
-def _loss_function(teacher, loss, data) -> Callable[[Student], float]:
-    check_choice("loss", loss, LOSSES)
-    if loss == "population":
-        if teacher is None:
-            raise ValueError("the population barrier needs the teacher")
-        return lambda s: population_loss(s, teacher)
-    if data is None:
-        raise ValueError("loss='empirical' needs data=(X, y)")
-    X, y = data
-    X = check_array("X", X, 2)
-    X, y = check_data(X, y, X.shape[1])
-    return lambda s: empirical_loss(s, X, y)
-
-
-def path_barrier(path: Callable[[float], Student], objective: Callable[[Student], float],
-                 ts=None, kind: str = "sup") -> BarrierResult:
-    """Barrier of ``objective`` along any path t -> Student with path(1) = A, path(0) = B."""
-    check_choice("kind", kind, KINDS)
-    ts = np.linspace(0.0, 1.0, DEFAULT_GRID) if ts is None else np.sort(
-        check_array("ts", ts, 1))
+def _grid(ts) -> np.ndarray:
+    ts = np.linspace(0.0, 1.0, DEFAULT_GRID) if ts is None else np.sort(check_array("ts", ts, 1))
     if ts[0] != 0.0 or ts[-1] != 1.0 or np.any(ts < 0) or np.any(ts > 1):
         raise ValueError("ts must lie in [0, 1] and include both 0 and 1")
-    curve = np.array([objective(path(t)) for t in ts])
+    return ts
+
+
+def path_barrier(path: Callable[[float], object], loss: Callable[[object], float], ts=None,
+                 kind: BarrierKind | str = BarrierKind.SUP) -> BarrierResult:
+    """Barrier of ``loss`` along any path t -> network with path(1) = A, path(0) = B."""
+    kind = BarrierKind.of(kind)
+    ts = _grid(ts)
+    curve = np.array([loss(path(t)) for t in ts])
     loss_B, loss_A = curve[0], curve[-1]
 
     def gap(t):
-        base = 0.5 * (loss_A + loss_B) if kind == "endpoints_mean" else t * loss_A + (1 - t) * loss_B
-        return objective(path(t)) - base
+        return loss(path(t)) - kind.baseline(t, loss_A, loss_B)
 
-    if kind == "midpoint":
-        return BarrierResult(float(gap(0.5)), 0.5, ts, curve, loss_A, loss_B, kind, "")
-    base = (np.full_like(ts, 0.5 * (loss_A + loss_B)) if kind == "endpoints_mean"
-            else ts * loss_A + (1 - ts) * loss_B)
-    gaps = curve - base
+    if kind is BarrierKind.MIDPOINT:
+        return BarrierResult(float(gap(0.5)), 0.5, ts, curve, loss_A, loss_B, kind)
+    gaps = curve - kind.baseline(ts, loss_A, loss_B)
     j = int(np.argmax(gaps))
     value, t_best = float(gaps[j]), float(ts[j])
     if 0 < j < ts.size - 1:  # an interior grid maximum brackets the true one
@@ -94,35 +123,68 @@ def path_barrier(path: Callable[[float], Student], objective: Callable[[Student]
                                   options={"xatol": T_TOLERANCE * bracket[1]})
         if -res.fun > value and 0.0 <= res.x <= 1.0:
             value, t_best = float(-res.fun), float(res.x)
-    return BarrierResult(value, t_best, ts, curve, loss_A, loss_B, kind, "")
+    return BarrierResult(value, t_best, ts, curve, loss_A, loss_B, kind)
 
 
-def barrier(A: Student, B: Student, teacher: Teacher | None = None, ts=None,
-            loss: str = "population", data=None, kind: str = "sup") -> BarrierResult:
-    """Barrier along theta(t) = t theta_A + (1 - t) theta_B (no permutation)."""
-    check_same_shape(A, B)
-    if teacher is not None:
-        check_pair(A, teacher)
-    objective = _loss_function(teacher, loss, data)
-    res = path_barrier(lambda t: interpolate(A, B, t), objective, ts, kind)
-    res.loss = loss
+def _grid_barrier(ts: np.ndarray, values: np.ndarray, kind: BarrierKind) -> BarrierResult:
+    """The barrier of values known only on the grid (no refinement between grid points)."""
+    gaps = values - kind.baseline(ts, values[-1], values[0])
+    j = int(np.argmin(np.abs(ts - 0.5))) if kind is BarrierKind.MIDPOINT else int(np.argmax(gaps))
+    return BarrierResult(float(gaps[j]), float(ts[j]), ts, values, float(values[-1]), float(values[0]), kind)
+
+
+def _along(path, objective: Objective, ts, kind) -> BarrierResult:
+    res = path_barrier(path, objective.loss, ts, kind)
+    if objective.error(path(1.0)) is not None:
+        errors = np.array([objective.error(path(t)) for t in res.ts])
+        res.error = _grid_barrier(res.ts, errors, res.kind)
     return res
 
 
-def barrier_modulo_permutation(A: Student, B: Student, teacher: Teacher | None = None,
-                               method: str = "weights", ts=None, loss: str = "population",
-                               data=None, kind: str = "sup", **match_kwargs) -> BarrierResult:
-    """Barrier between A and B aligned by ``match(A, B, method)``; ``method='ot'`` follows
-    the transport plan's interpolation (widths may differ)."""
-    matching = match(A, B, method, teacher=teacher, **match_kwargs)
-    if method == "ot":
-        if teacher is not None:
-            check_pair(A, teacher)
-        objective = _loss_function(teacher, loss, data)
-        res = path_barrier(lambda t: ot_interpolate(A, B, matching.plan, t), objective, ts, kind)
-        res.plan = matching.plan
+def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup") -> BarrierResult:
+    """Barrier of ``objective`` along theta(t) = t theta_A + (1 - t) theta_B (no permutation).
+
+    Parameters
+    ----------
+    A, B : Student or MLP
+        Networks of one structure.
+    objective : Objective
+        ``Population(teacher)``, ``Empirical(X, y)`` or ``Classification(X, y)``.
+    ts : array, optional
+        The starting grid in [0, 1] (with both ends; default 25 points).
+    kind : BarrierKind or {"sup", "midpoint", "endpoints_mean"}
+
+    Returns
+    -------
+    BarrierResult
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> T = tl.Teacher.orthonormal(2, 2)
+    >>> A = tl.Student(T.b, T.V)
+    >>> round(tl.barrier(A, tl.permute(A, [1, 0]), tl.Population(T)).value, 4)
+    0.0908
+    """
+    check_compatible(A, B)
+    check_objective(objective).check(A)
+    return _along(lambda t: interpolate(A, B, t), objective, ts, kind)
+
+
+def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weights", ts=None,
+                               kind: BarrierKind | str = "sup", **options) -> BarrierResult:
+    """Barrier between A and B after aligning B with A: ``barrier(A, permute(B, pi), objective)``
+    with pi = ``match(A, B, method, objective, **options)``; method ``ot`` follows the transport
+    plan's interpolation (students of any widths, ``twolayer.transport``).
+
+    Parameters are those of ``barrier`` and ``match``; ``result.matching`` holds the alignment.
+    """
+    check_objective(objective)
+    matching = match(A, B, method, objective, **options)
+    if matching.plan is not None:
+        objective.check(A)
+        res = _along(lambda t: ot_interpolate(A, B, matching.plan, t), objective, ts, kind)
     else:
-        res = barrier(A, permute(B, matching.perm), teacher, ts, loss, data, kind)
-        res.perm = matching.perm
-    res.loss, res.method = loss, method
+        res = barrier(A, permute(B, matching.perms), objective, ts, kind)
+    res.matching = matching
     return res

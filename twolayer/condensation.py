@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_positive_float
 from .model import Student, Teacher, check_pair
+from .validation import check_positive_float
 
 
 @dataclass

@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._resources import check_memory
-from .losses import input_scale
 from .model import Student, Teacher, check_pair
 from .reference import arccos_kernel
 
@@ -99,10 +98,10 @@ def population_hessian(student: Student, teacher: Teacher) -> np.ndarray:
                            - c * a[i] * np.einsum("t,tpq->pq", b, H2t))
     Hww = Hww.reshape(m * d, m * d)
     if not student.train_output:
-        return input_scale(teacher) * Hww
+        return teacher.inputs.moment_scale(teacher.d) * Hww
     Haw = Haw.reshape(m, m * d)
     H = np.block([[Haa, Haw], [Haw.T, Hww]])
-    return input_scale(teacher) * H
+    return teacher.inputs.moment_scale(teacher.d) * H
 
 
 

@@ -17,17 +17,12 @@ from . import reference
 from ._blas import single_threaded_blas
 from ._kernels import empirical as _emp
 from ._kernels import population as _pop
-from ._validate import check_array, check_choice
 from .model import Student, Teacher, check_pair
+from .validation import check_array, check_choice
 
 BACKENDS = ("numba", "numpy")
 #: below this width the serial population kernel beats the parallel one (measured, m=200: 0.23 vs 0.28 ms)
 PARALLEL_MIN_WIDTH = 128
-
-
-def input_scale(teacher: Teacher) -> float:
-    """E over the sphere = E over N(0, I_d) divided by d (sigma is 1-homogeneous, E|g|^2 = d)."""
-    return 1.0 if teacher.inputs == "gaussian" else 1.0 / teacher.d
 
 
 #: seconds per pair of neurons and input dimension of the population kernels (measured here:
@@ -45,7 +40,7 @@ def _population(student: Student, teacher: Teacher, need_grad: bool, backend: st
         warnings.warn(f"population loss at m={student.m}, d={student.d}: about "
                       f"{pairs * SECONDS_PER_PAIR_DIM:.0f} s on one core ((m + k)^2 d = {pairs:.2g} kernel terms)",
                       stacklevel=3)
-    args = (student.a, student.W, teacher.V, teacher.b, student.c, input_scale(teacher))
+    args = (student.a, student.W, teacher.V, teacher.b, student.c, teacher.inputs.moment_scale(teacher.d))
     if backend == "numpy":
         return reference.population_terms(*args, need_grad=need_grad)
     with single_threaded_blas():

@@ -1,284 +1,269 @@
-"""Neuron matching: the permutation (or transport plan) that aligns B with A.
+"""Matching: the permutations (or transport plan) that align network B with network A.
 
-Every permutation method returns pi with ``permute(B, pi)`` aligned to A:
+Every method is registered once in ``METHODS`` with the networks it applies to and its
+options (with defaults); ``match`` refuses an option the chosen method does not take.
 
-weights      min_pi sum_i |(a_i, w_i) - (a'_pi(i), w'_pi(i))|^2   (linear assignment, exact)
-weights_cov  the same with |w - w'|_Sigma^2, Sigma = E[x x^T] the input second moment
-activations  max_pi sum_i corr(sigma(w_i.x), sigma(w'_pi(i).x)) over n inputs
-refine       from ``weights``, swap pairs pi(i) <-> pi(j) while the exact midpoint population
-             loss R(theta_A/2 + pi(theta_B)/2) falls (a local search on a quadratic
-             assignment problem; never worse than its start)
-ot           the optimal transport plan P between the uniform measures on the two networks'
-             neurons (widths may differ) for the cost C_ij = (|alpha_i| + |alpha'_j|) |w_i - w'_j|,
-             alpha_i = m c a_i the mass-normalised output weight: sum_ij P_ij C_ij bounds the
-             interpolation error along the plan (theory.wasserstein) and equals the transport
-             cost T of a permutation when the widths agree; interpolate with ``ot_interpolate``
+============ ============== ================================================================
+method       networks       what it solves
+============ ============== ================================================================
+weights      Student, MLP   max_pi sum_{(p, axis) in spec} <theta^A_p, pi(theta^B)_p>, i.e.
+                            min_pi |theta_A - pi(theta_B)|^2: one exact linear assignment for
+                            one hidden layer; Git Re-Basin's coordinate descent over the
+                            layers (random order per sweep, until a sweep changes nothing)
+weights_cov  Student, MLP   the same with each layer's incoming weights compared in the inner
+                            product of that layer's input second moment, w^T Sigma w'
+                            (Sigma from the objective: its law, or A's activations on its data)
+activations  Student, MLP   per hidden layer, max_pi sum_i corr(h^A_i, h^B_pi(i)) over the
+                            objective's inputs (its data; with no data, n draws from its law)
+refine       Student        from ``weights``, swaps pi(i) <-> pi(j) while the exact midpoint
+                            population loss falls (``twolayer.refine``; Population objective)
+ot           Student        the optimal transport plan between the neuron measures; widths
+                            may differ (``twolayer.transport``)
+============ ============== ================================================================
+
+References
+----------
+S. K. Ainsworth, J. Hayase, S. Srinivasa. Git Re-Basin: merging models modulo permutation
+symmetries. ICLR 2023. arXiv:2209.04836 (weight and activation matching).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from ._blas import single_threaded_blas
-from ._kernels import distances as _distances
 from ._resources import check_memory
-from ._validate import check_array, check_choice, check_positive_int
-from .data.synthetic import sample_inputs
-from .losses import population_loss
-from .model import SeedLike, Student, Teacher, check_pair
-from .paths import check_perm, check_same_shape, interpolate, permute
-from .reference import arccos_kernel
-
-METHODS = ("weights", "weights_cov", "activations", "refine", "ot")
+from .assignment import assignment, distance_assignment
+from .deep.mlp import MLP
+from .model import Student
+from .objective import Objective, Population, check_objective
+from .permutation import PermutationSpec, check_compatible, permute, permute_arrays
+from .random import as_generator
+from .refine import refine
+from .transport import transport_plan
+from .validation import check_positive_int
 
 
 @dataclass
 class Matching:
-    """A matching of B onto A: ``perm`` (permutation methods) or ``plan`` (``ot``).
+    """A matching of B onto A.
 
-    ``info`` holds method-specific numbers (the assignment cost; for ``refine`` the midpoint
-    loss before and after and the number of accepted swaps).
+    Attributes
+    ----------
+    method : str
+    perms : dict name -> array, or None
+        One permutation per name of the network's permutation specification.
+    plan : array of shape (m_A, m_B), or None
+        The transport plan (method ``ot``).
+    info : dict
+        Method-specific numbers: the weight distance |theta_A - pi(theta_B)|^2 (``cost``),
+        the mean correlation, refine's midpoint losses and swaps, the plan's cost.
     """
 
     method: str
-    perm: np.ndarray | None = None
+    perms: dict[str, np.ndarray] | None = None
     plan: np.ndarray | None = None
     info: dict = field(default_factory=dict)
 
-    def __array__(self, dtype=None, copy=None):
-        if self.perm is None:
+    @property
+    def perm(self) -> np.ndarray:
+        """The permutation of a network with one hidden layer."""
+        if self.perms is None:
             raise ValueError("an 'ot' matching has a plan, not a permutation")
-        return self.perm if dtype is None else self.perm.astype(dtype)
+        if len(self.perms) != 1:
+            raise ValueError(f"this matching has {len(self.perms)} permutations; use .perms")
+        return next(iter(self.perms.values()))
 
 
-def squared_distances(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """C_ij = |p_i - q_j|^2 = |p_i|^2 + |q_j|^2 - 2 p_i.q_j (numba kernel, blocked BLAS)."""
-    with single_threaded_blas():
-        return _distances.squared_distances(np.ascontiguousarray(P, dtype=np.float64),
-                                            np.ascontiguousarray(Q, dtype=np.float64))
+@dataclass(frozen=True)
+class MatchingMethod:
+    """One registered method: the networks it takes, its options and its solver
+    ``solve(A, B, objective, **options) -> Matching``."""
+
+    name: str
+    networks: tuple[type, ...]
+    options: Mapping[str, Any]
+    solve: Callable[..., Matching]
 
 
-def distance_assignment(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """pi minimising sum_i |p_i - q_pi(i)|^2, exactly.
+def _moved(arr: np.ndarray, axis: int) -> np.ndarray:
+    """``arr`` with ``axis`` first, flattened to (n, rest)."""
+    return np.moveaxis(arr, axis, 0).reshape(arr.shape[axis], -1)
 
-    If the rows' nearest neighbours j*(i) = argmin_j C_ij are all distinct, pi = j* attains
-    the lower bound sum_i min_j C_ij of every assignment and is optimal (near-permuted
-    networks: no m x m matrix is stored). Otherwise scipy's assignment on the full C.
+
+def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
+                    arrays_B: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray] | None = None,
+                    max_sweeps: int = 100, seed=0) -> dict[str, np.ndarray]:
+    """Permutations pi maximising sum_{(p, axis)} <M_p theta^A_p, pi(theta^B)_p>.
+
+    ``metrics[p]`` (optional) multiplies A's parameter p on its last axis (the input axis of
+    a weight matrix), so rows are compared in w^T Sigma w'. One permutation: one exact linear
+    assignment. Several: Git Re-Basin's coordinate descent, each permutation solved exactly
+    with the others fixed, in a random order per sweep, until a sweep changes nothing.
     """
-    P = np.ascontiguousarray(P, dtype=np.float64)
-    Q = np.ascontiguousarray(Q, dtype=np.float64)
-    with single_threaded_blas():
-        near = _distances.nearest(P, Q)
-    if np.unique(near).size == P.shape[0] == Q.shape[0]:
-        return near
-    return assignment(squared_distances(P, Q))
+    max_sweeps = check_positive_int("max_sweeps", max_sweeps)
+    metrics = metrics or {}
+    A = {p: (arr @ metrics[p] if p in metrics else arr) for p, arr in arrays_A.items()}
+    names = spec.names
+    perms = {name: np.arange(spec.size(arrays_A, name)) for name in names}
+    if len(names) == 1 and not metrics:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
+        (name,) = names
+        rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in spec.axes[name]])  # noqa: E731
+        return {name: distance_assignment(rows(A), rows(arrays_B))}
+    rng = as_generator(seed)
+    for _ in range(1 if len(names) == 1 else max_sweeps):
+        changed = False
+        for name in (names if len(names) == 1 else [names[i] for i in rng.permutation(len(names))]):
+            others = {q: perms[q] for q in names if q != name}
+            B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
+            score = sum(_moved(A[p], ax) @ _moved(B[p], ax).T for p, ax in spec.axes[name])
+            new = assignment(-score)
+            if not np.array_equal(new, perms[name]):
+                perms[name], changed = new, True
+        if not changed:
+            break
+    return perms
 
 
-def assignment(cost: np.ndarray) -> np.ndarray:
-    """pi minimising sum_i cost[i, pi(i)] (scipy's exact linear assignment)."""
-    rows, cols = linear_sum_assignment(cost)
-    perm = np.empty(cost.shape[0], dtype=np.int64)
-    perm[rows] = cols
-    return perm
+def _distance(A, B, perms) -> float:
+    """|theta_A - pi(theta_B)|^2 over every parameter."""
+    pa, pb = A.arrays(), permute(B, perms).arrays()
+    return float(sum(((pa[k] - pb[k]) ** 2).sum() for k in pa))
 
 
-def neuron_features(s: Student, sigma_sqrt: np.ndarray | None = None) -> np.ndarray:
-    """Rows (a_i, w_i), with w_i replaced by Sigma^(1/2) w_i when ``sigma_sqrt`` is given."""
-    W = s.W if sigma_sqrt is None else s.W @ sigma_sqrt
-    return np.column_stack([s.a, W])
+def _weights(A, B, objective, max_sweeps, seed):
+    perms = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), None, max_sweeps, seed)
+    return Matching("weights", perms=perms, info={"cost": _distance(A, B, perms)})
 
 
-def _sqrt_psd(S: np.ndarray) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(S)
-    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+def _second_moments(A, objective) -> dict[str, np.ndarray]:
+    """Sigma of each weight matrix's input: the law's E[x x^T] or A's layer inputs on the data."""
+    if objective is None:
+        raise ValueError("method='weights_cov' needs an objective (its input law or data give Sigma)")
+    if isinstance(A, Student):
+        if isinstance(objective, Population):
+            return {"W": objective.teacher.inputs.second_moment(A.d)}
+        X = objective.inputs(A.d)
+        return {"W": X.T @ X / X.shape[0]}
+    X = objective.inputs(A.sizes[0])
+    layers = [X, *A.layer_outputs(X)]
+    return {f"W{layer + 1}": H.T @ H / H.shape[0] for layer, H in enumerate(layers[:-1])}
 
 
-def match(A: Student, B: Student, method: str = "weights", teacher: Teacher | None = None,
-          X: np.ndarray | None = None, sigma: np.ndarray | None = None, n: int = 10_000,
-          seed: SeedLike = 0, max_sweeps: int = 20, candidates: int = 16) -> Matching:
-    """Align B with A by ``method`` (see the module docstring).
-
-    Inputs for ``activations`` (and Sigma for ``weights_cov``) come from ``X`` if given,
-    else Sigma is the exact second moment of the teacher's input law (I_d, or I_d/d on the
-    sphere) and activations use n inputs drawn from it with ``seed``. ``refine`` needs the
-    teacher and tries, for each neuron, the ``candidates`` nearest neurons of B.
-    """
-    check_choice("method", method, METHODS)
-    if isinstance(A, Student) and isinstance(B, Student):  # other inputs are refused below
-        check_memory(f"match at m={A.m} (a {A.m} x {B.m} cost matrix and the assignment's work arrays)",
-                     3 * 8 * A.m * B.m)
-    if method == "ot":
-        return _match_ot(A, B)
-    check_same_shape(A, B)
-    if method in ("weights", "weights_cov"):
-        R = None if method == "weights" else _sqrt_psd(_second_moment(A.d, teacher, X, sigma))
-        FA, FB = neuron_features(A, R), neuron_features(B, R)
-        perm = distance_assignment(FA, FB)
-        cost = float(((FA - FB[perm]) ** 2).sum())
-        return Matching(method, perm=perm, info={"cost": cost})
-    if method == "refine":
-        if teacher is None:
-            raise ValueError("method='refine' needs the teacher (it lowers the population loss)")
-        return refine(A, B, teacher, match(A, B, "weights").perm, max_sweeps, candidates)
-    corr = activation_correlation(A, B, _inputs(A.d, teacher, X, n, seed))
-    perm = assignment(-corr)
-    return Matching(method, perm=perm, info={"correlation": float(corr[np.arange(A.m), perm].mean())})
+def _weights_cov(A, B, objective, max_sweeps, seed):
+    perms = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), _second_moments(A, objective),
+                            max_sweeps, seed)
+    return Matching("weights_cov", perms=perms, info={"cost": _distance(A, B, perms)})
 
 
-def _second_moment(d, teacher, X, sigma):
-    if sigma is not None:
-        return check_array("sigma", sigma, 2, (d, d))
-    if X is not None:
-        X = check_array("X", X, 2, (None, d))
-        return X.T @ X / X.shape[0]
-    if teacher is None:
-        raise ValueError("method='weights_cov' needs sigma, X or a teacher (for its input law)")
-    return np.eye(d) * (1.0 if teacher.inputs == "gaussian" else 1.0 / d)
-
-
-def _inputs(d, teacher, X, n, seed):
-    if X is not None:
-        return check_array("X", X, 2, (None, d))
-    law = "gaussian" if teacher is None else teacher.inputs
-    return sample_inputs(law, check_positive_int("n", n), d, seed)
-
-
-def activation_correlation(A: Student, B: Student, X: np.ndarray) -> np.ndarray:
-    """Pearson correlation of hidden activations sigma(w_i.x) of A and sigma(w'_j.x) of B
-    over the rows of X (a constant activation correlates 0 with everything)."""
-    HA = np.maximum(X @ A.W.T, 0.0)
-    HB = np.maximum(X @ B.W.T, 0.0)
-    HA -= HA.mean(0)
-    HB -= HB.mean(0)
+def activation_correlation(HA: np.ndarray, HB: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column of HA with every column of HB, shape (m_A, m_B)
+    (a constant column correlates 0 with everything)."""
+    HA = HA - HA.mean(0)
+    HB = HB - HB.mean(0)
     sa, sb = np.linalg.norm(HA, axis=0), np.linalg.norm(HB, axis=0)
     sa[sa == 0] = np.inf
     sb[sb == 0] = np.inf
     return (HA.T @ HB) / np.outer(sa, sb)
 
 
-def _midpoint_parts(A: Student, B: Student, perm: np.ndarray):
-    """Output weights alpha = c (a_i + a'_pi(i))/2 and neurons u_i = (w_i + w'_pi(i))/2."""
-    return A.c * 0.5 * (A.a + B.a[perm]), 0.5 * (A.W + B.W[perm])
+def _activations(A, B, objective, n, seed):
+    if objective is None:
+        raise ValueError("method='activations' needs an objective (its data, or its input law to draw n inputs)")
+    if objective.data is not None and n is not None:
+        raise ValueError("option 'n' does not apply: the objective has data, and activations are taken on it")
+    d = A.d if isinstance(A, Student) else A.sizes[0]
+    X = objective.inputs(d, None if n is None else check_positive_int("n", n), seed)
+    HA, HB = A.hidden(X), B.hidden(X)
+    perms, corr = {}, []
+    for name in A.permutation_spec().names:
+        C = activation_correlation(HA[name], HB[name])
+        perms[name] = assignment(-C)
+        corr.append(C[np.arange(C.shape[0]), perms[name]].mean())
+    return Matching("activations", perms=perms, info={"correlation": float(np.mean(corr))})
 
 
-def refine(A: Student, B: Student, teacher: Teacher, perm: np.ndarray, max_sweeps: int = 20,
-           candidates: int = 16) -> Matching:
-    """Lower R(theta_A/2 + pi(theta_B)/2) by swaps pi(i) <-> pi(j), accepted when they lower it.
+def _refine(A, B, objective, max_sweeps, candidates):
+    if not isinstance(objective, Population):
+        raise ValueError("method='refine' needs a Population objective (it lowers the exact population loss)")
+    start = weight_matching(A.permutation_spec(), A.arrays(), B.arrays())["P"]
+    perm, info = refine(A, B, objective.teacher, start, max_sweeps, candidates)
+    return Matching("refine", perms={"P": perm}, info=info)
 
-    With alpha_p, u_p the midpoint network's output weights (c included) and neurons,
-    R = 1/2 sum_{p,q} alpha_p alpha_q K(u_p, u_q) - sum_{p,t} alpha_p b_t K(u_p, v_t) + const,
-    and a swap changes two neurons, so its effect costs O(m d) kernel evaluations. Candidate
-    partners of i are the ``candidates`` neurons of B nearest to B's neuron pi(i).
+
+def _ot(A, B, objective):
+    plan, info = transport_plan(A, B)
+    return Matching("ot", plan=plan, info=info)
+
+
+#: every matching method, with the networks it takes and its options (defaults)
+METHODS: dict[str, MatchingMethod] = {m.name: m for m in (
+    MatchingMethod("weights", (Student, MLP), {"max_sweeps": 100, "seed": 0}, _weights),
+    MatchingMethod("weights_cov", (Student, MLP), {"max_sweeps": 100, "seed": 0}, _weights_cov),
+    MatchingMethod("activations", (Student, MLP), {"n": None, "seed": 0}, _activations),
+    MatchingMethod("refine", (Student,), {"max_sweeps": 20, "candidates": 16}, _refine),
+    MatchingMethod("ot", (Student,), {}, _ot),
+)}
+
+
+def matching_method(method: str) -> MatchingMethod:
+    """The registered method of that name; anything else is a ``ValueError`` listing them."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    return METHODS[method]
+
+
+def match(A, B, method: str = "weights", objective: Objective | None = None, **options) -> Matching:
+    """Align network B with network A.
+
+    Parameters
+    ----------
+    A, B : Student or MLP
+        Networks of one kind and structure (``ot``: students of any widths).
+    method : str
+        A key of ``METHODS`` (module docstring).
+    objective : Objective, optional
+        The task: ``weights_cov`` takes its second moments from it, ``activations`` its
+        inputs, ``refine`` its teacher. ``weights`` and ``ot`` do not need it.
+    **options
+        The method's options (``METHODS[method].options``); any other keyword is an error.
+
+    Returns
+    -------
+    Matching
+        ``permute(B, matching.perms)`` is B aligned with A (``ot``: ``matching.plan``).
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> A = tl.Student.init(4, 3, seed=0)
+    >>> B = tl.permute(A, [3, 1, 0, 2])
+    >>> tl.match(A, B).perm.tolist()
+    [2, 1, 3, 0]
     """
-    check_pair(A, teacher)
-    check_same_shape(A, B)
-    max_sweeps = check_positive_int("max_sweeps", max_sweeps, minimum=0)
-    candidates = check_positive_int("candidates", candidates)
-    start = check_perm(perm, A.m)
-    perm = start.copy()
-    scale = 1.0 if teacher.inputs == "gaussian" else 1.0 / teacher.d
-    start_loss = population_loss(interpolate(A, permute(B, perm), 0.5), teacher)
-    # accept a swap only above the rounding noise of its O(1) terms (R at f = 0 sets the scale)
-    noise = 1e-12 * population_loss(A.with_params(np.zeros(A.m), A.W), teacher)
-    alpha, U = _midpoint_parts(A, B, perm)
-    # where[j] = position i holding B's neuron j
-    where = np.empty(A.m, dtype=np.int64)
-    where[perm] = np.arange(A.m)
-    near = np.argsort(squared_distances(neuron_features(B), neuron_features(B)), axis=1)
-    near = near[:, 1:candidates + 1]
-    swaps = 0
-    for _ in range(max_sweeps):
-        improved = False
-        for i in range(A.m):
-            js = where[near[perm[i]]]
-            js = js[js != i]
-            if js.size == 0:  # m = 1: nothing to swap with
-                continue
-            delta, new_i, new_j = _swap_deltas(i, js, A, B, perm, alpha, U, teacher)
-            best = int(np.argmin(delta))
-            if delta[best] * scale < -noise:
-                j = js[best]
-                perm[i], perm[j] = perm[j], perm[i]
-                where[perm[i]], where[perm[j]] = i, j
-                (alpha[i], U[i]), (alpha[j], U[j]) = new_i[best], new_j[best]
-                swaps += 1
-                improved = True
-        if not improved:
-            break
-    end_loss = population_loss(interpolate(A, permute(B, perm), 0.5), teacher)
-    if end_loss > start_loss:  # rounding only: never return a worse permutation
-        perm, end_loss = start, start_loss
-    return Matching("refine", perm=perm, info={"midpoint_loss_start": start_loss,
-                                               "midpoint_loss": end_loss,
-                                               "gain": start_loss - end_loss, "swaps": swaps})
+    spec = matching_method(method)
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        takes = ", ".join(spec.options) or "no options"
+        raise ValueError(f"option {unknown[0]!r} does not apply to method {method!r} (it takes: {takes})")
+    if objective is not None:
+        check_objective(objective)
+    for label, net in (("A", A), ("B", B)):
+        if not isinstance(net, spec.networks):
+            allowed = " or ".join(t.__name__ for t in spec.networks)
+            raise ValueError(f"method {method!r} aligns a {allowed}; {label} is a {type(net).__name__}")
+    if method == "ot":
+        if A.d != B.d:
+            raise ValueError(f"A.d ({A.d}) must equal B.d ({B.d})")
+    else:
+        check_compatible(A, B)
+    if objective is not None:
+        objective.check(A)
+    if isinstance(A, Student):
+        check_memory(f"match at m={A.m} (a {A.m} x {B.m} cost matrix and the assignment's work arrays)",
+                     3 * 8 * A.m * B.m)
+    return spec.solve(A, B, objective, **{**spec.options, **options})
 
-
-def _swap_deltas(i, js, A, B, perm, alpha, U, teacher):
-    """Change of the (Gaussian-input) midpoint loss for swapping pi(i) with each pi(j), j in js."""
-    q = len(js)
-    # new neurons at i (taking B's pi(j)) and at each j (taking B's pi(i))
-    ai = A.c * 0.5 * (A.a[i] + B.a[perm[js]])
-    ui = 0.5 * (A.W[i] + B.W[perm[js]])
-    aj = A.c * 0.5 * (A.a[js] + B.a[perm[i]])
-    uj = 0.5 * (A.W[js] + B.W[perm[i]])
-    keep = np.ones(A.m, dtype=bool)
-    delta = np.empty(q)
-    new_i, new_j = [], []
-    Ki_all = arccos_kernel(ui, U)  # (q, m)
-    Kj_all = arccos_kernel(uj, U)
-    Ki_t = arccos_kernel(ui, teacher.V) @ teacher.b
-    Kj_t = arccos_kernel(uj, teacher.V) @ teacher.b
-    old_i_t = arccos_kernel(U[[i]], teacher.V) @ teacher.b
-    old_j_t = arccos_kernel(U[js], teacher.V) @ teacher.b
-    Kold_i = arccos_kernel(U[[i]], U)[0]
-    Kold_j = arccos_kernel(U[js], U)
-    for r, j in enumerate(js):
-        keep[:] = True
-        keep[[i, j]] = False
-        rest = alpha * keep
-        new = (ai[r] * (Ki_all[r] @ rest) + aj[r] * (Kj_all[r] @ rest)
-               + 0.5 * ai[r] ** 2 * (ui[r] @ ui[r]) / 2 + 0.5 * aj[r] ** 2 * (uj[r] @ uj[r]) / 2
-               + ai[r] * aj[r] * arccos_kernel(ui[r:r + 1], uj[r:r + 1])[0, 0]
-               - ai[r] * Ki_t[r] - aj[r] * Kj_t[r])
-        old = (alpha[i] * (Kold_i @ rest) + alpha[j] * (Kold_j[r] @ rest)
-               + 0.5 * alpha[i] ** 2 * (U[i] @ U[i]) / 2 + 0.5 * alpha[j] ** 2 * (U[j] @ U[j]) / 2
-               + alpha[i] * alpha[j] * Kold_i[j]
-               - alpha[i] * old_i_t[0] - alpha[j] * old_j_t[r])
-        delta[r] = new - old
-        new_i.append((ai[r], ui[r]))
-        new_j.append((aj[r], uj[r]))
-    return delta, new_i, new_j
-
-
-def plan_cost(A: Student, B: Student) -> np.ndarray:
-    """C_ij = (|m_A c_A a_i| + |m_B c_B a'_j|) |w_i - w'_j|."""
-    alpha, beta = np.abs(A.m * A.c * A.a), np.abs(B.m * B.c * B.a)
-    return (alpha[:, None] + beta[None, :]) * np.sqrt(squared_distances(A.W, B.W))
-
-
-def _match_ot(A: Student, B: Student) -> Matching:
-    for name, s in (("A", A), ("B", B)):
-        if not isinstance(s, Student):
-            raise ValueError(f"{name} must be a twolayer.Student; got {type(s).__name__}")
-    if A.d != B.d:
-        raise ValueError(f"A.d ({A.d}) must equal B.d ({B.d})")
-    import ot  # POT imports every array backend it finds (PyTorch: seconds): only when needed
-
-    C = plan_cost(A, B)
-    plan = ot.emd(np.full(A.m, 1.0 / A.m), np.full(B.m, 1.0 / B.m), C)
-    return Matching("ot", plan=plan, info={"cost": float((plan * C).sum())})
-
-
-def ot_interpolate(A: Student, B: Student, plan: np.ndarray, t: float) -> Student:
-    """The network on the plan's atoms: for each P_ij > 0 one neuron with
-    output weight P_ij (t m_A c_A a_i + (1 - t) m_B c_B a'_j) and input weights
-    t w_i + (1 - t) w'_j (standard scaling). Equals A at t = 1 and B at t = 0 as functions."""
-    plan = check_array("plan", plan, 2, (A.m, B.m))
-    i, j = np.nonzero(plan > 0)
-    mass = plan[i, j]
-    a = mass * (t * A.m * A.c * A.a[i] + (1 - t) * B.m * B.c * B.a[j])
-    W = t * A.W[i] + (1 - t) * B.W[j]
-    return Student(a, W, "standard", A.train_output or B.train_output)

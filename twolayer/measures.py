@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_array, check_choice, check_positive_float, check_positive_int
-from .matching import assignment, squared_distances
-from .model import SeedLike, Student, Teacher, as_generator
+from .assignment import assignment, squared_distances
+from .model import Student, Teacher
+from .random import SeedLike, as_generator
+from .validation import check_array, check_choice, check_positive_float, check_positive_int
 
 MEASURES = ("neurons", "output_mass")
 

@@ -4,8 +4,11 @@ Teacher  f*(x) = sum_{j<=k} b_j sigma(v_j . x),           V of shape (k, d)
 Student  f(x; theta) = c sum_{i<=m} a_i sigma(w_i . x),   W of shape (m, d)
 
 with sigma = ReLU, c = 1 (``standard``) or 1/m (``meanfield``). The input law
-(``gaussian``: x ~ N(0, I_d); ``sphere``: x ~ Unif(S^{d-1})) belongs to the teacher,
-which defines the task.
+(``twolayer.laws``: Gaussian or Sphere) belongs to the teacher, which defines the task.
+
+The student has no biases: the closed-form population loss (``twolayer.losses``) needs
+sigma(w . x) to be 1-homogeneous in x. A two-layer network with biases is an ``MLP`` with one
+hidden layer (``twolayer.convert``), analysed under an empirical objective.
 """
 
 from __future__ import annotations
@@ -14,41 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_array, check_choice, check_positive_float, check_positive_int
+from .laws import InputLaw, input_law
+from .permutation import PermutationSpec
+from .random import SeedLike, as_generator
+from .validation import check_array, check_choice, check_positive_float, check_positive_int
 
-INPUT_LAWS = ("gaussian", "sphere")
 SCALINGS = ("standard", "meanfield")
-
-SeedLike = int | np.random.SeedSequence | np.random.Generator | None
-
-
-def as_generator(seed: SeedLike) -> np.random.Generator:
-    """A numpy Generator from an int, a SeedSequence, a Generator or None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and not isinstance(seed, np.random.SeedSequence):
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer or a SeedSequence; got {seed!r}")
-    return np.random.default_rng(seed)
-
-
-def child_seeds(seed: SeedLike, count: int) -> list[np.random.SeedSequence]:
-    """The first ``count`` children of ``SeedSequence(seed)``, without mutating ``seed``.
-
-    Equal to ``SeedSequence(seed).spawn(count)`` for an int seed; a Generator contributes
-    one draw from its stream.
-    """
-    if isinstance(seed, np.random.Generator):
-        base = np.random.SeedSequence(int(seed.integers(2**63)))
-    elif isinstance(seed, np.random.SeedSequence):
-        base = seed
-    else:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                                 or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or a SeedSequence; got {seed!r}")
-        base = np.random.SeedSequence(seed)
-    return [np.random.SeedSequence(base.entropy, spawn_key=base.spawn_key + (i,),
-                                   pool_size=base.pool_size) for i in range(count)]
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -64,16 +38,26 @@ def relu_forward(X: np.ndarray, W: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Teacher:
-    """Teacher network f*(x) = sum_j b_j sigma(v_j . x) and its input law."""
+    """Teacher network f*(x) = sum_j b_j sigma(v_j . x) and its input law.
+
+    Parameters
+    ----------
+    V : array of shape (k, d)
+        Teacher directions v_j.
+    b : array of shape (k,)
+        Output weights b_j.
+    inputs : InputLaw or str
+        The input law (``Gaussian()``, ``Sphere()``, or their names ``"gaussian"``, ``"sphere"``).
+    """
 
     V: np.ndarray
     b: np.ndarray
-    inputs: str = "gaussian"
+    inputs: InputLaw | str = "gaussian"
 
     def __post_init__(self) -> None:
         V = check_array("V (teacher directions)", self.V, 2)
         b = check_array("b (teacher output weights)", self.b, 1, (V.shape[0],))
-        check_choice("inputs", self.inputs, INPUT_LAWS)
+        object.__setattr__(self, "inputs", input_law(self.inputs))
         object.__setattr__(self, "V", _frozen(V))
         object.__setattr__(self, "b", _frozen(b))
 
@@ -87,7 +71,7 @@ class Teacher:
 
     @classmethod
     def orthonormal(cls, k: int, d: int, b: np.ndarray | float = 1.0,
-                    inputs: str = "gaussian") -> Teacher:
+                    inputs: InputLaw | str = "gaussian") -> Teacher:
         """v_j = e_j (j = 1..k); requires k <= d."""
         k = check_positive_int("k", k)
         d = check_positive_int("d", d)
@@ -97,7 +81,7 @@ class Teacher:
 
     @classmethod
     def random(cls, k: int, d: int, seed: SeedLike = 0, b: np.ndarray | float = 1.0,
-               inputs: str = "gaussian") -> Teacher:
+               inputs: InputLaw | str = "gaussian") -> Teacher:
         """v_j uniform on the unit sphere S^{d-1}, independently."""
         k = check_positive_int("k", k)
         d = check_positive_int("d", d)
@@ -107,6 +91,11 @@ class Teacher:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return relu_forward(np.asarray(X, dtype=float), self.V, self.b)
+
+    def sample(self, n: int, seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y): n inputs of shape (n, d) drawn from the input law, and y = f*(X)."""
+        X = self.inputs.sample(n, self.d, seed)
+        return X, self(X)
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,6 +178,29 @@ class Student:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.c * relu_forward(np.asarray(X, dtype=float), self.W, self.a)
+
+    # the alignment protocol of ``twolayer.permutation``
+    @property
+    def structure(self) -> tuple:
+        return ("Student", self.m, self.d, self.scaling, self.train_output)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """{"a": a, "W": W}."""
+        return {"a": self.a, "W": self.W}
+
+    def with_arrays(self, arrays) -> Student:
+        return self.with_params(arrays["a"], arrays["W"])
+
+    def permutation_spec(self) -> PermutationSpec:
+        """One permutation P of the m hidden neurons, acting on a (axis 0) and W (axis 0)."""
+        return STUDENT_SPEC
+
+    def hidden(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """{"P": sigma(X W^T)}, of shape (n, m)."""
+        return {"P": np.maximum(np.asarray(X, dtype=float) @ self.W.T, 0.0)}
+
+
+STUDENT_SPEC = PermutationSpec({"P": (("a", 0), ("W", 0))})
 
 
 def check_pair(student: Student, teacher: Teacher) -> None:

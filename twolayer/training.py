@@ -1,17 +1,18 @@
-"""Training a student: GD on the population or empirical loss, minibatch SGD, online SGD.
+"""Training: GD on the population or empirical loss, minibatch SGD, online SGD (students);
+minibatch SGD with momentum (MLPs, ``twolayer.deep``).
 
 Every update is theta <- theta - lr * grad, with the loops inside numba
 (``twolayer._kernels.loops``). The run stops at ``steps`` updates, when the objective
 falls to ``tol``, or when it diverges (non-finite, or above DIVERGENCE_FACTOR times
 max(R_0, 1)); divergence is reported in the result, never raised.
 
-Randomness comes from ``SeedSequence(seed)``: child 0 draws the data set, child 1 the
-minibatches (or the fresh online samples), so the same inputs and seed give identical arrays.
+Randomness comes from ``SeedSequence(seed)``: child 1 draws the minibatches (or the fresh
+online samples), so the same inputs and seed give identical arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,13 +20,14 @@ from tqdm.auto import tqdm
 
 from ._blas import single_threaded_blas
 from ._kernels import loops
-from ._validate import check_choice, check_positive_float, check_positive_int
-from .data.synthetic import sample_inputs, teacher_dataset
-from .losses import PARALLEL_MIN_WIDTH, check_data, empirical_loss, input_scale, population_loss
-from .model import SeedLike, Student, Teacher, check_pair, child_seeds
+from .deep.mlp import MLP
+from .deep.training import MLPTrainResult, train_sgd
+from .losses import PARALLEL_MIN_WIDTH, population_loss
+from .model import Student, check_pair
+from .objective import Empirical, Objective, Population, check_objective
+from .random import child_seeds
+from .validation import check_positive_float, check_positive_int
 
-METHODS = ("gd", "sgd", "online")
-LOSSES = ("population", "empirical")
 DIVERGENCE_FACTOR = 1e6
 #: most updates per numba call between Python-side bookkeeping (progress, checkpoints)
 CHUNK_STEPS = 2000
@@ -118,58 +120,96 @@ def _boundaries(run: _Run, steps: int, every: int | None) -> int:
     return stop - run.step
 
 
-def train(student: Student, teacher: Teacher | None, method: str = "gd",
-          loss: str = "population", lr: float = 0.1, steps: int = 1000, tol: float | None = None,
-          n: int | None = None, batch: int | None = None, replace: bool = True,
-          seed: SeedLike = 0, record_every: int | None = None,
-          checkpoints: Iterable[int] | None = None,
-          data: tuple[np.ndarray, np.ndarray] | None = None, progress: bool = False
-          ) -> TrainResult:
-    """Train ``student`` towards ``teacher``.
+#: options of each (network, method) with their defaults; any other keyword is an error
+STUDENT_OPTIONS = {"lr": 0.1, "steps": 1000, "tol": None, "seed": 0, "record_every": None,
+                   "checkpoints": None, "progress": False}
+OPTIONS = {
+    (Student, "gd"): STUDENT_OPTIONS,
+    (Student, "sgd"): {**STUDENT_OPTIONS, "batch": 32, "replace": True},
+    (Student, "online"): {**STUDENT_OPTIONS, "batch": 32},
+    (MLP, "sgd"): {"lr": 0.05, "steps": 1000, "batch": 128, "momentum": 0.9, "seed": 0,
+                   "checkpoints": None, "record_every": 50, "masks": None},
+}
 
-    method  ``gd`` (full batch), ``sgd`` (minibatches of ``batch`` from n samples, with or
-            without replacement: without = shuffled epochs) or ``online`` (fresh samples from
-            the teacher's input law every step; minimises the population loss).
-    loss    ``population`` (closed form, exact) or ``empirical`` (n samples drawn from the
-            teacher with ``seed``, or ``data=(X, y)``, for which ``teacher`` may be None).
-    tol     stop once the objective is <= tol (GD: checked every step; SGD: when recorded).
+
+def train(net: Student | MLP, objective: Objective, method: str = "gd", **options
+          ) -> TrainResult | MLPTrainResult:
+    """Train ``net`` on ``objective``.
+
+    Parameters
+    ----------
+    net : Student or MLP
+    objective : Objective
+        Student: ``Population(teacher)`` (exact; methods ``gd``, ``online``) or
+        ``Empirical(X, y)`` (methods ``gd``, ``sgd``). MLP: ``Classification(X, y)``
+        (method ``sgd``, with momentum; see ``twolayer.deep.train_sgd``).
+    method : {"gd", "sgd", "online"}
+        ``gd``: full batch, theta <- theta - lr grad R(theta). ``sgd``: minibatches of
+        ``batch`` rows of the data, with or without replacement (without: shuffled epochs).
+        ``online``: ``batch`` fresh inputs from the teacher's law every step (a stochastic
+        gradient of the population loss).
+    **options
+        ``OPTIONS[(type(net), method)]``: lr, steps, tol (stop once R <= tol; GD checks every
+        step, SGD when it records), seed (child 1 of SeedSequence(seed) draws the minibatches
+        or online samples), record_every (default steps // 200), checkpoints (steps at which
+        to keep a copy), progress (a tqdm bar), batch, replace; MLP: momentum, masks.
+
+    Returns
+    -------
+    TrainResult (Student) or MLPTrainResult (MLP)
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> T = tl.Teacher.orthonormal(2, 3)
+    >>> r = tl.train(tl.Student.init(4, 3, seed=1), tl.Population(T), lr=0.1, steps=2000)
+    >>> bool(r.final_loss < r.losses[0])
+    True
     """
-    check_choice("method", method, METHODS)
-    check_choice("loss", loss, LOSSES)
-    if not isinstance(student, Student):
-        raise ValueError(f"student must be a twolayer.Student; got {type(student).__name__}")
+    check_objective(objective)
+    kinds = sorted({m for (_, m) in OPTIONS})
+    if not isinstance(method, str) or method not in kinds:
+        raise ValueError(f"method must be one of {', '.join(map(repr, kinds))}; got {method!r}")
+    if not isinstance(net, (Student, MLP)):
+        raise ValueError(f"net must be a twolayer Student or MLP; got {type(net).__name__}")
+    allowed = OPTIONS.get((type(net), method))
+    if allowed is None:
+        methods = [m for (t, m) in OPTIONS if t is type(net)]
+        raise ValueError(f"method {method!r} does not train a {type(net).__name__} "
+                         f"(its methods: {', '.join(map(repr, methods))})")
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"option {unknown[0]!r} does not apply to method {method!r} for a "
+                         f"{type(net).__name__} (it takes: {', '.join(allowed)})")
+    objective.check(net)
+    if isinstance(net, MLP):
+        return train_sgd(net, objective, **options)
+    return _train_student(net, objective, method, **{**allowed, **options})
+
+
+def _train_student(student: Student, objective: Objective, method: str, lr, steps, tol, seed,
+                   record_every, checkpoints, progress, batch=None, replace=True) -> TrainResult:
     lr = check_positive_float("lr", lr)
     steps, record_every, ckpts = _check_steps(steps, checkpoints, record_every)
     tol_value = -1.0 if tol is None else check_positive_float("tol", tol, allow_zero=True)
-    data_seq, batch_seq = child_seeds(seed, 2)
+    batch_seq = child_seeds(seed, 2)[1]
+    if method == "online" and not isinstance(objective, Population):
+        raise ValueError("method='online' draws fresh inputs from the teacher's law: it needs a Population objective")
+    if method == "sgd" and not isinstance(objective, Empirical):
+        raise ValueError("method='sgd' draws minibatches of data: it needs an Empirical objective "
+                         "(method='online' for fresh samples every step)")
+    teacher = objective.teacher if isinstance(objective, Population) else None
+    X, y = (None, None) if teacher is not None else objective.data
+    name = "population" if teacher is not None else "empirical"
 
-    if method == "online" and loss != "population":
-        raise ValueError("loss must be 'population' for method='online' (fresh samples every step)")
-    if method == "sgd" and loss != "empirical":
-        raise ValueError("loss must be 'empirical' for method='sgd' "
-                         "(use method='online' for fresh samples every step)")
-    if loss == "population":
-        if teacher is None:
-            raise ValueError("teacher is required for the population loss and online SGD")
-        check_pair(student, teacher)
-        X = y = None
-        objective = "population"
+    def evaluate(a, W):
+        return objective.loss(student.with_params(a, W))
 
-        def evaluate(a, W):
-            return population_loss(student.with_params(a, W), teacher)
-    else:
-        X, y = _dataset(student, teacher, n, data, data_seq)
-        objective = "empirical"
-
-        def evaluate(a, W):
-            return empirical_loss(student.with_params(a, W), X, y)
-
-    if method in ("sgd", "online"):
-        batch = check_positive_int("batch", 32 if batch is None else batch)
+    if method != "gd":
+        batch = check_positive_int("batch", batch)
         if method == "sgd" and not replace and batch > X.shape[0]:
             raise ValueError(f"batch must be <= n ({X.shape[0]}) without replacement; got {batch}")
-    run = _Run(student, np.array(student.a), np.array(student.W), objective, evaluate,
-               record_every, ckpts)
+    run = _Run(student, np.array(student.a), np.array(student.W), name, evaluate, record_every, ckpts)
     r0 = evaluate(run.a, run.W)
     limit = DIVERGENCE_FACTOR * max(r0, 1.0)
     bar = tqdm(total=steps, disable=not progress, desc=f"train {method}", leave=False)
@@ -185,20 +225,6 @@ def train(student: Student, teacher: Teacher | None, method: str = "gd",
     return run.result()
 
 
-def _dataset(student, teacher, n, data, seq):
-    if data is not None:
-        if not (isinstance(data, tuple) and len(data) == 2):
-            raise ValueError("data must be a tuple (X, y)")
-        return check_data(*data, student.d)
-    if teacher is None:
-        raise ValueError("the empirical loss needs data=(X, y) or a teacher to draw n samples from")
-    check_pair(student, teacher)
-    if n is None:
-        raise ValueError("n (number of samples) is required for the empirical loss")
-    n = check_positive_int("n", n)
-    return teacher_dataset(teacher, n, np.random.default_rng(seq))
-
-
 def _run_gd(run, steps, student, teacher, X, y, lr, tol, limit, bar):
     train_a = student.train_output
     parallel = student.m >= PARALLEL_MIN_WIDTH
@@ -206,7 +232,7 @@ def _run_gd(run, steps, student, teacher, X, y, lr, tol, limit, bar):
         todo = _boundaries(run, steps, None)
         buf = np.empty(todo)
         if X is None:
-            args = (run.a, run.W, teacher.V, teacher.b, student.c, input_scale(teacher))
+            args = (run.a, run.W, teacher.V, teacher.b, student.c, teacher.inputs.moment_scale(teacher.d))
             kernel = loops.gd_population if parallel else loops.gd_population_serial
             done, run.status = kernel(*args, lr, tol, limit, train_a, buf)
         else:
@@ -226,7 +252,7 @@ def _batch_sampler(method, teacher, X, y, batch, replace, rng):
     """A function count -> (X, y, batches): batches (count, batch) indexes rows of X, y."""
     if method == "online":
         def draw(count):
-            Xs = sample_inputs(teacher.inputs, count * batch, teacher.d, rng)
+            Xs = teacher.inputs.sample(count * batch, teacher.d, rng)
             return Xs, teacher(Xs), np.arange(count * batch).reshape(count, batch)
         return draw
     if replace:
@@ -281,15 +307,19 @@ def _run_sgd(run, steps, sampler, batch, lr, tol, limit, r0, bar):
         run.maybe_checkpoint()
 
 
-def train_replicas(students: Sequence[Student], teacher: Teacher, lr: float = 0.1,
+def train_replicas(students: Sequence[Student], objective: Population, lr: float = 0.1,
                    steps: int = 1000, tol: float | None = None,
                    record_every: int | None = None, progress: bool = False
                    ) -> list[TrainResult]:
     """Population GD for R students of one width at once, in parallel over replicas.
 
-    Each replica follows exactly the updates ``train(s, teacher, "gd", lr=lr, ...)`` would
+    Each replica follows exactly the updates ``train(s, objective, "gd", lr=lr, ...)`` would
     make (same kernel arithmetic), and stops on its own at ``tol`` or on divergence.
     """
+    if not isinstance(objective, Population):
+        raise ValueError(f"train_replicas runs population GD: objective must be a Population; "
+                         f"got {type(objective).__name__}")
+    teacher = objective.teacher
     if not students:
         raise ValueError("students must be a non-empty sequence of Student")
     first = students[0]
@@ -304,7 +334,7 @@ def train_replicas(students: Sequence[Student], teacher: Teacher, lr: float = 0.
                  lambda a, W, s=s: population_loss(s.with_params(a, W), teacher),
                  record_every, set()) for s in students]
     limits = np.array([DIVERGENCE_FACTOR * max(r.evaluate(r.a, r.W), 1.0) for r in runs])
-    scale = input_scale(teacher)
+    scale = teacher.inputs.moment_scale(teacher.d)
     bar = tqdm(total=steps, disable=not progress, desc="train replicas", leave=False)
     with single_threaded_blas():
         while True:

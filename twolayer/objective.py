@@ -1,0 +1,230 @@
+"""Objectives: what a network is trained on and what a barrier is measured in.
+
+============== ================================================ ==================
+objective      R(theta)                                         networks
+============== ================================================ ==================
+Population     1/2 E_x[(f(x; theta) - f*(x))^2], x ~ the        Student (closed
+               teacher's input law (exact, no sampling)         form, bias-free)
+Empirical      1/(2n) sum_s (f(x_s; theta) - y_s)^2             Student, MLP with
+                                                                one output
+Classification mean cross-entropy of softmax(z(x_s)) (``ce``)    MLP
+               or 1/2 |z(x_s) - onehot(y_s)|^2 (``mse``), with
+               the error rate 1/n #{s : argmax z(x_s) != y_s}
+============== ================================================ ==================
+
+An objective also says which inputs describe the task: ``inputs(d, n, seed)`` returns its
+data when it has data and otherwise draws n inputs from the input law; activation matching
+and the second moments of ``weights_cov`` use them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from .deep.mlp import MLP
+from .losses import empirical_loss, population_loss
+from .model import Student, Teacher, check_pair
+from .random import SeedLike
+from .validation import check_array
+
+
+class Objective(ABC):
+    """A loss of a network; subclasses say which networks they accept."""
+
+    #: network classes this objective can evaluate
+    networks: tuple[type, ...] = ()
+
+    @abstractmethod
+    def loss(self, net) -> float:
+        """R(theta) of ``net``."""
+
+    def error(self, net) -> float | None:
+        """The error rate, for objectives that have one (else None)."""
+        return None
+
+    def check(self, net) -> None:
+        """Raise ``ValueError`` naming the problem if ``net`` cannot be evaluated."""
+        if not isinstance(net, self.networks):
+            allowed = " or ".join(t.__name__ for t in self.networks)
+            raise ValueError(f"{type(self).__name__} objective takes a {allowed}; got {type(net).__name__}")
+
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(X, y) when the objective is a finite sample, else None."""
+        return None
+
+    @abstractmethod
+    def inputs(self, d: int, n: int | None = None, seed: SeedLike = 0) -> np.ndarray:
+        """Inputs describing the task: the data's X, or n draws from the input law."""
+
+
+@dataclass(frozen=True, eq=False)
+class Population(Objective):
+    """R(theta) = 1/2 E[(f(x; theta) - f*(x))^2] under the teacher's input law, in closed form.
+
+    Parameters
+    ----------
+    teacher : Teacher
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> T = tl.Teacher.orthonormal(2, 3)
+    >>> tl.Population(T).loss(tl.Student(T.b, T.V))
+    0.0
+    """
+
+    teacher: Teacher
+    networks = (Student,)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.teacher, Teacher):
+            raise ValueError(f"teacher must be a twolayer.Teacher; got {type(self.teacher).__name__}")
+
+    def check(self, net) -> None:
+        if isinstance(net, MLP):
+            raise ValueError("the closed-form population loss needs a bias-free Student; for an MLP use an "
+                             "Empirical objective on data drawn with teacher.sample(n)")
+        super().check(net)
+        check_pair(net, self.teacher)
+
+    def loss(self, net: Student) -> float:
+        return population_loss(net, self.teacher)
+
+    def inputs(self, d: int, n: int | None = None, seed: SeedLike = 0) -> np.ndarray:
+        if n is None:
+            raise ValueError("the population objective has no data: give n, the number of inputs to draw")
+        return self.teacher.inputs.sample(n, d, seed)
+
+
+@dataclass(frozen=True, eq=False)
+class Empirical(Objective):
+    """L(theta) = 1/(2n) sum_s (f(x_s; theta) - y_s)^2 on the data (X, y).
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    y : array of shape (n,)
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    networks = (Student, MLP)
+
+    def __post_init__(self) -> None:
+        X = check_array("X", self.X, 2)
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", check_array("y", self.y, 1, (X.shape[0],)))
+
+    @classmethod
+    def sample(cls, teacher: Teacher, n: int, seed: SeedLike = 0) -> Empirical:
+        """n examples (x_s, f*(x_s)) with x_s drawn from the teacher's input law."""
+        return cls(*teacher.sample(n, seed))
+
+    def check(self, net) -> None:
+        super().check(net)
+        d = net.d if isinstance(net, Student) else net.sizes[0]
+        if d != self.X.shape[1]:
+            raise ValueError(f"X has {self.X.shape[1]} features; the network takes {d}")
+        if isinstance(net, MLP) and net.sizes[-1] != 1:
+            raise ValueError(f"the squared loss on y of shape (n,) needs an MLP with one output; "
+                             f"got {net.sizes[-1]}")
+
+    def loss(self, net) -> float:
+        if isinstance(net, Student):
+            return empirical_loss(net, self.X, self.y)
+        r = net(self.X)[:, 0] - self.y
+        return float(0.5 * np.mean(r * r))
+
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X, self.y
+
+    def inputs(self, d: int, n: int | None = None, seed: SeedLike = 0) -> np.ndarray:
+        return self.X
+
+
+class ClassificationLoss(Enum):
+    """Per-example loss of the logits z against the label y."""
+
+    CE = "ce"    #: cross-entropy -log softmax(z)_y
+    MSE = "mse"  #: 1/2 |z - onehot(y)|^2
+
+    @classmethod
+    def of(cls, value: ClassificationLoss | str) -> ClassificationLoss:
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in cls)
+            raise ValueError(f"loss must be one of {allowed}; got {value!r}") from None
+
+
+@dataclass(frozen=True, eq=False)
+class Classification(Objective):
+    """Mean per-example loss of an MLP's logits on labelled data, and its error rate.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    y : integer array of shape (n,), labels in [0, number of outputs)
+    loss : ClassificationLoss or {"ce", "mse"}
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    loss_kind: ClassificationLoss | str = ClassificationLoss.CE
+    networks = (MLP,)
+
+    def __post_init__(self) -> None:
+        X = check_array("X", self.X, 2)
+        y = np.asarray(self.y)
+        if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+            raise ValueError(f"y must hold {X.shape[0]} non-negative integer labels; got {y.dtype} {y.shape}")
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y.astype(np.int64))
+        object.__setattr__(self, "loss_kind", ClassificationLoss.of(self.loss_kind))
+
+    def check(self, net) -> None:
+        super().check(net)
+        if net.sizes[0] != self.X.shape[1]:
+            raise ValueError(f"X has {self.X.shape[1]} features; the network takes {net.sizes[0]}")
+        if self.y.size and self.y.max() >= net.sizes[-1]:
+            raise ValueError(f"labels reach {self.y.max()} but the network has {net.sizes[-1]} outputs")
+
+    def scores(self, net: MLP) -> tuple[float, float]:
+        """(mean loss, error rate) on the data."""
+        Z = net(self.X)
+        rows = np.arange(self.y.size)
+        if self.loss_kind is ClassificationLoss.CE:
+            Z0 = Z - Z.max(1, keepdims=True)
+            value = float(-(Z0[rows, self.y] - np.log(np.exp(Z0).sum(1))).mean())
+        else:
+            T = np.zeros_like(Z)
+            T[rows, self.y] = 1.0
+            value = float(0.5 * ((Z - T) ** 2).sum(1).mean())
+        return value, float(np.mean(Z.argmax(1) != self.y))
+
+    def loss(self, net: MLP) -> float:
+        return self.scores(net)[0]
+
+    def error(self, net: MLP) -> float:
+        return self.scores(net)[1]
+
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X, self.y
+
+    def inputs(self, d: int, n: int | None = None, seed: SeedLike = 0) -> np.ndarray:
+        return self.X
+
+
+def check_objective(objective) -> Objective:
+    """``objective`` if it is an Objective, else a ``ValueError`` naming the choices."""
+    if not isinstance(objective, Objective):
+        raise ValueError("objective must be a twolayer objective (Population(teacher), Empirical(X, y) or "
+                         f"Classification(X, y)); got {type(objective).__name__}")
+    return objective

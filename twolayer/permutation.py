@@ -1,0 +1,142 @@
+"""Permutation symmetries of networks: the specification, applying it, and linear paths.
+
+A network's hidden units can be reordered without changing its function. Following Git
+Re-Basin (Ainsworth, Hayase & Srinivasa 2023), a network describes these symmetries by a
+**permutation specification**: for each permutation P, the (parameter, axis) pairs it acts
+on. Two-layer student f(x) = c sum_i a_i sigma(w_i . x)::
+
+    P  acts on  a (axis 0), W (axis 0)
+
+MLP with hidden layers 1..L-1 (W_l of shape (n_l, n_{l-1}))::
+
+    P_l  acts on  W_l (axis 0), b_l (axis 0), W_{l+1} (axis 1)
+
+Every network class of the package has ``arrays()`` (name -> array), ``with_arrays``,
+``permutation_spec()`` and ``hidden(X)`` (the activations each permutation reorders), so
+permuting, interpolating and matching are written once here for all of them.
+
+References
+----------
+S. K. Ainsworth, J. Hayase, S. Srinivasa. Git Re-Basin: merging models modulo permutation
+symmetries. ICLR 2023. arXiv:2209.04836.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .validation import check_positive_float
+
+
+@dataclass(frozen=True)
+class PermutationSpec:
+    """For each permutation name, the (parameter name, axis) pairs it acts on."""
+
+    axes: Mapping[str, tuple[tuple[str, int], ...]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.axes)
+
+    def size(self, arrays: Mapping[str, np.ndarray], name: str) -> int:
+        """The number of units permutation ``name`` reorders."""
+        param, axis = self.axes[name][0]
+        return arrays[param].shape[axis]
+
+
+class Network(Protocol):
+    """What a network offers to the alignment code (``Student``, ``MLP``)."""
+
+    def arrays(self) -> dict[str, np.ndarray]: ...
+    def with_arrays(self, arrays: Mapping[str, np.ndarray]) -> Any: ...
+    def permutation_spec(self) -> PermutationSpec: ...
+    def hidden(self, X: np.ndarray) -> dict[str, np.ndarray]: ...
+    @property
+    def structure(self) -> tuple: ...
+
+
+def check_perm(perm, n: int, name: str = "perm") -> np.ndarray:
+    """``perm`` as an int64 array holding a permutation of range(n)."""
+    p = np.asarray(perm)
+    if p.shape != (n,) or not np.issubdtype(p.dtype, np.integer):
+        raise ValueError(f"{name} must be an integer array of shape ({n},); got {p.dtype} {p.shape}")
+    if not np.array_equal(np.sort(p), np.arange(n)):
+        raise ValueError(f"{name} must be a permutation of range({n})")
+    return p.astype(np.int64)
+
+
+def check_compatible(A: Network, B: Network) -> None:
+    """A and B must be networks of one class and one structure (widths, scaling...)."""
+    for label, net in (("A", A), ("B", B)):
+        if not hasattr(net, "permutation_spec"):
+            raise ValueError(f"{label} must be a twolayer network (Student or MLP); got {type(net).__name__}")
+    if type(A) is not type(B):
+        raise ValueError(f"A and B must be networks of one kind; got {type(A).__name__} and {type(B).__name__}")
+    if A.structure != B.structure:
+        raise ValueError(f"A and B must have the same structure; got {A.structure} and {B.structure} "
+                         "(students of unequal widths: method='ot')")
+
+
+def as_perms(net: Network, perms) -> dict[str, np.ndarray]:
+    """Permutations by name: a dict, a sequence in the spec's order, or one array when the
+    network has a single permutation; each checked."""
+    spec = net.permutation_spec()
+    arrays = net.arrays()
+    if isinstance(perms, Mapping):
+        given = dict(perms)
+    elif len(spec.names) == 1 and np.ndim(perms) == 1:
+        given = {spec.names[0]: perms}
+    else:
+        perms = list(perms)
+        if len(perms) != len(spec.names):
+            raise ValueError(f"perms must hold one permutation per hidden layer ({len(spec.names)}); "
+                             f"got {len(perms)}")
+        given = dict(zip(spec.names, perms))
+    if set(given) != set(spec.names):
+        raise ValueError(f"perms must name exactly {', '.join(spec.names)}; got {', '.join(map(str, given))}")
+    return {name: check_perm(given[name], spec.size(arrays, name), f"perms[{name!r}]")
+            for name in spec.names}
+
+
+def permute_arrays(spec: PermutationSpec, perms: Mapping[str, np.ndarray],
+                   arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every array with each of its permuted axes reordered: unit i <- unit perm[i]."""
+    out = dict(arrays)
+    for name, pairs in spec.axes.items():
+        for param, axis in pairs:
+            out[param] = np.take(out[param], perms[name], axis=axis)
+    return out
+
+
+def permute(net: Network, perms) -> Network:
+    """The same function with hidden units reordered: unit i of each layer <- unit perms[i].
+
+    Parameters
+    ----------
+    net : Student or MLP
+    perms : array of shape (m,) (a network with one hidden layer), sequence of arrays (one per
+        hidden layer) or dict keyed by the permutation names of ``net.permutation_spec()``.
+
+    Examples
+    --------
+    >>> import numpy as np, twolayer as tl
+    >>> s = tl.Student.init(3, 2, seed=0)
+    >>> X = np.ones((1, 2))
+    >>> bool(np.allclose(tl.permute(s, [2, 0, 1])(X), s(X)))
+    True
+    """
+    return net.with_arrays(permute_arrays(net.permutation_spec(), as_perms(net, perms), net.arrays()))
+
+
+def interpolate(A: Network, B: Network, t: float) -> Network:
+    """theta(t) = t theta_A + (1 - t) theta_B, parameter by parameter (t = 1: A, t = 0: B)."""
+    check_compatible(A, B)
+    t = check_positive_float("t", t, allow_zero=True)
+    if t > 1:
+        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    pa, pb = A.arrays(), B.arrays()
+    return A.with_arrays({k: t * pa[k] + (1 - t) * pb[k] for k in pa})
