@@ -14,8 +14,8 @@ from test_sims import ROOT, sims, stored
 import twolayer as tl
 from sims.runner import run_key
 from sims.store import Claim, Store
-from twolayer.data import read_idx, write_idx
 from twolayer import MLP
+from twolayer.data import read_idx, write_idx
 
 FAST_THREE = ["--set", "steps=1500"]
 

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import twolayer as tl
-from twolayer.refine import refine
 from theory import fits
 from theory.barrier import condensed_barrier, mismatch, path_loss
 from theory.minima import INACTIVE, allocate, sample_minimum
@@ -22,6 +21,7 @@ from theory.stability import (
 )
 from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent, width_for_barrier
 from theory.width import asymptotic_constant, predicted_curve, ray_probability
+from twolayer.refine import refine
 
 MODELS = [dict(), dict(split="dirichlet", alpha=0.5), dict(allocation="sparse", r=0.3),
           dict(balanced=False), dict(train_output=False), dict(scaling="meanfield")]
