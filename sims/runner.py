@@ -20,10 +20,9 @@ import signal
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,20 +30,10 @@ from tqdm.auto import tqdm
 
 from twolayer._resources import usable_cores
 
+from .experiment import Experiment
 from .store import Claim, Store
 
 EXECUTORS = ("local", "dask")
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """An experiment: its configs per profile, one run, and the figure made from all runs."""
-
-    name: str
-    description: str
-    configs: Callable[[str], list[Any]]
-    run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
-    summarize: Callable[[list[tuple[Any, dict[str, np.ndarray]]], Path], dict]
 
 
 @dataclass
@@ -78,7 +67,7 @@ def run_seed(experiment: str, config, seed: int) -> np.random.SeedSequence:
 
 def execute(experiment_name: str, config, seed: int) -> tuple[dict | None, str | None, float]:
     """Run one config in the current process: (arrays, None) or (None, error text)."""
-    from .registry import get
+    from .registry import get  # the experiment is looked up in the worker process
 
     started = time.time()
     try:

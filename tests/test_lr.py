@@ -6,7 +6,7 @@ import pytest
 
 import twolayer as tl
 from sims.common import apply_overrides
-from sims.lr import CONVERGED_LOSS, LrConfig, Variant, configs, run
+from sims.experiments.lr import CONVERGED_LOSS, LrConfig, Variant, configs, run
 from theory.fits import first_crossing, fit_transition
 from theory.stability import flattest_minimum_sharpness, lazy_sharpness, lr_window
 

@@ -11,8 +11,8 @@ import pytest
 
 import twolayer as tl
 from sims.common import GDConfig
+from sims.experiments.width import run
 from sims.runner import run_seed
-from sims.width import run
 from theory import fits
 from theory.width import ASYMPTOTIC_EXPONENT, predicted_curve
 

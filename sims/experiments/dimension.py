@@ -10,9 +10,9 @@ import numpy as np
 
 import twolayer as tl
 
-from .common import cap_outliers, figure, save
+from ..common import cap_outliers, figure, save
+from ..experiment import Experiment
 from .realdata import RealConfig, dataset, test_objective, train_pair
-from .runner import Experiment
 
 VIEWS = ("weights", "weights_cov", "activations")
 

@@ -38,10 +38,12 @@ from matplotlib import patheffects
 import twolayer as tl
 from theory import fits
 from theory.stability import lr_window
+from twolayer.random import child
 from twolayer.validation import check_positive_float, check_positive_int
 
-from .common import child, figure, fixed_log_ticks, save
-from .runner import Experiment, run_seed
+from ..common import figure, fixed_log_ticks, save
+from ..experiment import Experiment
+from ..runner import run_seed
 
 
 class Variant(str, enum.Enum):

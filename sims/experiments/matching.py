@@ -15,8 +15,8 @@ import numpy as np
 
 import twolayer as tl
 
-from .common import GDConfig, figure, save
-from .runner import Experiment
+from ..common import GDConfig, figure, save
+from ..experiment import Experiment
 
 METHODS = ("weights", "weights_cov", "activations", "refine", "ot")
 REFINE_MAX_WIDTH = 128

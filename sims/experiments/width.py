@@ -21,8 +21,8 @@ from theory.width import (
     ray_probability,
 )
 
-from .common import GDConfig, figure, save
-from .runner import Experiment
+from ..common import GDConfig, figure, save
+from ..experiment import Experiment
 
 #: refine (a local search over swaps) is run up to this width
 REFINE_MAX_WIDTH = 64

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import figure, long_columns, save
+from ..common import figure, long_columns, save
+from ..experiment import Experiment
 from .lr import RATE_LABEL, dynamics_configs, run
-from .runner import Experiment
 
 #: a diverged run is clipped at this multiple of the largest value of the runs that did not diverge
 CLIP = 10.0

@@ -9,9 +9,9 @@ import numpy as np
 
 import twolayer as tl
 
-from .common import figure, log_axis_with_zeros, save
+from ..common import figure, log_axis_with_zeros, save
+from ..experiment import Experiment
 from .realdata import RealConfig, dataset, test_objective, train_pair
-from .runner import Experiment
 
 #: the matching methods that align MLPs
 METHODS = tuple(name for name, method in tl.METHODS.items() if tl.MLP in method.networks)

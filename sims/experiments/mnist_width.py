@@ -10,9 +10,9 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from .common import figure, save
+from ..common import figure, save
+from ..experiment import Experiment
 from .realdata import RealConfig, dataset, test_objective, train_pair
-from .runner import Experiment
 
 
 def configs(profile: str) -> list[RealConfig]:

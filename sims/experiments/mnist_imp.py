@@ -13,9 +13,9 @@ import numpy as np
 import twolayer as tl
 from twolayer.random import child
 
-from .common import figure, fixed_log_ticks, long_columns, plot_mean_curves, save
+from ..common import figure, fixed_log_ticks, long_columns, plot_mean_curves, save
+from ..experiment import Experiment
 from .realdata import RealConfig, dataset, test_objective, train_objective, train_pair
-from .runner import Experiment
 
 PRUNE = 0.4
 REWIND = 20

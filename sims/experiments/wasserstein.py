@@ -18,8 +18,8 @@ import twolayer as tl
 from theory import fits
 from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent
 
-from .common import GDConfig, figure, save
-from .runner import Experiment
+from ..common import GDConfig, figure, save
+from ..experiment import Experiment
 
 
 def configs(profile: str) -> list[GDConfig]:

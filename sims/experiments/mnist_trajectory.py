@@ -9,9 +9,9 @@ import numpy as np
 
 import twolayer as tl
 
-from .common import figure, long_columns, plot_mean_curves, save
+from ..common import figure, long_columns, plot_mean_curves, save
+from ..experiment import Experiment
 from .realdata import RealConfig, dataset, test_objective, train_pair
-from .runner import Experiment
 
 KEYS = ("plain", "final_perm", "fresh_perm")
 

@@ -16,8 +16,8 @@ import numpy as np
 import twolayer as tl
 from twolayer.validation import check_positive_int
 
-from .common import GDConfig, figure, long_columns, plot_mean_curves, save
-from .runner import Experiment
+from ..common import GDConfig, figure, long_columns, plot_mean_curves, save
+from ..experiment import Experiment
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from .common import GDConfig, figure, save
-from .runner import Experiment
+from ..common import GDConfig, figure, save
+from ..experiment import Experiment
 
 
 def configs(profile: str) -> list[GDConfig]:
