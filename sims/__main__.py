@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import time
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from twolayer._resources import usable_cores
@@ -21,6 +22,7 @@ from .registry import NAMES, get
 from .report import write_report
 from .runner import EXECUTORS, summary_table, sweep
 from .store import Store
+from .table import Table
 
 
 class _ExperimentHelp(argparse.Action):
@@ -142,16 +144,17 @@ def _run(names, args) -> int:
     out = _writable_dir("--out", args.out)
     figures = _writable_dir("--figures", out / "figures" if args.figures is None else args.figures)
     store = Store(out)
-    RUN_CONTEXT.update(profile=args.profile, seed=args.seed, overrides=overrides)
+    RUN_CONTEXT.update(profile=args.profile, seed=args.seed, overrides=overrides,
+                       package=f"twolayer {package_version('twolayer')}")
     summaries = []
     t0 = time.time()
     try:
         for exp, configs in plans:
             summary, results = sweep(exp, configs, store, args.seed, args.jobs, args.executor,
-                                     args.scheduler, progress=not args.quiet)
+                                     args.scheduler, progress=not args.quiet, overrides=overrides)
             summaries.append(summary)
             if results:
-                exp.summarize(results, figures)
+                exp.summarize(Table.from_results(results), figures, store)
     finally:
         store.close()
     write_report(figures)

@@ -134,29 +134,23 @@ def config_help(configs: list) -> str:
     return "\n".join(lines) + (f"\n\n{doc}" if doc else "")
 
 
-def long_columns(results: list[tuple[object, dict]], fields: typing.Sequence[str], arrays: typing.Sequence[str],
-                 index: str | None = None) -> dict[str, list]:
-    """Runs whose results hold equal-length arrays, as long CSV columns: one row per array entry
-    with the config ``fields``, an optional position column ``index`` and the ``arrays`` values."""
-    columns: dict[str, list] = {f: [] for f in (*fields, *([index] if index else []), *arrays)}
-    for c, r in results:
-        for j in range(len(r[arrays[0]])):
-            for f in fields:
-                columns[f].append(getattr(c, f))
-            if index:
-                columns[index].append(j)
-            for k in arrays:
-                columns[k].append(float(r[k][j]))
-    return columns
+#: a population barrier below this is zero to rounding (its O(1) kernel terms cancel to ~1e-16):
+#: it is left out of log-log fits and used as the floor of ratios of barriers
+BARRIER_ZERO = 1e-14
+#: the lowest value drawn on log axes of population barriers and losses (smaller ones, exact
+#: zeros included, are drawn there and the figure says so)
+BARRIER_FLOOR = 1e-10
+#: barriers on real data are sampled test losses: their log axes are linear below this
+REAL_BARRIER_LINEAR = 1e-3
 
 
-def plot_mean_curves(ax, x, results: list[tuple[object, dict]], keys: typing.Sequence[str],
-                     labels: dict[str, str] | None = None, floor: float | None = None) -> dict[str, np.ndarray]:
-    """Plot the replicate mean of each per-run array ``keys`` against x (a key named "loss"
-    dotted; values raised to ``floor`` for log axes) and return the means."""
+def plot_mean_curves(ax, x, table, keys: typing.Sequence[str], labels: dict[str, str] | None = None,
+                     floor: float | None = None) -> dict[str, np.ndarray]:
+    """Plot the replicate mean of each per-run array ``keys`` of a ``Table`` against x (a key
+    named "loss" dotted; values raised to ``floor`` for log axes) and return the means."""
     means = {}
     for k in keys:
-        y = np.mean([r[k] for _, r in results], axis=0)
+        y = table.stack(k).mean(axis=0)
         ax.plot(x, y if floor is None else np.maximum(y, floor), marker="o", ls=":" if k == "loss" else "-",
                 label=(labels or {}).get(k, k.replace("_", " ")))
         means[k] = y

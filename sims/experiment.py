@@ -9,13 +9,23 @@ from typing import Any
 
 import numpy as np
 
+from .store import Store
+from .table import Table
+
 
 @dataclass(frozen=True)
 class Experiment:
-    """An experiment: its configs per profile, one run, and the figure made from all runs."""
+    """An experiment: its configs per profile, one run, and the figure made from all runs.
+
+    ``summarize(table, figures, store)`` draws the figure from the ``Table`` of finished runs
+    into the folder ``figures`` and returns its fitted numbers; theory curves it draws come
+    from ``store.cached``. ``version`` numbers the layout of a run's results: raising it
+    (when ``run`` returns other arrays) makes the runner recompute the stored runs.
+    """
 
     name: str
     description: str
     configs: Callable[[str], list[Any]]
     run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
-    summarize: Callable[[list[tuple[Any, dict[str, np.ndarray]]], Path], dict]
+    summarize: Callable[[Table, Path, Store], dict]
+    version: int = 1

@@ -12,17 +12,20 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+import functools
 import hashlib
 import json
 import multiprocessing
 import os
 import signal
+import subprocess
 import time
 import traceback
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,9 +56,33 @@ def config_dict(config) -> dict:
 
 
 def run_key(experiment: str, config, seed: int) -> str:
-    blob = json.dumps({"experiment": experiment, "config": config_dict(config), "seed": seed},
-                      sort_keys=True)
+    """Hash of the experiment, its result-schema version, the config and the seed."""
+    from .registry import get
+
+    blob = json.dumps({"experiment": experiment, "version": get(experiment).version,
+                       "config": config_dict(config), "seed": seed}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@functools.cache
+def code_version() -> str:
+    """The package version, with the git commit of the checkout (``-dirty`` if tracked files
+    changed) when the code runs from one: recorded with every run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = version("twolayer")
+    except PackageNotFoundError:
+        text = "unknown"
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return text
+    return f"{text}+g{commit}{'-dirty' if dirty else ''}" if commit else text
 
 
 def run_seed(experiment: str, config, seed: int) -> np.random.SeedSequence:
@@ -86,7 +113,7 @@ def _thread_env(jobs: int) -> dict[str, str]:
 
 def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: int = 0,
           jobs: int = 1, executor: str = "local", scheduler: str | None = None,
-          progress: bool = True) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
+          progress: bool = True, overrides: dict | None = None) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
     """Run every config not already in the store; return the summary and all results.
 
     ``done`` counts the runs computed here, ``skipped`` those loaded from the store (finished
@@ -111,12 +138,12 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
         cfg = configs[i]
         key = run_key(experiment.name, cfg, seed)
         if error is None:
-            store.save(experiment.name, key, config_dict(cfg), seed, arrays, started)
+            store.save(experiment.name, key, config_dict(cfg), seed, arrays, started, code_version(), overrides)
             results[i] = arrays
             summary.done += 1
             summary.diverged += int(np.any(arrays.get("diverged", False)))
         else:
-            store.fail(experiment.name, key, config_dict(cfg), seed, error, started)
+            store.fail(experiment.name, key, config_dict(cfg), seed, error, started, code_version(), overrides)
             summary.failed += 1
             summary.errors.append(error.strip().splitlines()[-1])
         bar.update(1)

@@ -1,8 +1,11 @@
 """The result store: an SQLite index (WAL) plus one .npz per run, written atomically.
 
-index.sqlite, table ``runs``: key (hash of experiment, config and seed), experiment, config
-JSON, seed, status (done | failed), metrics JSON (the run's scalars), the .npz file's
-SHA-256, timestamps and the error of a failed run. A run counts as done only when its
+index.sqlite, table ``runs``: key (hash of experiment, its result-schema version, config and
+seed), experiment, config JSON, seed, status (done | failed), metrics JSON (the run's
+scalars), the .npz file's SHA-256, timestamps, the error of a failed run, the code version
+that computed it (package version and git commit) and the ``--set`` overrides it was run
+with. ``Store.table`` returns the finished runs of an experiment as a ``Table``;
+``Store.cached`` keeps theory curves that figures draw, computed once. A run counts as done only when its
 index row says so *and* its file exists with the recorded checksum; anything else is
 recomputed. Only the main process writes (workers return their arrays).
 
@@ -37,10 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .table import Table
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY, experiment TEXT NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL,
-    status TEXT NOT NULL, metrics TEXT, checksum TEXT, started REAL, finished REAL, error TEXT
+    status TEXT NOT NULL, metrics TEXT, checksum TEXT, started REAL, finished REAL, error TEXT,
+    version TEXT, overrides TEXT
 )
 """
 CLAIMS = """
@@ -48,6 +54,8 @@ CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY, experiment TEXT NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL
 )
 """
+#: the experiment name under which ``Store.cached`` keeps theory curves
+THEORY = "theory"
 #: a claim not renewed for this long belongs to a dead process and may be taken over
 LEASE_SECONDS = 60.0
 #: how long opening the index may wait for other processes in total
@@ -122,9 +130,9 @@ class Store:
             metrics = {k: float(v) for k, v in arrays.items() if np.ndim(v) == 0 and np.isrealobj(v)}
             mtime = npz.stat().st_mtime
             with self._transaction(db):
-                db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            (npz.stem, npz.parent.name, "{}", -1, "done", json.dumps(metrics), _sha256(data),
-                            mtime, mtime, "index rebuilt; config unknown"))
+                            mtime, mtime, "index rebuilt; config unknown", None, None))
             count += 1
         return count
 
@@ -197,7 +205,8 @@ class Store:
             return {name: z[name] for name in z.files}
 
     def save(self, experiment: str, key: str, config: dict, seed: int,
-             arrays: dict[str, np.ndarray], started: float) -> None:
+             arrays: dict[str, np.ndarray], started: float, version: str = "",
+             overrides: dict | None = None) -> None:
         """Write the .npz atomically (temporary file, fsync, rename), then mark the run done."""
         path = self.path(experiment, key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,23 +229,56 @@ class Store:
             raise
         metrics = {k: float(v) for k, v in arrays.items() if np.ndim(v) == 0}
         self._upsert(key, experiment, config, seed, "done", json.dumps(metrics), _sha256(data),
-                     started, None)
+                     started, None, version, overrides)
+
+    def table(self, experiment: str, **where) -> Table:
+        """The finished runs of ``experiment`` whose config fields equal ``where``, one row each:
+        the config fields, the stored arrays, and ``seed``, ``version``, ``overrides`` (JSON).
+
+        Examples
+        --------
+        >>> Store(out).table("width", k=2).group("m", "weights").mean   # doctest: +SKIP
+        """
+        rows = []
+        query = "SELECT key, config, seed, version, overrides FROM runs WHERE experiment = ? AND status = 'done'"
+        for key, config, seed, version, overrides in self.db.execute(query, (experiment,)).fetchall():
+            fields = {k: v for k, v in json.loads(config).items() if k != "type"}
+            if any(fields.get(k) != (getattr(v, "value", v)) for k, v in where.items()):
+                continue
+            arrays = self.load(experiment, key)
+            if arrays is not None:
+                rows.append(fields | arrays | {"seed": seed, "version": version or "", "overrides": overrides or "{}"})
+        return Table.from_rows(rows)
+
+    def cached(self, name: str, params: dict, compute) -> dict[str, np.ndarray]:
+        """The arrays ``compute()`` returns for (name, params), computed once and kept in the store
+        (under ``theory/``, checksummed like a run): figures draw theory curves from here."""
+        blob = json.dumps({"name": name, "params": params}, sort_keys=True, default=str)
+        key = hashlib.sha256(blob.encode()).hexdigest()[:24]
+        found = self.load(THEORY, key)
+        if found is None:
+            found = {k: np.asarray(v) for k, v in compute().items()}
+            self.save(THEORY, key, {"name": name, **params}, -1, found, time.time())
+        return found
 
     def fail(self, experiment: str, key: str, config: dict, seed: int, error: str,
-             started: float) -> None:
-        self._upsert(key, experiment, config, seed, "failed", None, None, started, error)
+             started: float, version: str = "", overrides: dict | None = None) -> None:
+        self._upsert(key, experiment, config, seed, "failed", None, None, started, error, version, overrides)
 
-    def _upsert(self, key, experiment, config, seed, status, metrics, checksum, started, error):
+    def _upsert(self, key, experiment, config, seed, status, metrics, checksum, started, error, version,
+                overrides):
         """Record the run and release its claim, in one transaction."""
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key, experiment, json.dumps(config, sort_keys=True), seed, status, metrics,
-                        checksum, started, time.time(), error))
+            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key, experiment, json.dumps(config, sort_keys=True, default=str), seed, status, metrics,
+                        checksum, started, time.time(), error, version, json.dumps(overrides or {}, sort_keys=True)))
             db.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, self.owner))
 
 
 RUNS_COLUMNS = ["key", "experiment", "config", "seed", "status", "metrics", "checksum", "started", "finished",
-                "error"]
+                "error", "version", "overrides"]
+#: the columns of the first layout, brought up to date in place by adding the provenance columns
+RUNS_COLUMNS_V1 = RUNS_COLUMNS[:10]
 
 
 def _index_problem(db: sqlite3.Connection) -> str | None:
@@ -248,6 +290,10 @@ def _index_problem(db: sqlite3.Connection) -> str | None:
         columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
     except sqlite3.DatabaseError as e:
         return f"not a valid result index ({e})"
+    if columns == RUNS_COLUMNS_V1:
+        db.execute("ALTER TABLE runs ADD COLUMN version TEXT")
+        db.execute("ALTER TABLE runs ADD COLUMN overrides TEXT")
+        columns = RUNS_COLUMNS
     if columns != RUNS_COLUMNS:
         return f"runs table has columns {columns}, expected {RUNS_COLUMNS}"
     return None

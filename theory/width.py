@@ -21,12 +21,14 @@ computation happens in the span of the k teacher rays.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.stats import multinomial
 
 from twolayer import SeedLike, Teacher, as_generator
 
-from .barrier import condensed_barrier
+from .barrier import CondensedBarrier, condensed_barrier
 from .minima import INACTIVE, minimum_from_rays, sample_minimum, type_probabilities
 
 #: large-m exponent of E[barrier] ~ m^exponent by mass split (dirichlet: up to log factors)
@@ -82,24 +84,35 @@ def exact_expected_barrier(teacher: Teacher, m: int, allocation: str = "uniform"
     return float(total)
 
 
-def sample_barriers(teacher: Teacher, m: int, n_pairs: int, seed: SeedLike = 0, **model) -> np.ndarray:
+class PredictedCurve(NamedTuple):
+    """E[barrier] per width: ``mean``, its standard error ``sem``, and ``numerical`` the fraction
+    of sampled pairs whose barrier needed the numerical path maximisation (cross-ray pairs)."""
+
+    mean: np.ndarray
+    sem: np.ndarray
+    numerical: np.ndarray
+
+
+def sample_barriers(teacher: Teacher, m: int, n_pairs: int, seed: SeedLike = 0, **model) -> list[CondensedBarrier]:
     """Exact barriers mod P of ``n_pairs`` independent pairs of sampled minima of width m."""
     rng = as_generator(seed)
-    out = np.empty(n_pairs)
-    for q in range(n_pairs):
+    out = []
+    for _ in range(n_pairs):
         A = sample_minimum(teacher, m, seed=rng, **model)
         B = sample_minimum(teacher, m, seed=rng, **model)
-        out[q] = condensed_barrier(A, B, teacher).value
+        out.append(condensed_barrier(A, B, teacher))
     return out
 
 
 def predicted_curve(teacher: Teacher, widths, n_pairs: int = 200, seed: SeedLike = 0,
-                    **model) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, standard error) of the barrier mod P over sampled minima, for each width."""
+                    **model) -> PredictedCurve:
+    """(mean, standard error, numerical fraction) of the barrier mod P over sampled minima, per width."""
     rng = as_generator(seed)
-    means, sems = [], []
+    means, sems, numerical = [], [], []
     for m in widths:
-        b = sample_barriers(teacher, int(m), n_pairs, rng, **model)
+        pairs = sample_barriers(teacher, int(m), n_pairs, rng, **model)
+        b = np.array([p.value for p in pairs])
         means.append(b.mean())
         sems.append(b.std(ddof=1) / np.sqrt(b.size))
-    return np.array(means), np.array(sems)
+        numerical.append(np.mean([not p.closed_form for p in pairs]))
+    return PredictedCurve(np.array(means), np.array(sems), np.array(numerical))

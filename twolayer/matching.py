@@ -14,7 +14,8 @@ weights_cov  Student, MLP   the same with each layer's incoming weights compared
                             product of that layer's input second moment, w^T Sigma w'
                             (Sigma from the objective: its law, or A's activations on its data)
 activations  Student, MLP   per hidden layer, max_pi sum_i corr(h^A_i, h^B_pi(i)) over the
-                            objective's inputs (its data; with no data, n draws from its law)
+                            objective's inputs (its data; with no data, n draws from its law,
+                            n = 10 000 unless given)
 refine       Student        from ``weights``, swaps pi(i) <-> pi(j) while the exact midpoint
                             population loss falls (``twolayer.refine``; Population objective)
 ot           Student        the optimal transport plan between the neuron measures; widths
@@ -170,13 +171,19 @@ def activation_correlation(HA: np.ndarray, HB: np.ndarray) -> np.ndarray:
     return (HA.T @ HB) / np.outer(sa, sb)
 
 
+#: inputs drawn from the law for activation matching when the objective has no data
+ACTIVATION_INPUTS = 10_000
+
+
 def _activations(A, B, objective, n, seed):
     if objective is None:
         raise ValueError("method='activations' needs an objective (its data, or its input law to draw n inputs)")
     if objective.data is not None and n is not None:
         raise ValueError("option 'n' does not apply: the objective has data, and activations are taken on it")
     d = A.d if isinstance(A, Student) else A.sizes[0]
-    X = objective.inputs(d, None if n is None else check_positive_int("n", n), seed)
+    if objective.data is None:
+        n = check_positive_int("n", ACTIVATION_INPUTS if n is None else n)
+    X = objective.inputs(d, n, seed)
     HA, HB = A.hidden(X), B.hidden(X)
     perms, corr = {}, []
     for name in A.permutation_spec().names:

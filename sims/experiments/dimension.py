@@ -12,6 +12,7 @@ import twolayer as tl
 
 from ..common import cap_outliers, figure, save
 from ..experiment import Experiment
+from ..table import Table
 from .realdata import RealConfig, dataset, test_objective, train_pair
 
 VIEWS = ("weights", "weights_cov", "activations")
@@ -49,21 +50,22 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
-    ok = [(c, r) for c, r in results if not r["diverged"]]
-    columns = {"lr": [c.lr for c, _ in ok], "barrier": [float(r["barrier"]) for _, r in ok]}
+    ok = table.rows(table["diverged"] == 0)
+    columns = ok.csv(("lr", "barrier"))
     fitted = {}
-    layers = ok[0][1]["dim_weights"].size
+    layers = ok["dim_weights"][0].size
     for v in VIEWS:
+        dims_by_layer = ok.stack(f"dim_{v}")
         for layer in range(layers):
-            dims = [float(r[f"dim_{v}"][layer]) for _, r in ok]
-            columns[f"dim_{v}_layer{layer + 1}"] = dims
-            high = cap_outliers(ax, dims, columns["barrier"], label=f"{v}, layer {layer + 1}")
+            dims = dims_by_layer[:, layer]
+            columns[f"dim_{v}_layer{layer + 1}"] = dims.tolist()
+            high = cap_outliers(ax, dims, ok["barrier"], label=f"{v}, layer {layer + 1}")
             if len(ok) >= 3:
                 fitted[f"spearman_{v}_layer{layer + 1}"] = float(
-                    np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(columns["barrier"])))[0, 1])
-    outliers = sorted({float(b) for b, h in zip(columns["barrier"], high) if h})
+                    np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(ok["barrier"])))[0, 1])
+    outliers = sorted({float(b) for b, h in zip(ok["barrier"], high) if h})
     fitted["outlier_barriers"] = outliers
     ax.set(xscale="log", yscale="log", xlabel="participation-ratio dimension of the layer's neurons",
            ylabel="loss barrier mod P (test)", title="Dimension of the neuron distribution vs barrier")

@@ -17,8 +17,9 @@ import numpy as np
 import twolayer as tl
 from twolayer.validation import check_positive_float, check_positive_int
 
-from ..common import GDConfig, figure, long_columns, plot_mean_curves, save
+from ..common import BARRIER_FLOOR, GDConfig, figure, plot_mean_curves, save
 from ..experiment import Experiment
+from ..table import Table
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,19 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     keys = ("dense_perm", "fresh_perm", "plain", "loss")
-    columns = long_columns(results, ("replicate",), ("remaining", *keys), index="round")
-    remaining = np.mean([r["remaining"] for _, r in results], axis=0)
+    remaining = table.stack("remaining").mean(axis=0)
     labels = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fresh matching",
               "plain": "no permutation", "loss": "mean loss of the pruned networks"}
-    means = plot_mean_curves(ax, remaining, results, keys, labels, floor=1e-10)
+    means = plot_mean_curves(ax, remaining, table, keys, labels, floor=BARRIER_FLOOR)
     fitted: dict = {"remaining_fraction": remaining.tolist()} | {k: y.tolist() for k, y in means.items()}
     ax.invert_xaxis()
     ax.set(yscale="log", xlabel="fraction of neurons remaining", ylabel="barrier, or loss (population)",
            title="Barrier along iterative magnitude pruning")
     ax.legend(fontsize=7)
-    return save(fig, "imp", out, columns, fitted)
+    return save(fig, "imp", out, table.long(("replicate",), ("remaining", *keys), index="round"), fitted)
 
 
 EXPERIMENT = Experiment("imp", "IMP with rewinding: barrier between pruned networks with the dense permutation "

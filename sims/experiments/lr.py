@@ -44,6 +44,7 @@ from twolayer.validation import check_positive_float, check_positive_int
 from ..common import figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..runner import run_seed
+from ..table import Table
 
 
 class Variant(str, enum.Enum):
@@ -239,25 +240,17 @@ def cell_label(cell: tuple) -> str:
     return f"{Variant(variant).value} m={m} s={s:g} {'balanced' if bal else 'unbalanced'}"
 
 
-def _cells(results) -> dict[tuple, list]:
-    cells = defaultdict(list)
-    for c, r in results:
-        cells[(c.variant.value, c.m, c.init_scale, c.balanced)].append((c, r))
-    return cells
+def _cells(table: Table) -> dict[tuple, Table]:
+    """The runs of each (variant, m, s, balanced) cell."""
+    return {(Variant(v).value, int(m), float(s), bool(b)): cell
+            for (v, m, s, b), cell in table.split(("variant", "m", "init_scale", "balanced")).items()}
 
 
-def _curves(runs, rates, key: str) -> np.ndarray:
+def _curves(cell: Table, rates, key: str) -> np.ndarray:
     """(rows, rates) array of a quantity against the rate: one row per replicate and student for a
     per-student quantity, one per replicate for a per-pair one (the barriers); NaN where a run
     diverged or is missing."""
-    reps = sorted({c.replicate for c, _ in runs})
-    per_run = np.size(runs[0][1][key])
-    Y = np.full((len(reps) * per_run, rates.size), np.nan)
-    col = {x: j for j, x in enumerate(rates)}
-    for c, r in runs:
-        row = reps.index(c.replicate) * per_run
-        Y[row:row + per_run, col[c.lr_rel]] = r[key]
-    return Y
+    return cell.pivot("replicate", "lr_rel", key, rates)
 
 
 def _median(values) -> float | None:
@@ -298,19 +291,13 @@ def analyse_cell(runs, rates: np.ndarray) -> dict:
                                    "curves_crossed": f"{fit.crossed}/{fit.curves}"} | sides}
 
 
-def _columns(results) -> dict[str, list]:
+def _columns(table: Table) -> dict[str, list]:
+    """One CSV row per student: the cell fields, the per-student measures and the pair's barriers."""
     fields = ("variant", "m", "init_scale", "balanced", "lr_rel", "replicate")
-    columns: dict[str, list] = {k: [] for k in (*fields, "student", *STUDENT_KEYS, "barrier_modp", "barrier_plain")}
-    for c, r in results:
-        for i in range(PAIR):
-            for f in fields:
-                value = getattr(c, f)
-                columns[f].append(value.value if isinstance(value, Variant) else value)
-            columns["student"].append(i)
-            for k in STUDENT_KEYS:
-                columns[k].append(float(r[k][i]))
-            for k in ("barrier_modp", "barrier_plain"):
-                columns[k].append(float(r[k]))
+    columns = table.long(fields, STUDENT_KEYS, index="student")
+    columns["variant"] = [Variant(v).value for v in columns["variant"]]
+    for k in ("barrier_modp", "barrier_plain"):
+        columns[k] = np.repeat(table[k], PAIR).tolist()
     return columns
 
 
@@ -331,7 +318,7 @@ def _log_edges(centres: np.ndarray) -> np.ndarray:
     return np.concatenate([[centres[0] ** 2 / mid[0]], mid, [centres[-1] ** 2 / mid[-1]]])
 
 
-def _heatmap(ax, fig, runs_by_scale: dict[float, list], rates: np.ndarray, title: str):
+def _heatmap(ax, fig, runs_by_scale: dict[float, Table], rates: np.ndarray, title: str):
     """Median N_eff/m over (rate, scale); cells where most runs diverged grey with a cross."""
     scales = np.array(sorted(runs_by_scale))
     Z = np.array([_column_medians(_curves(runs_by_scale[s], rates, "neff_rel")) for s in scales])
@@ -374,9 +361,9 @@ def _cut(ax, runs, rates, key: str, label: str, color=None):
     return line
 
 
-def summarize(results, out: Path) -> dict:
-    rates = np.array(sorted({c.lr_rel for c, _ in results}))
-    cells = _cells(results)
+def summarize(table: Table, out: Path, store) -> dict:
+    rates = table.unique("lr_rel")
+    cells = _cells(table)
     fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output masses c_i = c abs(a_i) norm(w_i), "
                                       "divided by m",
                     "rate_unit": "eta / (2 / lambda_max(H(theta_0))), exact population Hessian at each student's init",
@@ -433,7 +420,7 @@ def summarize(results, out: Path) -> dict:
     ax.legend(fontsize=7)
     _locations(axes[1, 2], fitted, cells)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
-    return save(fig, "lr", out, _columns(results), fitted)
+    return save(fig, "lr", out, _columns(table), fitted)
 
 
 def _locations(ax, fitted: dict, cells):

@@ -13,25 +13,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common import figure, long_columns, save
+from ..common import figure, save
 from ..experiment import Experiment
-from .lr import RATE_LABEL, dynamics_configs, run
+from ..table import Table
+from .lr import RATE_LABEL, Variant, dynamics_configs, run
 
 #: a diverged run is clipped at this multiple of the largest value of the runs that did not diverge
 CLIP = 10.0
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax_loss, ax_sharp, ax_neff) = figure(3, width=5.0, height=4.0)
     fitted: dict = {"rate_unit": RATE_LABEL}
-    settled = [r for _, r in results if not r["diverged"][0]]
+    runs = [{k: table[k][i] for k in table.columns} for i in np.argsort(table["lr_rel"], kind="stable")]
+    settled = [r for r in runs if not r["diverged"][0]]
     # a diverged run is drawn up to CLIP times the highest value of the others, then marked, so
     # that its blow-up does not squash every other curve
     loss_top = CLIP * max((np.max(r["trace_loss"]) for r in settled), default=np.inf)
     sharp_top = CLIP * max((np.max(r["eta"][0] * r["trace_sharpness"] / 2) for r in settled), default=np.inf)
-    for c, r in sorted(results, key=lambda cr: cr[0].lr_rel):
+    for r in runs:
         eta = float(r["eta"][0])
-        label = f"η_rel = {c.lr_rel:g}" + ("  (diverged: clipped, ▲)" if r["diverged"][0] else "")
+        label = f"η_rel = {r['lr_rel']:g}" + ("  (diverged: clipped, ▲)" if r["diverged"][0] else "")
         steps, loss = np.maximum(r["trace_loss_step"], 0.5), np.asarray(r["trace_loss"])
         line, = ax_loss.plot(steps, np.minimum(loss, loss_top), lw=1, label=label)
         sharp = eta * np.asarray(r["trace_sharpness"]) / 2
@@ -42,7 +44,7 @@ def summarize(results, out: Path) -> dict:
             if over.any():
                 ax.plot(np.asarray(x)[over][:1], [top], "^", color=line.get_color(), ms=8)
         ax_neff.plot(r["trace_step"], r["trace_neff_rel"], marker="o", ms=3, color=line.get_color(), label=label)
-        fitted[f"lr_rel={c.lr_rel:g}"] = {
+        fitted[f"lr_rel={r['lr_rel']:g}"] = {
             "diverged": bool(r["diverged"][0]), "loss_initial": float(loss[0]), "loss_peak": float(np.max(loss)),
             "loss_peak_step": int(r["trace_loss_step"][int(np.argmax(loss))]), "loss_final": float(loss[-1]),
             "sharpness_x_eta_over_2_initial": float(eta * r["trace_sharpness"][0] / 2),
@@ -54,12 +56,12 @@ def summarize(results, out: Path) -> dict:
     ax_sharp.set(xscale="log", yscale="log", xlabel="GD step", ylabel="η λ_max(H(θ_t)) / 2",
                  title="sharpness in units of the stability limit")
     ax_neff.set(xscale="log", xlabel="GD step", ylabel="N_eff / m", title="sparsity along training", ylim=(0, None))
-    c0 = results[0][0]
-    fig.suptitle(f"{c0.variant.value}, m={c0.m}, s={c0.init_scale:g}, "
-                 f"{'balanced' if c0.balanced else 'unbalanced'} init; η in units of 2/λ_max(H(θ₀))")
+    first = runs[0]
+    fig.suptitle(f"{Variant(first['variant']).value}, m={first['m']}, s={first['init_scale']:g}, "
+                 f"{'balanced' if first['balanced'] else 'unbalanced'} init; η in units of 2/λ_max(H(θ₀))")
     for ax in (ax_loss, ax_sharp, ax_neff):
         ax.legend(fontsize=7)
-    columns = long_columns(results, ("lr_rel",), ("trace_sharpness", "trace_neff_rel", "trace_step"))
+    columns = table.long(("lr_rel",), ("trace_sharpness", "trace_neff_rel", "trace_step"))
     return save(fig, "lr_dynamics", out, columns, fitted)
 
 

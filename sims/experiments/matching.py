@@ -15,8 +15,9 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import GDConfig, figure, save
+from ..common import BARRIER_FLOOR, GDConfig, figure, save
 from ..experiment import Experiment
+from ..table import Table
 
 METHODS = ("weights", "weights_cov", "activations", "refine", "ot")
 REFINE_MAX_WIDTH = 128
@@ -50,30 +51,21 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
-    columns: dict[str, list] = {"m": [c.m for c, _ in results], "replicate": [c.replicate for c, _ in results]}
-    for method in METHODS:
-        columns[method] = [float(r[method]) for _, r in results]
-        columns[f"{method}_seconds"] = [float(r[f"{method}_seconds"]) for _, r in results]
-    m = np.array(columns["m"])
-    widths = np.unique(m)
     fitted: dict = {}
     for method in METHODS:
-        y, t = np.array(columns[method]), np.array(columns[f"{method}_seconds"])
-        ok = np.isfinite(y)
-        mean = np.array([y[(m == w) & ok].mean() if np.any((m == w) & ok) else np.nan for w in widths])
-        secs = np.array([t[(m == w) & ok].mean() if np.any((m == w) & ok) else np.nan for w in widths])
-        ax.plot(widths, np.maximum(mean, 1e-10), marker="o", label=method)
-        ax2.plot(widths, secs, marker="o", label=method)
-        fitted[method] = {"mean_barrier_by_m": {int(w): float(v) for w, v in zip(widths, mean)},
-                          "mean_seconds_by_m": {int(w): float(v) for w, v in zip(widths, secs)}}
+        barrier, seconds = table.group("m", method), table.group("m", f"{method}_seconds")
+        ax.plot(barrier.x, np.maximum(barrier.value, BARRIER_FLOOR), marker="o", label=method)
+        ax2.plot(seconds.x, seconds.value, marker="o", label=method)
+        fitted[method] = {"mean_barrier_by_m": barrier.as_dict(), "mean_seconds_by_m": seconds.as_dict()}
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="barrier mod P (population)",
            title="Barrier left by each alignment method")
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="wall time of match + barrier (s)", title="Cost of each method")
     ax.legend(fontsize=7)
     ax2.legend(fontsize=7)
+    columns = table.csv(("m", "replicate", *(k for method in METHODS for k in (method, f"{method}_seconds"))))
     return save(fig, "matching", out, columns, fitted)
 
 

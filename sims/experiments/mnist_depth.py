@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 import twolayer as tl
 
-from ..common import figure, log_axis_with_zeros, save
+from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
+from ..table import Table
 from .realdata import RealConfig, dataset, test_objective, train_pair
 
 #: the matching methods that align MLPs
@@ -35,29 +34,23 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
     names = ("plain", *METHODS)
-    columns = {"depth": [c.depth for c, _ in results], "replicate": [c.replicate for c, _ in results]}
-    for n in names:
-        for kind in ("loss", "error"):
-            columns[f"{n}_{kind}"] = [float(r[f"{n}_{kind}"]) for _, r in results]
-    depth = np.array(columns["depth"])
-    depths = np.unique(depth)
+    keys = [f"{n}_{kind}" for n in names for kind in ("loss", "error")]
     fitted = {}
     for n in names:
         for kind, axis in (("loss", ax), ("error", ax2)):
-            y = np.array(columns[f"{n}_{kind}"])
-            mean = [float(y[depth == L].mean()) for L in depths]
-            axis.plot(depths, mean, marker="o", label=n)
-            fitted[f"{n}_{kind}_by_depth"] = dict(zip(map(int, depths), mean))
+            g = table.group("depth", f"{n}_{kind}")
+            axis.plot(g.x, g.value, marker="o", label=n)
+            fitted[f"{n}_{kind}_by_depth"] = g.as_dict()
     ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)", title="Barrier vs depth")
-    log_axis_with_zeros(ax, 1e-3)
+    log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
     ax.legend(fontsize=8)
     ax2.legend(fontsize=8)
     fig.tight_layout()  # room for the two-line axis label
-    return save(fig, "mnist_depth", out, columns, fitted)
+    return save(fig, "mnist_depth", out, table.csv(("depth", "replicate", *keys)), fitted)
 
 
 EXPERIMENT = Experiment("mnist_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "

@@ -13,8 +13,9 @@ import numpy as np
 import twolayer as tl
 from twolayer.random import child
 
-from ..common import figure, fixed_log_ticks, long_columns, plot_mean_curves, save
+from ..common import figure, fixed_log_ticks, plot_mean_curves, save
 from ..experiment import Experiment
+from ..table import Table
 from .realdata import RealConfig, dataset, test_objective, train_objective, train_pair
 
 PRUNE = 0.4
@@ -60,18 +61,17 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
-    columns = long_columns(results, ("replicate",), ("remaining", *KEYS), index="round")
-    remaining = np.mean([r["remaining"] for _, r in results], axis=0)
-    means = plot_mean_curves(ax, remaining, results, KEYS)
+    remaining = table.stack("remaining").mean(axis=0)
+    means = plot_mean_curves(ax, remaining, table, KEYS)
     fitted = {"remaining_fraction": remaining.tolist()} | {k: y.tolist() for k, y in means.items()}
     ax.invert_xaxis()
     ax.set(xscale="log", xlabel="fraction of weights remaining", ylabel="loss barrier (test cross-entropy)",
            title="Deep MLP: barrier along IMP")
     fixed_log_ticks(ax.xaxis, np.round(remaining, 3))
     ax.legend(fontsize=8)
-    return save(fig, "mnist_imp", out, columns, fitted)
+    return save(fig, "mnist_imp", out, table.long(("replicate",), ("remaining", *KEYS), index="round"), fitted)
 
 
 EXPERIMENT = Experiment("mnist_imp", "IMP of a deep MLP on real data: dense permutation vs fresh matching vs none",

@@ -10,8 +10,9 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from ..common import figure, log_axis_with_zeros, save
+from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
+from ..table import Table
 from .realdata import RealConfig, dataset, effective_units, test_objective, train_pair
 
 
@@ -30,30 +31,24 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
-    columns = {"lr": [c.lr for c, _ in results]} | {k: [float(r[k]) for _, r in results]
-                                                     for k in ("diverged", "units", "barrier")}
-    lr = np.array(columns["lr"])
-    rates = np.unique(lr)
-    units = np.array([np.nanmean(np.array(columns["units"])[lr == x]) if np.any(np.isfinite(
-        np.array(columns["units"])[lr == x])) else np.nan for x in rates])
-    barrier = np.array([np.nanmean(np.array(columns["barrier"])[lr == x]) if np.any(np.isfinite(
-        np.array(columns["barrier"])[lr == x])) else np.nan for x in rates])
-    ok = np.isfinite(units)
-    ax.plot(rates[ok], units[ok], marker="o")
-    ax2.plot(rates[ok], barrier[ok], marker="o")
-    fitted = {"units_range": [float(np.nanmin(units)), float(np.nanmax(units))]}
+    units, barrier = table.group("lr", "units"), table.group("lr", "barrier")
+    ok = np.isfinite(units.value)
+    rates = units.x
+    ax.plot(rates[ok], units.value[ok], marker="o")
+    ax2.plot(rates[ok], barrier.value[ok], marker="o")
+    fitted = {"units_range": [float(np.nanmin(units.value)), float(np.nanmax(units.value))]}
     if ok.sum() >= 3:
-        fitted |= {"transition_lr": fits.transition_point(rates[ok], units[ok]),
-                   "transition_sharpness": fits.transition_sharpness(rates[ok], units[ok])}
+        fitted |= {"transition_lr": fits.transition_point(rates[ok], units.value[ok]),
+                   "transition_sharpness": fits.transition_sharpness(rates[ok], units.value[ok])}
     ax.set(xscale="log", xlabel="learning rate", ylabel="effective hidden units (participation ratio)",
            title="Sparsity vs learning rate (real data)")
     ax2.set(xscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
             title="Barrier mod P vs learning rate")
-    log_axis_with_zeros(ax2, 1e-3)
+    log_axis_with_zeros(ax2, REAL_BARRIER_LINEAR)
     fig.tight_layout()  # room for the two-line axis label
-    return save(fig, "mnist_lr", out, columns, fitted)
+    return save(fig, "mnist_lr", out, table.csv(("lr", "diverged", "units", "barrier")), fitted)
 
 
 EXPERIMENT = Experiment("mnist_lr", "real data: effective hidden units and barrier mod P vs learning rate",

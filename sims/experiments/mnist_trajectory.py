@@ -9,8 +9,9 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import figure, long_columns, plot_mean_curves, save
+from ..common import figure, plot_mean_curves, save
 from ..experiment import Experiment
+from ..table import Table
 from .realdata import RealConfig, dataset, test_objective, train_pair
 
 KEYS = ("plain", "final_perm", "fresh_perm")
@@ -34,17 +35,16 @@ def run(cfg: RealConfig, seq) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
-    steps = results[0][1]["steps"]
-    columns = long_columns(results, ("replicate",), ("steps", *KEYS))
+    steps = table["steps"][0]
     fitted = {}
-    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), results, KEYS).items():
+    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), table, KEYS).items():
         fitted[f"{k}_max"], fitted[f"{k}_final"] = float(y.max()), float(y[-1])
     ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)", ylabel="loss barrier (test cross-entropy)",
            title="Deep MLP: barrier along training")
     ax.legend(fontsize=7)
-    return save(fig, "mnist_trajectory", out, columns, fitted)
+    return save(fig, "mnist_trajectory", out, table.long(("replicate",), ("steps", *KEYS)), fitted)
 
 
 EXPERIMENT = Experiment("mnist_trajectory", "deep MLP on real data: final permutation along training vs fresh "

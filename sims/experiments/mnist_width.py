@@ -12,6 +12,7 @@ from theory import fits
 
 from ..common import figure, save
 from ..experiment import Experiment
+from ..table import Table
 from .realdata import RealConfig, dataset, test_objective, train_pair
 
 
@@ -33,20 +34,16 @@ def run(cfg: RealConfig, seq) -> dict:
 KEYS = ("plain_loss", "plain_error", "modp_loss", "modp_error", "test_error")
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
-    columns = {"width": [c.width for c, _ in results], "replicate": [c.replicate for c, _ in results]}
-    columns |= {k: [float(r[k]) for _, r in results] for k in KEYS}
-    w = np.array(columns["width"])
-    widths = np.unique(w)
     for k, axis in (("plain_loss", ax), ("modp_loss", ax), ("plain_error", ax2), ("modp_error", ax2)):
-        y = np.array(columns[k])
-        axis.plot(widths, [y[w == x].mean() for x in widths], marker="o", label=k.replace("_", " "))
-    y = np.array(columns["modp_loss"])
-    tail = (w >= np.median(widths)) & (y > 0)
-    fitted = {"test_error_by_width": {int(x): float(np.mean(np.array(columns["test_error"])[w == x])) for x in widths}}
-    if len(np.unique(w[tail])) >= 2:
-        fit = fits.loglog_slope(w[tail], y[tail], seed=0)
+        g = table.group("width", k)
+        axis.plot(g.x, g.value, marker="o", label=k.replace("_", " "))
+    widths = table.unique("width")
+    tail = table.rows((table["width"] >= np.median(widths)) & (table["modp_loss"] > 0))
+    fitted = {"test_error_by_width": table.group("width", "test_error").as_dict()}
+    if tail.unique("width").size >= 2:
+        fit = fits.loglog_slope(tail["width"], tail["modp_loss"], seed=0)
         fitted |= {"modp_loss_tail_slope": fit.slope, "modp_loss_tail_slope_ci95": fit.ci}
     ax.set(xscale="log", yscale="log", xlabel="hidden width (neurons)", ylabel="loss barrier (test cross-entropy)",
            title="Two-layer nets on real data")
@@ -54,7 +51,7 @@ def summarize(results, out: Path) -> dict:
             title="Error barrier")
     ax.legend(fontsize=7)
     ax2.legend(fontsize=7)
-    return save(fig, "mnist_width", out, columns, fitted)
+    return save(fig, "mnist_width", out, table.csv(("width", "replicate", *KEYS)), fitted)
 
 
 EXPERIMENT = Experiment("mnist_width", "two-layer nets on MNIST/digits: barriers plain and mod P vs width",

@@ -14,8 +14,9 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from ..common import GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, save
 from ..experiment import Experiment
+from ..table import Table
 
 
 def configs(profile: str) -> list[GDConfig]:
@@ -33,29 +34,25 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "plain": tl.barrier(B, C, tl.Population(teacher)).value}
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     keys = ("via_reference", "direct", "plain")
-    columns: dict[str, list] = {"m": [c.m for c, _ in results], "replicate": [c.replicate for c, _ in results]}
-    columns |= {k: [float(r[k]) for _, r in results] for k in keys}
-    m = np.array(columns["m"])
-    widths = np.unique(m)
     labels = {"via_reference": "B, C each aligned to A", "direct": "C aligned to B directly",
               "plain": "no alignment"}
     fitted: dict = {}
     for k in keys:
-        y = np.array(columns[k])
-        ax.plot(widths, [max(y[m == w].mean(), 1e-10) for w in widths], marker="o", label=labels[k])
-        pos = y > 1e-14
-        if k != "plain" and len(np.unique(m[pos])) >= 2:
-            fit = fits.loglog_slope(m[pos], y[pos], seed=0)
+        g = table.group("m", k)
+        ax.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), marker="o", label=labels[k])
+        pos = table.rows(table[k] > BARRIER_ZERO)
+        if k != "plain" and pos.unique("m").size >= 2:
+            fit = fits.loglog_slope(pos["m"], pos[k], seed=0)
             fitted[f"{k}_slope"], fitted[f"{k}_slope_ci95"] = fit.slope, fit.ci
-    ratio = np.array(columns["via_reference"]) / np.maximum(columns["direct"], 1e-16)
-    fitted["median_via_reference_over_direct_by_m"] = {int(w): float(np.median(ratio[m == w])) for w in widths}
+    ratio = table.with_column("ratio", table["via_reference"] / np.maximum(table["direct"], BARRIER_ZERO))
+    fitted["median_via_reference_over_direct_by_m"] = ratio.group("m", "ratio", stat=np.median).as_dict()
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier between B and C",
            title="Alignment through a third network")
     ax.legend(fontsize=7)
-    return save(fig, "three", out, columns, fitted)
+    return save(fig, "three", out, table.csv(("m", "replicate", *keys)), fitted)
 
 
 EXPERIMENT = Experiment("three", "strong LMC: B and C aligned to a reference A vs directly vs none, vs width",

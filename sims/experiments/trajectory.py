@@ -16,8 +16,9 @@ import numpy as np
 import twolayer as tl
 from twolayer.validation import check_positive_int
 
-from ..common import GDConfig, figure, long_columns, plot_mean_curves, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, plot_mean_curves, save
 from ..experiment import Experiment
+from ..table import Table
 
 
 @dataclass(frozen=True)
@@ -60,23 +61,22 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
-    steps = results[0][1]["steps"]
+    steps = table["steps"][0]
     keys = ("plain", "final_perm", "fresh_perm", "loss")
-    columns = long_columns(results, ("replicate", "m"), ("steps", *keys))
     labels = {"plain": "no permutation", "final_perm": "permutation of the final networks",
               "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
     fitted: dict = {}
-    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), results, keys, labels, floor=1e-10).items():
+    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), table, keys, labels, floor=BARRIER_FLOOR).items():
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
-    ratio = np.array(columns["final_perm"]) / np.maximum(np.array(columns["fresh_perm"]), 1e-16)
+    ratio = table.stack("final_perm") / np.maximum(table.stack("fresh_perm"), BARRIER_ZERO)
     fitted["median_final_over_fresh"] = float(np.median(ratio))
     ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
            ylabel="barrier, or loss (population)", title="Barrier along training: one permutation for all")
     ax.legend(fontsize=7)
-    return save(fig, "trajectory", out, columns, fitted)
+    return save(fig, "trajectory", out, table.long(("replicate", "m"), ("steps", *keys)), fitted)
 
 
 EXPERIMENT = Experiment("trajectory", "simultaneous weak LMC: the final networks' permutation applied to "

@@ -18,8 +18,9 @@ import twolayer as tl
 from theory import fits
 from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent
 
-from ..common import GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, save
 from ..experiment import Experiment
+from ..table import Table
 
 
 def configs(profile: str) -> list[GDConfig]:
@@ -42,40 +43,35 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "bound": barrier_bound(T, lA, lB), "transport": T}
 
 
-def summarize(results, out: Path) -> dict:
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
     keys = ("w2_pair", "w2_pair_neurons", "w2_teacher", "dimension", "barrier", "bound", "transport")
-    columns: dict[str, list] = {"m": [c.m for c, _ in results], "replicate": [c.replicate for c, _ in results]}
-    columns |= {k: [float(r[k]) for _, r in results] for k in keys}
-    m = np.array(columns["m"], dtype=float)
-    widths = np.unique(m)
-    d_eff = float(np.mean(columns["dimension"]))
+    d_eff = float(np.mean(table["dimension"]))
     beta = wasserstein_rate_exponent(d_eff, 2)
     fitted: dict = {"participation_dimension": d_eff, "predicted_w2_exponent": -beta}
     for key, label in (("w2_pair", "W2 between the networks (output mass)"),
                        ("w2_pair_neurons", "W2 between the networks (m c a, w)"),
                        ("w2_teacher", "W2 to the teacher (output mass)")):
-        y = np.array(columns[key])
-        mean = [y[m == w].mean() for w in widths]
-        ax.plot(widths, mean, marker="o", label=label)
-        fit = fits.loglog_slope(m, y, seed=0)
+        g = table.group("m", key)
+        ax.plot(g.x, g.value, marker="o", label=label)
+        fit = fits.loglog_slope(table["m"], table[key], seed=0)
         fitted[f"{key}_slope"] = fit.slope
         fitted[f"{key}_slope_ci95"] = fit.ci
-    ax.plot(widths, widths ** -beta * np.mean(columns["w2_pair"]) * widths[0] ** beta, "k--",
+    widths = table.unique("m").astype(float)
+    ax.plot(widths, widths ** -beta * np.mean(table["w2_pair"]) * widths[0] ** beta, "k--",
             label=f"theory rate m^-{beta:.2g} (d_eff = {d_eff:.2g})")
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="Wasserstein-2 distance",
            title="Neuron measures of GD solutions")
     ax.legend(fontsize=7)
     for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
-        y = np.array(columns[key])
-        ax2.plot(widths, [max(y[m == w].mean(), 1e-12) for w in widths], style, label=label)
-    fitted["bound_holds"] = bool(np.all(np.array(columns["barrier"]) <= np.array(columns["bound"]) + 1e-12))
-    fitted["median_bound_over_barrier"] = float(np.median(np.array(columns["bound"]) /
-                                                          np.maximum(columns["barrier"], 1e-16)))
+        g = table.group("m", key)
+        ax2.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), style, label=label)
+    fitted["bound_holds"] = bool(np.all(table["barrier"] <= table["bound"] + BARRIER_ZERO))
+    fitted["median_bound_over_barrier"] = float(np.median(table["bound"] / np.maximum(table["barrier"], BARRIER_ZERO)))
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier (population)",
             title="Rigorous transport bound vs barrier")
     ax2.legend(fontsize=7)
-    return save(fig, "wasserstein", out, columns, fitted)
+    return save(fig, "wasserstein", out, table.csv(("m", "replicate", *keys)), fitted)
 
 
 EXPERIMENT = Experiment("wasserstein", "W2 between neuron measures and to the teacher vs m; dimension; "

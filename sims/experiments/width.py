@@ -21,15 +21,19 @@ from theory.width import (
     ray_probability,
 )
 
-from ..common import GDConfig, figure, save
+from ..common import BARRIER_ZERO, GDConfig, figure, save
 from ..experiment import Experiment
+from ..table import Table
 
 #: refine (a local search over swaps) is run up to this width
 REFINE_MAX_WIDTH = 64
 #: the exact expectation (enumeration of ray counts) is drawn up to this width
 EXACT_MAX_WIDTH = 6
-#: the plot's lower limit (barriers are exactly 0 at m = k and numerically ~1e-16 at m = 1)
+#: the lowest value drawn on this figure's log axis (barriers are exactly 0 at m = k and ~1e-16
+#: at m = 1; smaller values are drawn on it, as the figure says)
 FLOOR = 1e-6
+#: pairs of sampled minima per width for the theory curve
+THEORY_PAIRS = 100
 
 
 def configs(profile: str) -> list[GDConfig]:
@@ -64,48 +68,58 @@ def _dip(widths: np.ndarray, curve: np.ndarray) -> float:
     return float(widths[np.argmin(curve[: max(1, int(np.argmax(curve)))])])
 
 
-def summarize(results, out: Path) -> dict:
-    ks = sorted({c.k for c, _ in results})
+def _theory(store, teacher: tl.Teacher, widths: np.ndarray) -> dict[str, np.ndarray]:
+    """The sampled-minima curve over ``widths`` and the exact expectation up to EXACT_MAX_WIDTH,
+    computed once per (k, d, widths) and kept in the store."""
+    small = widths[widths <= EXACT_MAX_WIDTH]
+
+    def compute():
+        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0)
+        exact = [exact_expected_barrier(teacher, int(w)) for w in small]
+        return {"mean": curve.mean, "sem": curve.sem, "numerical": curve.numerical, "exact": np.array(exact)}
+
+    params = {"k": teacher.k, "d": teacher.d, "widths": widths.tolist(), "n_pairs": THEORY_PAIRS, "seed": 0}
+    return store.cached("width: sampled minima", params, compute)
+
+
+def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
-    columns: dict[str, list] = {k: [] for k in ("k", "d", "m", "replicate", "plain", "weights",
-                                                "refine", "neff", "loss_A", "loss_B")}
-    for c, r in results:
-        for key in columns:
-            columns[key].append(getattr(c, key) if hasattr(c, key) else float(r[key]))
+    columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "loss_A", "loss_B"))
     fitted: dict = {}
     markers = {10: "o", 30: "s", 100: "^"}
-    for k in ks:
-        sel = [(c, r) for c, r in results if c.k == k]
-        ds = sorted({c.d for c, _ in sel})
-        widths = np.array(sorted({c.m for c, _ in sel}))
-        for d in ds:
-            mean_w = np.array([np.mean([r["weights"] for c, r in sel if c.m == m and c.d == d]) for m in widths])
-            mean_n = np.array([np.mean([r["neff"] for c, r in sel if c.m == m and c.d == d]) for m in widths])
-            ax.plot(widths, np.maximum(mean_w, FLOOR), marker=markers.get(d, "x"), ls="-", lw=1,
+    for k, sel in table.split("k").items():
+        for d, part in sel.split("d").items():
+            gd, neff = part.group("m", "weights"), part.group("m", "neff")
+            ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=markers.get(d, "x"), ls="-", lw=1,
                     label=f"GD, weights matching, k={k}, d={d}")
-            ax2.plot(widths, mean_n, marker=markers.get(d, "x"), label=f"k={k}, d={d}")
-        plain = [np.mean([r["plain"] for c, r in sel if c.m == m]) for m in widths]
-        ax.plot(widths, np.maximum(plain, FLOOR), color="0.6", ls=":", label=f"GD, no permutation, k={k}")
-        teacher = tl.Teacher.orthonormal(k, min(c.d for c, _ in sel))
+            ax2.plot(neff.x, neff.value, marker=markers.get(d, "x"), label=f"k={k}, d={d}")
+        plain = sel.group("m", "plain")
+        ax.plot(plain.x, np.maximum(plain.value, FLOOR), color="0.6", ls=":", label=f"GD, no permutation, k={k}")
+        widths = sel.unique("m")
         tw = widths[widths >= k]
-        mean_t, sem_t = predicted_curve(teacher, tw, n_pairs=100, seed=0)
-        ax.errorbar(tw, np.maximum(mean_t, FLOOR), yerr=sem_t, color="k", lw=1.5, capsize=2,
+        theory = _theory(store, tl.Teacher.orthonormal(k, int(sel["d"].min())), tw)
+        mean_t = theory["mean"]
+        numerical = theory["numerical"] > 0
+        ax.errorbar(tw, np.maximum(mean_t, FLOOR), yerr=theory["sem"], color="k", lw=1.5, capsize=2,
                     label=f"theory: sampled minima, k={k}")
+        if numerical.any():
+            ax.plot(tw[numerical], np.maximum(mean_t[numerical], FLOOR), "o", color="k", mfc="w", ms=5,
+                    label="theory + numerical path (cross-ray pairs)")
         small = tw[tw <= EXACT_MAX_WIDTH]
-        exact = [exact_expected_barrier(teacher, int(w)) for w in small]
-        ax.plot(small, np.maximum(exact, FLOOR), "kD", ms=4, mfc="none", label="theory: exact enumeration")
+        ax.plot(small, np.maximum(theory["exact"], FLOOR), "kD", ms=4, mfc="none", label="theory: exact enumeration")
         C = asymptotic_constant(k, ray_probability(k))
         ax.plot(tw, C / tw, "k--", lw=1, label=f"theory asymptote {C:.3f}/m")
         # large-m tail of the GD barrier, all d pooled, one point per pair
-        tail = [(c.m, r["weights"]) for c, r in sel if c.m >= 8 * k and r["weights"] > 1e-14]
-        entry = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C}
-        if len({m for m, _ in tail}) >= 2:
-            fit = fits.loglog_slope([m for m, _ in tail], [b for _, b in tail], seed=0)
+        tail = sel.rows((sel["m"] >= 8 * k) & (sel["weights"] > BARRIER_ZERO))
+        entry = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
+                 "theory_numerical_fraction_by_m": dict(zip(map(int, tw), map(float, theory["numerical"])))}
+        if tail.unique("m").size >= 2:
+            fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
         if np.unique(tw[tw >= 8 * k]).size >= 2:  # a slope needs two tail widths (not with --set m=...)
             theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
             entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci}
-        gd_mean = np.array([np.mean([r["weights"] for c, r in sel if c.m == m]) for m in tw])
+        gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
         entry |= {"gd_peak_m": fits.extremum(tw, gd_mean, "max"), "gd_dip_m": _dip(tw, gd_mean),
                   "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
         fitted[f"k={k}"] = entry

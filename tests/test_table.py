@@ -1,0 +1,102 @@
+"""The result table and the store's queries: grouping, selection, provenance, cached theory."""
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from test_sims import sims
+
+from sims.store import RUNS_COLUMNS, Store
+from sims.table import Table
+
+
+@dataclass(frozen=True)
+class Cfg:
+    m: int
+    replicate: int
+
+
+def _table():
+    rng = np.random.default_rng(0)
+    results = [(Cfg(m, r), {"b": rng.random(), "curve": rng.random(3)}) for m in (4, 8, 16) for r in range(5)]
+    return results, Table.from_results(results)
+
+
+def test_group_where_and_pivot_equal_hand_computation():
+    results, t = _table()
+    g = t.group("m", "b")
+    assert g.keys == [4, 8, 16] and list(g.count) == [5, 5, 5]
+    for key, mean, sem in zip(g.keys, g.value, g.sem):
+        vals = np.array([r["b"] for c, r in results if c.m == key])
+        assert mean == pytest.approx(vals.mean(), rel=1e-15)
+        assert sem == pytest.approx(vals.std(ddof=1) / np.sqrt(5), rel=1e-12)
+    med = t.group("m", "b", stat=np.median)
+    assert med.value[1] == np.median([r["b"] for c, r in results if c.m == 8])
+    sel = t.where(m=8, replicate=lambda r: r >= 3)
+    assert len(sel) == 2 and set(sel["replicate"]) == {3, 4}
+    assert list(t.split("m")) == [4, 8, 16] and len(t.split("m")[16]) == 5
+    Y = t.pivot("replicate", "m", "curve", [4, 8, 16, 32])
+    assert Y.shape == (15, 4) and np.isnan(Y[:, 3]).all()
+    np.testing.assert_array_equal(Y[3:6, 1], results[5 + 1][1]["curve"])  # replicate 1 at m = 8
+    long = t.long(("m",), ("curve",), index="point")
+    assert len(long["curve"]) == 45 and long["point"][:3] == [0, 1, 2]
+
+
+def test_group_leaves_out_non_finite_values_and_reports_empty_groups():
+    t = Table.from_rows([{"m": 1, "b": np.nan}, {"m": 2, "b": 1.0}, {"m": 2, "b": np.inf}])
+    g = t.group("m", "b")
+    assert np.isnan(g.value[0]) and g.count.tolist() == [0, 1] and g.value[1] == 1.0
+
+
+def test_store_table_filters_and_records_version_and_overrides(tmp_path):
+    out = tmp_path / "r"
+    sims("run", "three", "--set", "m=4", "--out", str(out))
+    store = Store(out)
+    try:
+        table = store.table("three", m=4)
+        assert len(table) == 3 and sorted(table["replicate"]) == [0, 1, 2]
+        assert len(store.table("three", m=8)) == 0
+        assert all(json.loads(o) == {"m": "4"} for o in table["overrides"])
+        assert all(v.startswith("0.") for v in table["version"])  # package version (+ git commit)
+        # the figure's numbers come from the same runs
+        assert table.group("m", "direct").value[0] == pytest.approx(np.mean(table["direct"]))
+    finally:
+        store.close()
+    made_with = json.loads((out / "figures" / "three.json").read_text())["made_with"]
+    assert made_with["overrides"] == {"m": "4"} and made_with["package"].startswith("twolayer ")
+
+
+def test_cached_theory_is_computed_once(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"curve": np.arange(3.0)}
+
+    store = Store(tmp_path)
+    try:
+        first = store.cached("demo", {"k": 2}, compute)
+        again = store.cached("demo", {"k": 2}, compute)
+        other = store.cached("demo", {"k": 3}, compute)
+    finally:
+        store.close()
+    assert len(calls) == 2
+    np.testing.assert_array_equal(first["curve"], again["curve"])
+    np.testing.assert_array_equal(other["curve"], np.arange(3.0))
+
+
+def test_an_index_of_the_first_layout_gains_the_provenance_columns_in_place(tmp_path):
+    db = sqlite3.connect(tmp_path / "index.sqlite")
+    db.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, experiment TEXT NOT NULL, config TEXT NOT NULL, "
+               "seed INTEGER NOT NULL, status TEXT NOT NULL, metrics TEXT, checksum TEXT, started REAL, "
+               "finished REAL, error TEXT)")
+    db.execute("INSERT INTO runs VALUES ('k', 'width', '{}', 0, 'failed', NULL, NULL, 0, 0, 'boom')")
+    db.commit()
+    db.close()
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "index.sqlite")
+    assert [row[1] for row in db.execute("PRAGMA table_info(runs)")] == RUNS_COLUMNS
+    assert db.execute("SELECT error FROM runs WHERE key = 'k'").fetchone() == ("boom",)
+    db.close()
