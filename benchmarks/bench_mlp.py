@@ -1,4 +1,4 @@
-"""MLP training throughput: twolayer.mlp against the same model in PyTorch (CPU), one run.
+"""MLP training throughput: twolayer.deep against the same model in PyTorch (CPU), one run.
 
     python benchmarks/bench_mlp.py
 
@@ -13,17 +13,18 @@ import time
 import numpy as np
 from _common import report, torch_or_none
 
-from twolayer.mlp import MLP, train_mlp
+import twolayer as tl
 
 torch = torch_or_none()
 STEPS = 200
 
 
 def numpy_rate(sizes, X, y):
-    net = MLP.init(sizes, seed=0)
-    train_mlp(net, X, y, steps=5)
+    net = tl.MLP.init(sizes, seed=0)
+    task = tl.Classification(X, y)
+    tl.train(net, task, "sgd", steps=5)
     t0 = time.perf_counter()
-    train_mlp(net, X, y, steps=STEPS, batch=128)
+    tl.train(net, task, "sgd", steps=STEPS, batch=128)
     return STEPS * 128 / (time.perf_counter() - t0)
 
 

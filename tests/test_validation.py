@@ -92,3 +92,46 @@ def test_dimension_mismatch(pair):
         tl.population_loss(student, tl.Teacher.orthonormal(2, 5))
     with pytest.raises(ValueError, match="backend"):
         tl.population_loss(student, tl.Teacher.orthonormal(2, 3), backend="torch")
+
+
+def _entry_points():
+    """Every public entry point that takes an input law, a matching method, a loss, a training
+    method or a barrier kind by name, called with a misspelt name."""
+    from theory.wasserstein import transport_cost
+
+    T = tl.Teacher.orthonormal(2, 3)
+    A, B = tl.Student.init(3, 3, seed=0), tl.Student.init(3, 3, seed=1)
+    X = np.random.default_rng(0).standard_normal((8, 3))
+    net = tl.MLP.init((3, 4, 2))
+    return [
+        ("inputs", lambda: tl.Teacher(T.V, T.b, inputs="gausian")),
+        ("inputs", lambda: tl.Teacher.orthonormal(2, 3, inputs="shpere")),
+        ("inputs", lambda: tl.Teacher.random(2, 3, inputs="Gaussian")),
+        ("inputs", lambda: tl.input_law("uniform")),
+        ("inputs", lambda: transport_cost(A, B, np.arange(3), inputs="gausian")),
+        ("method", lambda: tl.match(A, B, "weigths")),
+        ("method", lambda: tl.match(net, net, "activation")),
+        ("method", lambda: tl.barrier_modulo_permutation(A, B, tl.Population(T), method="OT")),
+        ("method", lambda: tl.train(A, tl.Population(T), "GD")),
+        ("method", lambda: tl.train(net, tl.Classification(X, np.zeros(8, dtype=int)), "adam")),
+        ("loss", lambda: tl.Classification(X, np.zeros(8, dtype=int), "cross_entropy")),
+        ("kind", lambda: tl.barrier(A, B, tl.Population(T), kind="supremum")),
+        ("kind", lambda: tl.path_barrier(lambda t: A, lambda s: 0.0, kind="mid")),
+        ("objective", lambda: tl.barrier(A, B, "population")),
+        ("objective", lambda: tl.train(A, "empirical")),
+        ("objective", lambda: tl.match(A, B, "activations", objective="data")),
+        ("measure", lambda: tl.neuron_measure(A, "output-mass")),
+        ("scaling", lambda: tl.Student.init(3, 3, scaling="mean-field")),
+        ("scaling", lambda: tl.to_student(tl.to_mlp(A), scaling="NTK")),
+        ("backend", lambda: tl.population_loss(A, T, backend="jax")),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(_entry_points())))
+def test_a_misspelt_name_is_a_clear_error_everywhere(index):
+    field, call = _entry_points()[index]
+    with pytest.raises(ValueError) as info:
+        call()
+    message = str(info.value)
+    assert field in message and "one of" in message or "objective must be" in message, message
+    assert "\n" not in message
