@@ -25,3 +25,20 @@ def test_no_file_points_outside_the_repository():
             if pattern.search(path.read_text(errors="ignore")) and path.name != "test_docs.py":
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_docstring_examples_hold():
+    import doctest
+    import importlib
+    import pkgutil
+
+    import twolayer
+
+    failed = []
+    for info in pkgutil.walk_packages(twolayer.__path__, "twolayer."):
+        if "._kernels" in info.name:
+            continue
+        result = doctest.testmod(importlib.import_module(info.name), optionflags=doctest.ELLIPSIS)
+        if result.failed:
+            failed.append(info.name)
+    assert failed == []

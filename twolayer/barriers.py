@@ -100,7 +100,20 @@ def _grid(ts) -> np.ndarray:
 
 def path_barrier(path: Callable[[float], object], loss: Callable[[object], float], ts=None,
                  kind: BarrierKind | str = BarrierKind.SUP) -> BarrierResult:
-    """Barrier of ``loss`` along any path t -> network with path(1) = A, path(0) = B."""
+    """Barrier of ``loss`` along any path t -> network with path(1) = A and path(0) = B.
+
+    Parameters
+    ----------
+    path : callable t -> network
+    loss : callable network -> float
+    ts : array, optional
+        Starting grid (default 25 points in [0, 1], both ends included).
+    kind : BarrierKind or str
+
+    Returns
+    -------
+    BarrierResult
+    """
     kind = BarrierKind.of(kind)
     ts = _grid(ts)
     curve = np.array([loss(path(t)) for t in ts])
@@ -177,7 +190,31 @@ def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weight
     with pi = ``match(A, B, method, objective, **options)``; method ``ot`` follows the transport
     plan's interpolation (students of any widths, ``twolayer.transport``).
 
-    Parameters are those of ``barrier`` and ``match``; ``result.matching`` holds the alignment.
+    Parameters
+    ----------
+    A, B : Student or MLP
+    objective : Objective
+        The loss of the barrier; also what ``match`` uses (data, law, teacher).
+    method : str
+        A matching method (``twolayer.METHODS``).
+    ts, kind
+        As for ``barrier``.
+    **options
+        The matching method's options.
+
+    Returns
+    -------
+    BarrierResult
+        With ``matching`` (the permutations, or the transport plan) and, for classification
+        objectives, ``error``.
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> T = tl.Teacher.orthonormal(2, 2)
+    >>> A = tl.Student(T.b, T.V)
+    >>> tl.barrier_modulo_permutation(A, tl.permute(A, [1, 0]), tl.Population(T)).value
+    0.0
     """
     check_objective(objective)
     matching = match(A, B, method, objective, **options)

@@ -30,7 +30,25 @@ class SparsityReport:
 
 def sparsity(student: Student, teacher: Teacher | None = None, threshold: float = 1e-3,
              cos_threshold: float = 0.99) -> SparsityReport:
-    """Sparsity report (see module docstring); ``alignment[i]`` = max_j cos(w_i, v_j)."""
+    """How condensed a student is (module docstring).
+
+    Parameters
+    ----------
+    student : Student
+    teacher : Teacher, optional
+        With it, neurons are counted per teacher direction: ``alignment[i]`` =
+        max_j cos(w_i, v_j), aligned when above ``cos_threshold``.
+    threshold : float
+        A neuron is active when its output mass c |a_i| |w_i| is at least this fraction of the
+        largest one.
+    cos_threshold : float
+
+    Returns
+    -------
+    SparsityReport
+        ``effective_neurons`` = (sum_i rho_i)^2 / sum_i rho_i^2 with rho_i = c |a_i| |w_i| (the
+        participation ratio), active and dead counts, neurons per teacher direction.
+    """
     if not isinstance(student, Student):
         raise ValueError(f"student must be a twolayer.Student; got {type(student).__name__}")
     threshold = check_positive_float("threshold", threshold, allow_zero=True)

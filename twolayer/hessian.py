@@ -72,7 +72,13 @@ def kernel_hessians(w: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def population_hessian(student: Student, teacher: Teacher) -> np.ndarray:
-    """d2R/dtheta2 in closed form, laid out like ``student.theta``."""
+    """The exact population Hessian d^2 R / d theta^2, of shape (p, p), laid out like
+    ``student.theta`` (a then W, or W only with frozen outputs).
+
+    Blocks: d2R/da_i da_i' = c^2 K(w_i, w_i'); the mixed and weight blocks come from the first and
+    second derivatives of the arc-cosine kernel (module docstring). Times the input law's moment
+    scale.
+    """
     check_pair(student, teacher)
     size = student.theta.size
     check_memory(f"population_hessian at m={student.m}, d={student.d} ({size} x {size} matrix and its "

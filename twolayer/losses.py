@@ -55,13 +55,51 @@ def _population(student: Student, teacher: Teacher, need_grad: bool, backend: st
 
 
 def population_loss(student: Student, teacher: Teacher, backend: str = "numba") -> float:
-    """R(theta) = 1/2 E[(f - f*)^2] in closed form (no sampling)."""
+    """The population loss R(theta) = 1/2 E[(f(x; theta) - f*(x))^2], in closed form.
+
+    With K(w, v) = E[sigma(w.x) sigma(v.x)] = |w||v| (sin phi + (pi - phi) cos phi) / (2 pi)
+    for x ~ N(0, I_d) (phi the angle between w and v),
+
+        R = 1/2 c^2 sum_{i,i'} a_i a_i' K(w_i, w_i') - c sum_{i,j} a_i b_j K(w_i, v_j)
+            + 1/2 sum_{j,j'} b_j b_j' K(v_j, v_j'),
+
+    times the input law's moment scale (1 Gaussian, 1/d sphere).
+
+    Parameters
+    ----------
+    student : Student
+    teacher : Teacher
+        Same input dimension d as the student; its input law sets the scale.
+    backend : {"numba", "numpy"}
+        The numba kernels (default) or the NumPy reference.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import twolayer as tl
+    >>> T = tl.Teacher.orthonormal(1, 2)
+    >>> round(tl.population_loss(tl.Student([0.0], [[1.0, 0.0]]), T), 6)  # 1/2 E[relu(x_1)^2] = 1/4
+    0.25
+
+    References
+    ----------
+    Y. Cho, L. K. Saul. Kernel methods for deep learning. NeurIPS 2009 (the arc-cosine kernel).
+    """
     return float(_population(student, teacher, False, backend)[0])
 
 
 def population_loss_and_grad(student: Student, teacher: Teacher, backend: str = "numba"
                              ) -> tuple[float, np.ndarray, np.ndarray]:
-    """(R, dR/da, dR/dW). dR/da is returned even when the output layer is frozen."""
+    """(R, dR/da of shape (m,), dR/dW of shape (m, d)), exactly.
+
+    dR/da_i = c (c sum_i' a_i' K(w_i, w_i') - sum_j b_j K(w_i, v_j)) and
+    dR/dw_i = c a_i (c sum_i' a_i' grad_w K(w_i, w_i') - sum_j b_j grad_w K(w_i, v_j)), with
+    grad_w K(w, v) = ((pi - phi) v + |v| sin phi w/|w|) / (2 pi) (zero at w = 0). dR/da is
+    returned even when the output layer is frozen.
+    """
     loss, ga, gW = _population(student, teacher, True, backend)
     return float(loss), ga, gW
 
@@ -89,7 +127,19 @@ def _empirical(student: Student, X, y, need_grad: bool, backend: str):
 
 
 def empirical_loss(student: Student, X, y, backend: str = "numba") -> float:
-    """L(theta) = 1/(2n) sum_s (f(x_s) - y_s)^2."""
+    """The empirical loss L(theta) = 1/(2n) sum_s (f(x_s; theta) - y_s)^2.
+
+    Parameters
+    ----------
+    student : Student
+    X : array of shape (n, d)
+    y : array of shape (n,)
+    backend : {"numba", "numpy"}
+
+    Returns
+    -------
+    float
+    """
     return float(_empirical(student, X, y, False, backend)[0])
 
 

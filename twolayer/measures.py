@@ -24,7 +24,19 @@ MEASURES = ("neurons", "output_mass")
 
 def neuron_measure(net: Student | Teacher, measure: str = "neurons"
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(points, weights) of a network's neuron measure (see module docstring)."""
+    """(points, weights) of a network's neuron measure (module docstring).
+
+    Parameters
+    ----------
+    net : Student or Teacher
+    measure : {"neurons", "output_mass"}
+
+    Returns
+    -------
+    points : array of shape (m, d + 1) (``neurons``: rows (m c a_i, w_i)) or (m', d)
+        (``output_mass``: directions w_i/|w_i| of the neurons with mass)
+    weights : array of shape (m,) or (m',), summing to 1
+    """
     check_choice("measure", measure, MEASURES)
     if isinstance(net, Teacher):
         if measure == "neurons":
@@ -47,7 +59,29 @@ def neuron_measure(net: Student | Teacher, measure: str = "neurons"
 def wasserstein(A: Student | Teacher, B: Student | Teacher, p: float = 2,
                 measure: str = "neurons", sliced: bool = False, projections: int = 200,
                 seed: SeedLike = 0) -> float:
-    """W_p between the neuron measures of A and B (exact unless ``sliced``)."""
+    """W_p(mu_A, mu_B) = (min_P sum_ij P_ij |x_i - y_j|^p)^(1/p) between neuron measures.
+
+    Parameters
+    ----------
+    A, B : Student or Teacher
+        Same input dimension.
+    p : float
+        The order (>= 1).
+    measure : {"neurons", "output_mass"}
+        Which neuron measure (``neuron_measure``).
+    sliced : bool
+        POT's sliced estimate with ``projections`` random directions drawn with ``seed``
+        instead of the exact value.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    D. Ferbach, B. Goujaud, G. Gidel, A. Dieuleveut. Proving linear mode connectivity of
+    neural networks via optimal transport. AISTATS 2024. arXiv:2310.19103.
+    """
     p = check_positive_float("p", p)
     if p < 1:
         raise ValueError(f"p must be >= 1; got {p}")

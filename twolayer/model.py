@@ -100,10 +100,24 @@ class Teacher:
 
 @dataclass(frozen=True, eq=False)
 class Student:
-    """Student network f(x) = c sum_i a_i sigma(w_i . x).
+    """Student network f(x) = c sum_i a_i sigma(w_i . x), sigma = ReLU, without biases.
 
-    ``scaling``: ``standard`` (c = 1) or ``meanfield`` (c = 1/m).
-    ``train_output``: if False the output weights are frozen (``init`` sets them to 1).
+    Parameters
+    ----------
+    a : array of shape (m,)
+        Output weights.
+    W : array of shape (m, d)
+        Hidden neurons w_i (rows).
+    scaling : {"standard", "meanfield"}
+        c = 1 or c = 1/m.
+    train_output : bool
+        If False the output weights are frozen (``init`` sets them to 1).
+
+    Examples
+    --------
+    >>> s = Student.init(8, 3, scale=0.1, seed=0, balanced=True)
+    >>> s.m, s.d, s.c
+    (8, 3, 1.0)
     """
 
     a: np.ndarray

@@ -133,7 +133,19 @@ def permute(net: Network, perms) -> Network:
 
 
 def interpolate(A: Network, B: Network, t: float) -> Network:
-    """theta(t) = t theta_A + (1 - t) theta_B, parameter by parameter (t = 1: A, t = 0: B)."""
+    """The network theta(t) = t theta_A + (1 - t) theta_B, parameter by parameter.
+
+    Parameters
+    ----------
+    A, B : Student or MLP
+        Networks of one structure (``check_compatible``).
+    t : float in [0, 1]
+        t = 1 gives A, t = 0 gives B.
+
+    Returns
+    -------
+    Student or MLP
+    """
     check_compatible(A, B)
     t = check_positive_float("t", t, allow_zero=True)
     if t > 1:

@@ -315,6 +315,18 @@ def train_replicas(students: Sequence[Student], objective: Population, lr: float
 
     Each replica follows exactly the updates ``train(s, objective, "gd", lr=lr, ...)`` would
     make (same kernel arithmetic), and stops on its own at ``tol`` or on divergence.
+
+    Parameters
+    ----------
+    students : sequence of Student
+        Sharing m, scaling and output mode.
+    objective : Population
+    lr, steps, tol, record_every, progress
+        As for ``train``.
+
+    Returns
+    -------
+    list of TrainResult, one per student
     """
     if not isinstance(objective, Population):
         raise ValueError(f"train_replicas runs population GD: objective must be a Population; "
