@@ -12,18 +12,13 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
+import twolayer as tl
+from twolayer.random import child
+from twolayer.validation import check_positive_float, check_positive_int
 
-import twolayer as tl  # noqa: E402
-from twolayer.random import child  # noqa: E402
-from twolayer.validation import check_positive_float, check_positive_int  # noqa: E402
-
-from .figureset import write_set  # noqa: E402
+from .figureset import write_set
 
 PROFILES = ("quick", "paper")
 
@@ -197,12 +192,25 @@ def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted:
             "json": lambda p: p.write_text(json.dumps(_rounded({"made_with": RUN_CONTEXT} | fitted if RUN_CONTEXT
                                                                else fitted), indent=1, default=float))})
     finally:
-        plt.close(fig)
+        _pyplot().close(fig)
     return fitted
+
+
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, imported when a figure is made (0.5 s: not for
+    commands that only check their arguments)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def fixed_log_ticks(axis, ticks) -> None:
     """Label a log axis at ``ticks`` only, as plain numbers (no crowded minor labels)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
     axis.set_major_locator(FixedLocator(list(ticks)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
@@ -231,5 +239,5 @@ def cap_outliers(ax, x, y, factor: float = 20.0, **style) -> np.ndarray:
 
 def figure(ncols: int = 1, width: float = 5.0, height: float = 3.8, nrows: int = 1):
     """A figure of nrows x ncols panels of the given size each: the row of axes (one row) or the grid."""
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    fig, axes = _pyplot().subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
     return fig, axes[0] if nrows == 1 else axes

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sims import ROOT, sims
@@ -93,7 +94,7 @@ def test_paths_and_options_are_checked_before_any_work(tmp_path, args, message):
     defaults = {"--out": str(tmp_path / "r")}
     given_opts = dict(zip(args[::2], args[1::2]))
     rest = [x for k, v in defaults.items() if k not in given_opts for x in (k, v)]
-    proc = sims("run", "imp", *args, *rest, check=False)
+    proc = run_cli("run", "--quiet", "imp", *args, *rest)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r" / "imp").exists()  # nothing computed
@@ -104,7 +105,7 @@ def test_out_or_figures_naming_a_file_is_refused(tmp_path):
     afile.write_text("x")
     for option in ("--out", "--figures"):
         other = ["--figures", str(tmp_path / "f")] if option == "--out" else ["--out", str(tmp_path / "r")]
-        proc = sims("run", "imp", option, str(afile), *other, check=False)
+        proc = run_cli("run", "--quiet", "imp", option, str(afile), *other)
         assert proc.returncode == 2 and f"{option} {afile}: exists and is not a directory" in proc.stderr
 
 
@@ -116,7 +117,7 @@ def test_data_errors_name_their_source_and_come_before_the_runs(tmp_path):
     assert proc.returncode == 0  # imp reads no data: the variable is not its concern
     empty = tmp_path / "empty"
     empty.mkdir()
-    proc = sims("run", "mnist_width", "--data", str(empty), "--out", str(tmp_path / "r2"), check=False)
+    proc = run_cli("run", "--quiet", "mnist_width", "--data", str(empty), "--out", str(tmp_path / "r2"))
     assert proc.returncode == 2 and f"--data {empty}: {empty}: no train-images-idx3-ubyte" in proc.stderr
     assert not (tmp_path / "r2").exists()
     proc = subprocess.run([sys.executable, "-m", "sims", "run", "mnist_width", "--out", str(tmp_path / "r3")],
@@ -143,14 +144,14 @@ def test_list_into_a_closed_pipe_and_report_outside_the_repository(tmp_path):
 
 
 def test_help_shows_defaults_and_the_keys_of_an_experiment():
-    out = sims("run", "lr", "--help").stdout
+    out = run_cli("run", "lr", "--help").stdout
     assert "(default: results)" in out and "--set keys of lr" in out
     assert "variant" in out and "one of gd, frozen, meanfield, online" in out and "lr_rel" in out
 
 
 def test_a_run_writes_figures_beside_its_results_not_into_the_repository(tmp_path):
     tracked = {p: p.stat().st_mtime_ns for p in (ROOT / "figures").iterdir()}
-    sims("run", "imp", "--set", "steps=300", "--set", "rewind=20", "--set", "rounds=2", "--out", str(tmp_path / "r"))
+    run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(tmp_path / "r"), check=True)
     assert (tmp_path / "r" / "figures" / "imp.png").exists() and (tmp_path / "r" / "figures" / "README.md").exists()
     assert {p: p.stat().st_mtime_ns for p in (ROOT / "figures").iterdir()} == tracked
 
@@ -183,7 +184,7 @@ ARGUMENT_LISTS = st.lists(st.sampled_from(["run", "all", "list", "report", "lr",
                                            "/nonexistent", "--quiet", "=", "--bogus"]), max_size=6)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ARGUMENT_LISTS)
 def test_random_argument_lists_never_end_in_a_traceback(tmp_path, args):
     _exits_cleanly(tmp_path, args)
@@ -214,7 +215,7 @@ FAST_IMP = ["--set", "steps=300", "--set", "rewind=20", "--set", "rounds=2"]
 def imp_store(tmp_path_factory) -> Path:
     """A finished imp sweep (3 runs), made once; tests copy it."""
     out = tmp_path_factory.mktemp("imp") / "r"
-    sims("run", "imp", *FAST_IMP, "--out", str(out))
+    run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), check=True)
     return out
 
 
@@ -247,7 +248,7 @@ def test_a_corrupt_index_is_moved_aside_and_rebuilt_from_the_results(tmp_path, i
         db.close()
     else:
         _damage(index, how)
-    proc = sims("run", "imp", *FAST_IMP, "--out", str(out))
+    proc = run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), check=True)
     row = next(line for line in proc.stdout.splitlines() if line.startswith("imp")).split()
     assert "Traceback" not in proc.stderr
     if how != "flipped" or "moved to index.sqlite.corrupt" in proc.stderr:  # flipped bytes may miss every page
@@ -265,13 +266,14 @@ def test_a_directory_where_a_result_belongs_is_moved_aside(tmp_path, imp_store):
     victim = next((out / "imp").glob("*.npz"))
     victim.unlink()
     victim.mkdir()
-    proc = sims("run", "imp", *FAST_IMP, "--out", str(out))
+    proc = run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), check=True)
     assert "Traceback" not in proc.stderr and "a directory where a result file belongs" in proc.stderr
     assert victim.is_file()
 
 
 def test_a_single_width_sweep_summarizes_without_a_slope(tmp_path):
-    proc = sims("run", "width", "--set", "m=16", "--set", "steps=500", "--out", str(tmp_path / "r"))
+    proc = run_cli("run", "--quiet", "width", "--set", "m=16", "--set", "steps=500", "--out", str(tmp_path / "r"),
+                   check=True)
     fitted = json.loads((tmp_path / "r" / "figures" / "width.json").read_text())
     assert "theory_slope" not in fitted["k=2"] and fitted["made_with"]["overrides"] == {"m": "16", "steps": "500"}
     assert "Traceback" not in proc.stderr

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from test_sims import ROOT, sims, stored
 
 import twolayer as tl
@@ -109,7 +110,7 @@ def test_jobs_beyond_the_cores_are_capped_with_a_warning(tmp_path):
 
 
 def test_repeated_set_key_is_an_error(tmp_path):
-    proc = sims("run", "imp", "--set", "steps=300", "--set", "steps=400", "--out", str(tmp_path / "r"), check=False)
+    proc = run_cli("run", "--quiet", "imp", "--set", "steps=300", "--set", "steps=400", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "--set steps given twice" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from sims.store import THEORY
 
@@ -41,7 +42,7 @@ def stored(out: Path) -> dict:
 
 
 def test_list_names_every_experiment():
-    out = sims("list").stdout
+    out = run_cli("list").stdout
     for name in ("width", "lr", "wasserstein", "trajectory", "three", "imp", "matching"):
         assert name in out
 
@@ -62,7 +63,7 @@ def test_list_names_every_experiment():
     (["run", "lr_dynamics", "--set", "trace=x"], "expected int"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
-    proc = sims(*args, "--out", str(tmp_path / "r"), "--figures", str(tmp_path / "f"), check=False)
+    proc = run_cli(*args, "--quiet", "--out", str(tmp_path / "r"), "--figures", str(tmp_path / "f"))
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -70,14 +71,14 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
 
 def test_rerun_skips_and_corrupt_file_is_recomputed(tmp_path):
     out, figs = tmp_path / "r", tmp_path / "f"
-    sims("run", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs))
+    run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs), check=True)
     first = stored(out)
     assert len(first) == 3 and (figs / "imp.png").exists() and (figs / "imp.csv").exists()
-    again = sims("run", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs)).stdout
+    again = run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs), check=True).stdout
     assert next(line for line in again.splitlines() if line.startswith("imp")).split()[1:4] == ["3", "0", "3"]
     victim = next((out / "imp").glob("*.npz"))
     victim.write_bytes(victim.read_bytes()[:100])  # truncate: checksum no longer matches
-    third = sims("run", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs)).stdout
+    third = run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs), check=True).stdout
     row = next(line for line in third.splitlines() if line.startswith("imp"))
     assert row.split()[1:4] == ["3", "1", "2"]  # runs, done, skipped
     final = stored(out)
@@ -144,8 +145,8 @@ def test_dask_local_cluster_gives_identical_results(tmp_path):
 
 def test_report_lists_the_figures(tmp_path):
     figs = tmp_path / "f"
-    sims("run", "imp", *FAST_IMP, "--out", str(tmp_path / "r"), "--figures", str(figs))
-    sims("report", "--figures", str(figs))
+    run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(tmp_path / "r"), "--figures", str(figs), check=True)
+    run_cli("report", "--figures", str(figs), check=True)
     text = (figs / "README.md").read_text()
     assert "![imp](imp.png)" in text and "dense_perm" in text
     assert json.loads((figs / "imp.json").read_text())["remaining_fraction"][0] == 1.0

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment, minimize_scalar
 
 from twolayer import Teacher
 
@@ -91,6 +90,8 @@ def ray_matching(A: Minimum, B: Minimum, k: int) -> tuple[np.ndarray, int]:
     left_A = np.array(extra_A + free_A, dtype=np.int64)
     left_B = np.array(extra_B + free_B, dtype=np.int64)
     if left_A.size:
+        from scipy.optimize import linear_sum_assignment  # 0.4 s to import: only when used
+
         FA = np.column_stack([A.student.a, A.student.W])[left_A]
         FB = np.column_stack([B.student.a, B.student.W])[left_B]
         cost = ((FA[:, None, :] - FB[None, :, :]) ** 2).sum(-1)
@@ -149,6 +150,8 @@ def gaussian_loss(alpha: np.ndarray, U: np.ndarray, teacher: Teacher) -> float:
 def numerical_path_barrier(A, B, perm: np.ndarray, teacher: Teacher, grid: int = 41) -> float:
     """max_t R(t theta_A + (1 - t) pi(theta_B)) - (t R_A + (1 - t) R_B), Gaussian inputs:
     the largest gap on a grid of ``grid`` points, refined by a bounded search around it."""
+    from scipy.optimize import minimize_scalar  # 0.4 s to import: only when used
+
     def loss(t):
         a = t * A.c * A.a + (1 - t) * B.c * B.a[perm]
         return gaussian_loss(a, t * A.W + (1 - t) * B.W[perm], teacher)

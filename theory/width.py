@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.stats import multinomial
 
 from twolayer import SeedLike, Teacher, as_generator
 
@@ -68,6 +67,8 @@ def exact_expected_barrier(teacher: Teacher, m: int, allocation: str = "uniform"
     minimum is determined up to permutation by its counts, so this is exact."""
     if model.get("split", "equal") != "equal":
         raise ValueError("exact enumeration needs split='equal' (a Dirichlet split is continuous)")
+    from scipy.stats import multinomial  # scipy.stats: 0.6 s to import, only when used
+
     k = teacher.k
     probs = type_probabilities(k, allocation, r)
     vectors = list(count_vectors(m, k))

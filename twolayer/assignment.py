@@ -8,7 +8,6 @@ distance_assignment(P, Q) pi minimising sum_i |p_i - q_pi(i)|^2, with a nearest-
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ._blas import single_threaded_blas
 from ._kernels import distances as _distances
@@ -17,8 +16,9 @@ from ._kernels import distances as _distances
 def squared_distances(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """C_ij = |p_i - q_j|^2 = |p_i|^2 + |q_j|^2 - 2 p_i.q_j (numba kernel, blocked BLAS)."""
     with single_threaded_blas():
-        return _distances.squared_distances(np.ascontiguousarray(P, dtype=np.float64),
-                                            np.ascontiguousarray(Q, dtype=np.float64))
+        # writable copies: one numba specialisation whether the caller's arrays are read-only or not
+        return _distances.squared_distances(np.array(P, dtype=np.float64, order="C"),
+                                            np.array(Q, dtype=np.float64, order="C"))
 
 
 def distance_assignment(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
@@ -39,6 +39,8 @@ def distance_assignment(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
 
 def assignment(cost: np.ndarray) -> np.ndarray:
     """pi minimising sum_i cost[i, pi(i)] (scipy's exact linear assignment)."""
+    from scipy.optimize import linear_sum_assignment  # scipy.optimize: 0.4 s to import, only when used
+
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(cost.shape[0], dtype=np.int64)
     perm[rows] = cols

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from .matching import Matching, match
 from .objective import Objective, check_objective
@@ -114,6 +113,8 @@ def path_barrier(path: Callable[[float], object], loss: Callable[[object], float
     -------
     BarrierResult
     """
+    from scipy.optimize import minimize_scalar  # scipy.optimize: 0.4 s to import, only when used
+
     kind = BarrierKind.of(kind)
     ts = _grid(ts)
     curve = np.array([loss(path(t)) for t in ts])

@@ -40,7 +40,10 @@ def _population(student: Student, teacher: Teacher, need_grad: bool, backend: st
         warnings.warn(f"population loss at m={student.m}, d={student.d}: about "
                       f"{pairs * SECONDS_PER_PAIR_DIM:.0f} s on one core ((m + k)^2 d = {pairs:.2g} kernel terms)",
                       stacklevel=3)
-    args = (student.a, student.W, teacher.V, teacher.b, student.c, teacher.inputs.moment_scale(teacher.d))
+    # writable copies of a, W: the kernels then see the types the training loops give them and numba
+    # compiles one specialisation, not a second one for read-only arrays (O(m d), beside O(m^2 d))
+    args = (np.array(student.a), np.array(student.W), teacher.V, teacher.b, student.c,
+            teacher.inputs.moment_scale(teacher.d))
     if backend == "numpy":
         return reference.population_terms(*args, need_grad=need_grad)
     with single_threaded_blas():
@@ -123,7 +126,7 @@ def _empirical(student: Student, X, y, need_grad: bool, backend: str):
     if backend == "numpy":
         return reference.empirical_terms(X, y, student.a, student.W, student.c)
     with single_threaded_blas():
-        return _emp.empirical_terms(X, y, student.a, student.W, student.c, need_grad)
+        return _emp.empirical_terms(X, y, np.array(student.a), np.array(student.W), student.c, need_grad)
 
 
 def empirical_loss(student: Student, X, y, backend: str = "numba") -> float:

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib import patheffects
 
 import twolayer as tl
 from theory import fits
@@ -320,6 +319,8 @@ def _log_edges(centres: np.ndarray) -> np.ndarray:
 
 def _heatmap(ax, fig, runs_by_scale: dict[float, Table], rates: np.ndarray, title: str):
     """Median N_eff/m over (rate, scale); cells where most runs diverged grey with a cross."""
+    from matplotlib import patheffects
+
     scales = np.array(sorted(runs_by_scale))
     Z = np.array([_column_medians(_curves(runs_by_scale[s], rates, "neff_rel")) for s in scales])
     diverged = np.array([np.nanmean(_curves(runs_by_scale[s], rates, "diverged"), axis=0) > 0.5 for s in scales])
