@@ -100,3 +100,19 @@ def test_an_index_of_the_first_layout_gains_the_provenance_columns_in_place(tmp_
     assert [row[1] for row in db.execute("PRAGMA table_info(runs)")] == RUNS_COLUMNS
     assert db.execute("SELECT error FROM runs WHERE key = 'k'").fetchone() == ("boom",)
     db.close()
+
+
+def test_runs_stored_under_an_older_result_layout_are_recomputed_not_loaded(tmp_path, monkeypatch):
+    import dataclasses
+
+    from conftest import run_cli
+
+    import sims.experiments.three as three
+
+    args = ("run", "--quiet", "three", "--set", "m=4", "--set", "steps=500", "--out", str(tmp_path / "r"))
+    first = run_cli(*args, check=True).stdout
+    assert next(line for line in first.splitlines() if line.startswith("three")).split()[1:4] == ["3", "3", "0"]
+    newer = dataclasses.replace(three.EXPERIMENT, version=three.EXPERIMENT.version + 1)
+    monkeypatch.setattr(three, "EXPERIMENT", newer)
+    again = run_cli(*args, check=True).stdout
+    assert next(line for line in again.splitlines() if line.startswith("three")).split()[1:4] == ["3", "3", "0"]
