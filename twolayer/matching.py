@@ -98,29 +98,33 @@ def _moved(arr: np.ndarray, axis: int) -> np.ndarray:
 def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
                     arrays_B: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray] | None = None,
                     max_sweeps: int = 100, seed=0) -> dict[str, np.ndarray]:
-    """Permutations pi maximising sum_{(p, axis)} <M_p theta^A_p, pi(theta^B)_p>.
+    """Permutations pi maximising sum_{(p, axis)} <theta^A_p, pi(theta^B)_p> along each axis.
 
-    ``metrics[p]`` (optional) multiplies A's parameter p on its last axis (the input axis of
-    a weight matrix), so rows are compared in w^T Sigma w'. One permutation: one exact linear
+    ``metrics[p]`` (optional) is the second moment Sigma of weight matrix p's input: where a
+    permutation reorders the rows of p (axis 0, the incoming weights of its units) they are
+    compared in w^T Sigma w'; along axis 1 p is compared plainly. One permutation: one exact linear
     assignment. Several: Git Re-Basin's coordinate descent, each permutation solved exactly
     with the others fixed, in a random order per sweep, until a sweep changes nothing.
     """
     max_sweeps = check_positive_int("max_sweeps", max_sweeps)
     metrics = metrics or {}
-    A = {p: (arr @ metrics[p] if p in metrics else arr) for p, arr in arrays_A.items()}
+    # a metric weighs the rows of a weight matrix (its axis 0: incoming weights) only; the same
+    # matrix read along axis 1 (outgoing weights of the layer below) is compared plainly
+    weighted = {p: arrays_A[p] @ metrics[p] for p in metrics}
     names = spec.names
     perms = {name: np.arange(spec.size(arrays_A, name)) for name in names}
     if len(names) == 1 and not metrics:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
         (name,) = names
         rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in spec.axes[name]])  # noqa: E731
-        return {name: distance_assignment(rows(A), rows(arrays_B))}
+        return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}
     rng = as_generator(seed)
     for _ in range(1 if len(names) == 1 else max_sweeps):
         changed = False
         for name in (names if len(names) == 1 else [names[i] for i in rng.permutation(len(names))]):
             others = {q: perms[q] for q in names if q != name}
             B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
-            score = sum(_moved(A[p], ax) @ _moved(B[p], ax).T for p, ax in spec.axes[name])
+            score = sum(_moved(weighted[p] if ax == 0 and p in weighted else arrays_A[p], ax) @ _moved(B[p], ax).T
+                        for p, ax in spec.axes[name])
             new = assignment(-score)
             if not np.array_equal(new, perms[name]):
                 perms[name], changed = new, True
