@@ -34,15 +34,23 @@ def _descend(a, W, ga, gW, lr, train_a):
 
 
 @njit(cache=True)
+def _step(s, loss, a, W, ga, gW, lr, tol, limit, train_a, losses):
+    """Record the loss of step s and, unless it stops the run, update (a, W): the status."""
+    losses[s] = loss
+    status = _status(loss, tol, limit)
+    if status == RUNNING:
+        _descend(a, W, ga, gW, lr, train_a)
+    return status
+
+
+@njit(cache=True)
 def gd_population(a, W, V, b, c, scale, lr, tol, limit, train_a, losses):
     """Full-batch GD on the population loss (the loss kernel runs row blocks in parallel)."""
     for s in range(losses.size):
         loss, ga, gW = population_terms(a, W, V, b, c, scale, True)
-        losses[s] = loss
-        status = _status(loss, tol, limit)
+        status = _step(s, loss, a, W, ga, gW, lr, tol, limit, train_a, losses)
         if status != RUNNING:
             return s, status
-        _descend(a, W, ga, gW, lr, train_a)
     return losses.size, RUNNING
 
 
@@ -53,11 +61,9 @@ def gd_population_serial(a, W, V, b, c, scale, lr, tol, limit, train_a, losses):
     gW = np.zeros(W.shape)
     for s in range(losses.size):
         loss = population_terms_serial(a, W, V, b, c, scale, True, ga, gW)
-        losses[s] = loss
-        status = _status(loss, tol, limit)
+        status = _step(s, loss, a, W, ga, gW, lr, tol, limit, train_a, losses)
         if status != RUNNING:
             return s, status
-        _descend(a, W, ga, gW, lr, train_a)
     return losses.size, RUNNING
 
 
@@ -74,11 +80,9 @@ def gd_empirical(X, y, a, W, c, lr, tol, limit, train_a, losses):
     """Full-batch GD on the empirical loss over (X, y) (sample chunks in parallel)."""
     for s in range(losses.size):
         loss, ga, gW = empirical_terms(X, y, a, W, c, True)
-        losses[s] = loss
-        status = _status(loss, tol, limit)
+        status = _step(s, loss, a, W, ga, gW, lr, tol, limit, train_a, losses)
         if status != RUNNING:
             return s, status
-        _descend(a, W, ga, gW, lr, train_a)
     return losses.size, RUNNING
 
 
@@ -99,11 +103,9 @@ def sgd(X, y, batches, a, W, c, lr, limit, train_a, losses):
             Xb[r] = X[batches[s, r]]
             yb[r] = y[batches[s, r]]
         loss = minibatch_terms(Xb, yb, a, WT, c, ga, gWT)
-        losses[s] = loss
-        status = _status(loss, -1.0, limit)
+        status = _step(s, loss, a, WT, ga, gWT, lr, -1.0, limit, train_a, losses)
         if status != RUNNING:
             done = s
             break
-        _descend(a, WT, ga, gWT, lr, train_a)
     W[:] = WT.T
     return done, status
