@@ -12,7 +12,7 @@ from _common import best_time, report
 
 import twolayer as tl
 from twolayer import reference
-from twolayer.matching import neuron_features, squared_distances
+from twolayer.assignment import squared_distances
 
 
 def condensed_minimum(m, k, d, rng, noise=0.01):
@@ -32,7 +32,7 @@ def main():
                                         A.W + 1e-3 * rng.standard_normal((m, 20))),
                           rng.permutation(m))
         indep = tl.Student(rng.standard_normal(m), rng.standard_normal((m, 20)))
-        FA, FB = neuron_features(A), neuron_features(indep)
+        FA, FB = (np.column_stack([s.a, s.W]) for s in (A, indep))
         t_cost = best_time(lambda FA=FA, FB=FB: squared_distances(FA, FB), repeats=3)
         t_cost_np = best_time(lambda FA=FA, FB=FB: reference.squared_distances(FA, FB), repeats=3)
         rows.append({"case": f"weights matching m={m}, near-permuted",

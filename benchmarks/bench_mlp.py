@@ -1,4 +1,4 @@
-"""MLP training throughput: twolayer.deep against the same model in PyTorch (CPU), one run.
+"""MLP training throughput: twolayer.deep (tl.train, Classification) against PyTorch (CPU), one run.
 
     python benchmarks/bench_mlp.py
 
