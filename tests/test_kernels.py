@@ -53,7 +53,8 @@ def test_population_kernels_match_reference(m, inputs, rng):
 def test_serial_and_parallel_population_kernels_agree(rng):
     from twolayer._kernels import population as pop
     student, teacher = random_pair(rng, 150, 3, 6)
-    args = (student.a, student.W, teacher.V, teacher.b, 1.0, 1.0, True)
+    # writable a, W and read-only teacher arrays, as the package passes them (one numba specialisation)
+    args = (np.array(student.a), np.array(student.W), teacher.V, teacher.b, 1.0, 1.0, True)
     loss, ga, gW = pop.population_terms(*args)
     ga2, gW2 = np.zeros(150), np.zeros((150, 6))
     loss2 = pop.population_terms_serial(*args, ga2, gW2)
@@ -87,7 +88,7 @@ def test_symmetric_loss_kernel_matches_reference(m, rng):
     W = student.W.copy()
     W[5] = 0.0
     ref = tl.reference.population_terms(student.a, W, teacher.V, teacher.b, 0.3, 0.5, False)[0]
-    assert _rel(pop.population_loss(student.a, W, teacher.V, teacher.b, 0.3, 0.5), ref) <= 1e-10
+    assert _rel(pop.population_loss(np.array(student.a), W, teacher.V, teacher.b, 0.3, 0.5), ref) <= 1e-10
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 300, 21), (260, 129, 5)])
@@ -107,7 +108,7 @@ def test_minibatch_kernel_matches_reference(batch, rng):
     y = teacher(X)
     ref = tl.reference.empirical_terms(X, y, student.a, student.W, student.c)
     ga, gWT = np.empty(17), np.empty((5, 17))
-    loss = minibatch_terms(X, y, student.a, np.ascontiguousarray(student.W.T), student.c, ga, gWT)
+    loss = minibatch_terms(X, y, np.array(student.a), np.ascontiguousarray(student.W.T), student.c, ga, gWT)
     assert _rel(loss, ref[0]) <= 1e-10 and _rel(ga, ref[1]) <= 1e-10 and _rel(gWT.T, ref[2]) <= 1e-10
 
 
