@@ -1,9 +1,10 @@
 """Rate fits on real simulation output, checked against theory's predictions.
 
-A small in-test sweep of the ``width`` experiment (GD solutions from small balanced inits,
-k = 2, d = 10): the large-m slope of the barrier modulo permutation must contain the
-predicted exponent -1 (theory.width) in its bootstrap 95% interval, and the predicted peak
-location must lie in the bootstrap 95% interval of the measured one.
+A small in-test sweep of the ``width`` experiment through the sweep runner, on both cores (GD
+solutions from small balanced inits, k = 2, d = 10): the large-m slope of the barrier modulo
+permutation must contain the predicted exponent -1 (theory.width) in its bootstrap 95%
+interval, and the predicted peak location must lie in the bootstrap 95% interval of the
+measured one.
 """
 
 import numpy as np
@@ -11,23 +12,38 @@ import pytest
 
 import twolayer as tl
 from sims.common import GDConfig
-from sims.experiments.width import run
-from sims.runner import run_seed
+from sims.registry import get
+from sims.runner import sweep
+from sims.store import Store
 from theory import fits
 from theory.width import ASYMPTOTIC_EXPONENT, predicted_curve
 
-
-def _barriers(widths, replicates):
-    out = {}
-    for m in widths:
-        out[m] = [run(cfg, run_seed("width", cfg, 0))["weights"]
-                  for cfg in (GDConfig(k=2, d=10, m=m, replicate=r) for r in range(replicates))]
-    return out
+TAIL = ((16, 32, 64, 128), 4)
+PEAK = ((2, 3, 4, 6, 8, 12, 16, 24), 6)
 
 
 @pytest.fixture(scope="module")
-def tail():
-    return _barriers((16, 32, 64, 128), 4)
+def barriers(tmp_path_factory) -> dict:
+    """(m, replicate) -> GD barrier mod P (weights matching) of the width experiment's runs for
+    the tail and the peak widths: one sweep over both cores, exactly the runs of the sweep runner."""
+    configs = list(dict.fromkeys(GDConfig(k=2, d=10, m=m, replicate=r)
+                                 for widths, reps in (TAIL, PEAK) for m in widths for r in range(reps)))
+    store = Store(tmp_path_factory.mktemp("rates"))
+    try:
+        summary, results = sweep(get("width"), configs, store, seed=0, jobs=2, progress=False)
+    finally:
+        store.close()
+    assert summary.failed == 0
+    return {(c.m, c.replicate): float(r["weights"]) for c, r in results}
+
+
+def _barriers(barriers, widths, replicates):
+    return {m: [barriers[(m, r)] for r in range(replicates)] for m in widths}
+
+
+@pytest.fixture(scope="module")
+def tail(barriers):
+    return _barriers(barriers, *TAIL)
 
 
 def test_large_width_slope_matches_theory(tail):
@@ -38,9 +54,9 @@ def test_large_width_slope_matches_theory(tail):
     assert fit.slope < 0
 
 
-def test_peak_location_matches_theory():
-    widths = (2, 3, 4, 6, 8, 12, 16, 24)
-    measured = _barriers(widths, 6)
+def test_peak_location_matches_theory(barriers):
+    widths = PEAK[0]
+    measured = _barriers(barriers, *PEAK)
     peak, ci = fits.bootstrap_extremum(widths, [measured[m] for m in widths], seed=0)
     mean_t, _, _ = predicted_curve(tl.Teacher.orthonormal(2, 10), widths, n_pairs=200, seed=0)
     theory_peak = fits.extremum(widths, mean_t)
