@@ -117,8 +117,8 @@ def test_sigkill_midway_keeps_finished_runs(tmp_path):
     proc.wait()
     assert 5 <= len(done) < 44, "the sweep should have been killed midway"
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "width").glob("*.npz")}
-    rerun = sims("run", "width", "--set", "steps=3000", "--set", "d=10", "--out", str(out), "--figures",
-                 str(tmp_path / "f")).stdout
+    rerun = run_cli("run", "--quiet", "width", "--set", "steps=3000", "--set", "d=10", "--out", str(out),
+                    "--figures", str(tmp_path / "f"), check=True).stdout
     row = next(line for line in rerun.splitlines() if line.startswith("width")).split()
     assert int(row[3]) >= len(done) and int(row[2]) + int(row[3]) == 44 and row[4] == "0"
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "width").glob("*.npz")}
