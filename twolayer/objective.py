@@ -171,7 +171,16 @@ class Classification(Objective):
     ----------
     X : array of shape (n, d)
     y : integer array of shape (n,), labels in [0, number of outputs)
-    loss : ClassificationLoss or {"ce", "mse"}
+    loss_kind : ClassificationLoss or {"ce", "mse"}
+        Cross-entropy of softmax(z) (default) or 1/2 |z - onehot(y)|^2.
+
+    Examples
+    --------
+    >>> import numpy as np, twolayer as tl
+    >>> task = tl.Classification(np.eye(3), np.array([0, 1, 2]))
+    >>> net = tl.MLP.from_arrays(np.eye(3), None, 10 * np.eye(3), None)
+    >>> task.error(net), round(task.loss(net), 6)
+    (0.0, 9.1e-05)
     """
 
     X: np.ndarray

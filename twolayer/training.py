@@ -24,7 +24,7 @@ from .deep.mlp import MLP
 from .deep.training import MLPTrainResult, train_sgd
 from .losses import PARALLEL_MIN_WIDTH, population_loss
 from .model import Student, check_pair
-from .objective import Empirical, Objective, Population, check_objective
+from .objective import Classification, ClassificationLoss, Empirical, Objective, Population, check_objective
 from .random import child_seeds
 from .validation import check_positive_float, check_positive_int
 
@@ -183,7 +183,9 @@ def train(net: Student | MLP, objective: Objective, method: str = "gd", **option
                          f"{type(net).__name__} (it takes: {', '.join(allowed)})")
     objective.check(net)
     if isinstance(net, MLP):
-        return train_sgd(net, objective, **options)
+        if not isinstance(objective, Classification):
+            raise ValueError(f"MLP training needs a Classification objective; got {type(objective).__name__}")
+        return train_sgd(net, *objective.data, objective.loss_kind is ClassificationLoss.CE, **options)
     return _train_student(net, objective, method, **{**allowed, **options})
 
 

@@ -25,16 +25,18 @@ class MLPTrainResult:
     checkpoints: list[tuple[int, MLP]] = field(default_factory=list)
 
 
-def train_sgd(net: MLP, objective, lr: float = 0.05, steps: int = 1000, batch: int = 128,
-              momentum: float = 0.9, seed: SeedLike = 0, checkpoints=None, record_every: int = 50,
-              masks: dict[str, np.ndarray] | None = None) -> MLPTrainResult:
-    """Minibatch SGD with momentum on ``objective`` (a ``Classification``).
+def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True, lr: float = 0.05,
+              steps: int = 1000, batch: int = 128, momentum: float = 0.9, seed: SeedLike = 0, checkpoints=None,
+              record_every: int = 50, masks: dict[str, np.ndarray] | None = None) -> MLPTrainResult:
+    """Minibatch SGD with momentum on labelled data (X, y), validated by the caller
+    (``twolayer.train`` with a ``Classification`` objective).
 
     Parameters
     ----------
     net : MLP
-    objective : Classification
-        Its data are the training set; its loss (cross-entropy or squared) is minimised.
+    X : array of shape (n, d); y : integer labels of shape (n,)
+    cross_entropy : bool
+        Cross-entropy of softmax(z) (True) or 1/2 |z - onehot(y)|^2.
     lr, momentum : float
         Step size and heavy-ball coefficient mu.
     steps, batch : int
@@ -46,18 +48,11 @@ def train_sgd(net: MLP, objective, lr: float = 0.05, steps: int = 1000, batch: i
     masks : dict of 0/1 arrays keyed like ``net.arrays()``, optional
         Pruned weights stay at zero (their gradients are masked).
     """
-    from ..objective import Classification, ClassificationLoss
-
-    if not isinstance(objective, Classification):
-        raise ValueError(f"MLP training needs a Classification objective; got {type(objective).__name__}")
-    objective.check(net)
     lr = check_positive_float("lr", lr)
     momentum = check_positive_float("momentum", momentum, allow_zero=True)
     steps = check_positive_int("steps", steps, minimum=0)
     batch = check_positive_int("batch", batch)
     record_every = check_positive_int("record_every", record_every)
-    X, y = objective.data
-    cross_entropy = objective.loss_kind is ClassificationLoss.CE
     batch = min(batch, X.shape[0])
     rng = np.random.default_rng(child_seeds(seed, 1)[0])
     keep = set() if checkpoints is None else {int(s) for s in checkpoints}

@@ -1,9 +1,10 @@
 """Compile (or load from numba's cache) the kernels the package uses, in two independent groups.
 
-``python -m twolayer._kernels.warmup population`` and ``... data`` can run side by side on two
+``python tests/_compile_kernels.py population`` and ``... data`` can run side by side on two
 cores: a fresh checkout then pays numba's first compilation (about a minute on one core) in
-about half the wall time. The calls are the package's own public functions on tiny inputs, so
-the specialisations compiled are the ones later calls use.
+about half the wall time (the test session does so first: ``conftest.compiled_kernels``). The
+calls are the package's own public functions on tiny inputs, so the specialisations compiled
+are the ones later calls use.
 """
 
 from __future__ import annotations
