@@ -54,10 +54,10 @@ def test_serial_and_parallel_population_kernels_agree(rng):
     from twolayer._kernels import population as pop
     student, teacher = random_pair(rng, 150, 3, 6)
     # writable a, W and read-only teacher arrays, as the package passes them (one numba specialisation)
-    args = (np.array(student.a), np.array(student.W), teacher.V, teacher.b, 1.0, 1.0, True)
-    loss, ga, gW = pop.population_terms(*args)
+    args = (np.array(student.a), np.array(student.W), teacher.V, teacher.b, 1.0, 1.0)
+    loss, ga, gW = pop.population_loss_and_grad(*args)
     ga2, gW2 = np.zeros(150), np.zeros((150, 6))
-    loss2 = pop.population_terms_serial(*args, ga2, gW2)
+    loss2 = pop.population_terms_serial(*args, True, ga2, gW2)
     assert _rel(loss2, loss) <= 1e-12 and _rel(ga2, ga) <= 1e-12 and _rel(gW2, gW) <= 1e-12
 
 

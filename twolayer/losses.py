@@ -50,7 +50,7 @@ def _population(student: Student, teacher: Teacher, need_grad: bool, backend: st
         if student.m >= PARALLEL_MIN_WIDTH:
             if not need_grad:
                 return _pop.population_loss(*args), None, None
-            return _pop.population_terms(*args, need_grad)
+            return _pop.population_loss_and_grad(*args)
         ga = np.zeros(student.m)
         gW = np.zeros((student.m, student.d))
         loss = _pop.population_terms_serial(*args, need_grad, ga, gW)

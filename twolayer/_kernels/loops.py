@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from .empirical import empirical_terms, minibatch_terms
-from .population import population_terms, population_terms_serial
+from .population import population_loss_and_grad, population_terms_serial
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 
@@ -47,7 +47,7 @@ def _step(s, loss, a, W, ga, gW, lr, tol, limit, train_a, losses):
 def gd_population(a, W, V, b, c, scale, lr, tol, limit, train_a, losses):
     """Full-batch GD on the population loss (the loss kernel runs row blocks in parallel)."""
     for s in range(losses.size):
-        loss, ga, gW = population_terms(a, W, V, b, c, scale, True)
+        loss, ga, gW = population_loss_and_grad(a, W, V, b, c, scale)
         status = _step(s, loss, a, W, ga, gW, lr, tol, limit, train_a, losses)
         if status != RUNNING:
             return s, status

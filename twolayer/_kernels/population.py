@@ -89,6 +89,14 @@ def teacher_energy(V, b, nv):
     return population_rows(b, V, nv, V, np.zeros(k), nv, 1.0, 0, k, False, ga, gW)
 
 
+@njit(cache=True)
+def population_loss_and_grad(a, W, V, b, c, scale):
+    """``population_terms`` with the gradient: the one entry every caller (the loss API and the
+    GD loop) uses, so numba compiles the parallel kernel once (a literal ``True`` from jitted
+    code and a Python ``bool`` are two specialisations, ~5 s of compilation each)."""
+    return population_terms(a, W, V, b, c, scale, True)
+
+
 @njit(cache=True, parallel=True)
 def population_terms(a, W, V, b, c, scale, need_grad):
     """(R, dR/da, dR/dW) with row blocks in parallel; ``scale`` = 1 or 1/d (sphere)."""
