@@ -29,7 +29,7 @@ from .matching import Matching, match
 from .objective import Objective, check_objective
 from .permutation import check_compatible, interpolate, permute
 from .transport import ot_interpolate
-from .validation import check_array
+from .validation import check_array, check_enum
 
 DEFAULT_GRID = 25
 #: Brent's relative tolerance on t*: the value error is ~ |B''| (T_TOLERANCE t*)^2 / 2, below
@@ -43,13 +43,6 @@ class BarrierKind(Enum):
     SUP = "sup"
     MIDPOINT = "midpoint"
     ENDPOINTS_MEAN = "endpoints_mean"
-
-    @classmethod
-    def of(cls, value: BarrierKind | str) -> BarrierKind:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"kind must be one of {', '.join(repr(k.value) for k in cls)}; got {value!r}") from None
 
     def baseline(self, ts, loss_A: float, loss_B: float):
         """What R(theta(t)) is compared with at each t."""
@@ -98,7 +91,7 @@ def _grid(ts) -> np.ndarray:
 
 
 def path_barrier(path: Callable[[float], object], loss: Callable[[object], float], ts=None,
-                 kind: BarrierKind | str = BarrierKind.SUP) -> BarrierResult:
+                 kind: BarrierKind | str = BarrierKind.SUP, curve: np.ndarray | None = None) -> BarrierResult:
     """Barrier of ``loss`` along any path t -> network with path(1) = A and path(0) = B.
 
     Parameters
@@ -108,6 +101,8 @@ def path_barrier(path: Callable[[float], object], loss: Callable[[object], float
     ts : array, optional
         Starting grid (default 25 points in [0, 1], both ends included).
     kind : BarrierKind or str
+    curve : array, optional
+        loss(path(t)) on the grid, when the caller has it already.
 
     Returns
     -------
@@ -115,9 +110,9 @@ def path_barrier(path: Callable[[float], object], loss: Callable[[object], float
     """
     from scipy.optimize import minimize_scalar  # scipy.optimize: 0.4 s to import, only when used
 
-    kind = BarrierKind.of(kind)
+    kind = check_enum("kind", kind, BarrierKind)
     ts = _grid(ts)
-    curve = np.array([loss(path(t)) for t in ts])
+    curve = np.array([loss(path(t)) for t in ts]) if curve is None else np.asarray(curve, dtype=float)
     loss_B, loss_A = curve[0], curve[-1]
 
     def gap(t):
@@ -148,10 +143,13 @@ def _grid_barrier(ts: np.ndarray, values: np.ndarray, kind: BarrierKind) -> Barr
 
 
 def _along(path, objective: Objective, ts, kind) -> BarrierResult:
-    res = path_barrier(path, objective.loss, ts, kind)
-    if objective.error(path(1.0)) is not None:
-        errors = np.array([objective.error(path(t)) for t in res.ts])
-        res.error = _grid_barrier(res.ts, errors, res.kind)
+    """The loss barrier along ``path`` and, for objectives with an error rate, the error barrier:
+    each grid point evaluated once for both."""
+    ts = _grid(ts)
+    losses, errors = zip(*(objective.scores(path(t)) for t in ts))
+    res = path_barrier(path, objective.loss, ts, kind, curve=np.array(losses))
+    if errors[0] is not None:
+        res.error = _grid_barrier(res.ts, np.array(errors, dtype=float), res.kind)
     return res
 
 

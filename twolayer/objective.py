@@ -29,7 +29,7 @@ from .deep.mlp import MLP
 from .losses import empirical_loss, population_loss
 from .model import Student, Teacher, check_pair
 from .random import SeedLike
-from .validation import check_array
+from .validation import check_array, check_enum
 
 
 class Objective(ABC):
@@ -42,9 +42,9 @@ class Objective(ABC):
     def loss(self, net) -> float:
         """R(theta) of ``net``."""
 
-    def error(self, net) -> float | None:
-        """The error rate, for objectives that have one (else None)."""
-        return None
+    def scores(self, net) -> tuple[float, float | None]:
+        """(loss, error rate) in one evaluation; the error rate is None for objectives without one."""
+        return self.loss(net), None
 
     def check(self, net) -> None:
         """Raise ``ValueError`` naming the problem if ``net`` cannot be evaluated."""
@@ -154,14 +154,6 @@ class ClassificationLoss(Enum):
     CE = "ce"    #: cross-entropy -log softmax(z)_y
     MSE = "mse"  #: 1/2 |z - onehot(y)|^2
 
-    @classmethod
-    def of(cls, value: ClassificationLoss | str) -> ClassificationLoss:
-        try:
-            return cls(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in cls)
-            raise ValueError(f"loss must be one of {allowed}; got {value!r}") from None
-
 
 @dataclass(frozen=True, eq=False)
 class Classification(Objective):
@@ -195,7 +187,7 @@ class Classification(Objective):
             raise ValueError(f"y must hold {X.shape[0]} non-negative integer labels; got {y.dtype} {y.shape}")
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "y", y.astype(np.int64))
-        object.__setattr__(self, "loss_kind", ClassificationLoss.of(self.loss_kind))
+        object.__setattr__(self, "loss_kind", check_enum("loss", self.loss_kind, ClassificationLoss))
 
     def check(self, net) -> None:
         super().check(net)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import numpy as np
+
+E = TypeVar("E", bound=Enum)
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
@@ -14,6 +17,16 @@ def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
     return value
+
+
+def check_enum(name: str, value: Any, kind: type[E]) -> E:
+    """``value`` as a member of the enum ``kind`` (a member, or a member's value), else a
+    ``ValueError`` naming the field and the allowed values."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in kind)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}") from None
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
