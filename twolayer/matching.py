@@ -118,9 +118,9 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
         rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in spec.axes[name]])  # noqa: E731
         return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}
     rng = as_generator(seed)
-    for _ in range(1 if len(names) == 1 else max_sweeps):
+    for _ in range(max_sweeps):
         changed = False
-        for name in (names if len(names) == 1 else [names[i] for i in rng.permutation(len(names))]):
+        for name in (names[i] for i in rng.permutation(len(names))):
             others = {q: perms[q] for q in names if q != name}
             B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
             score = sum(_moved(weighted[p] if ax == 0 and p in weighted else arrays_A[p], ax) @ _moved(B[p], ax).T
@@ -128,7 +128,7 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
             new = assignment(-score)
             if not np.array_equal(new, perms[name]):
                 perms[name], changed = new, True
-        if not changed:
+        if not changed or len(names) == 1:  # one permutation: its one assignment is exact
             break
     return perms
 
@@ -139,9 +139,9 @@ def _distance(A, B, perms) -> float:
     return float(sum(((pa[k] - pb[k]) ** 2).sum() for k in pa))
 
 
-def _weights(A, B, objective, max_sweeps, seed):
-    perms = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), None, max_sweeps, seed)
-    return Matching("weights", perms=perms, info={"cost": _distance(A, B, perms)})
+def _weights(A, B, objective, max_sweeps, seed, metrics=None, method="weights"):
+    perms = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), metrics, max_sweeps, seed)
+    return Matching(method, perms=perms, info={"cost": _distance(A, B, perms)})
 
 
 def _second_moments(A, objective) -> dict[str, np.ndarray]:
@@ -159,9 +159,7 @@ def _second_moments(A, objective) -> dict[str, np.ndarray]:
 
 
 def _weights_cov(A, B, objective, max_sweeps, seed):
-    perms = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), _second_moments(A, objective),
-                            max_sweeps, seed)
-    return Matching("weights_cov", perms=perms, info={"cost": _distance(A, B, perms)})
+    return _weights(A, B, objective, max_sweeps, seed, _second_moments(A, objective), "weights_cov")
 
 
 def activation_correlation(HA: np.ndarray, HB: np.ndarray) -> np.ndarray:
