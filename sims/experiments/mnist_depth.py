@@ -47,6 +47,8 @@ def summarize(table: Table, out: Path, store) -> dict:
     ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)", title="Barrier vs depth")
     log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
+    for axis in (ax, ax2):
+        axis.set_xticks(table.unique("depth"))  # whole layers only
     ax.legend(fontsize=8)
     ax2.legend(fontsize=8)
     fig.tight_layout()  # room for the two-line axis label
