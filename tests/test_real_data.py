@@ -65,13 +65,14 @@ def test_malformed_mnist_files_get_clear_errors(tmp_path, what, message):
         load_mnist(_corrupt(tmp_path, what))
 
 
-def test_data_source_selection(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("sklearn")
-    monkeypatch.delenv("TWOLAYER_DATA", raising=False)
-    assert load_dataset().name == "digits"
-    assert "scikit-learn digits" in capsys.readouterr().err
-    monkeypatch.setenv("TWOLAYER_DATA", str(write_mnist(tmp_path)))
-    assert load_dataset().name == "mnist"
+def test_data_source_selection(tmp_path, capsys):
+    data = load_dataset()
+    assert data.name == "mnist1d" and data.shape == (1, 40)
+    assert "mnist1d: 4000 train, 1000 test" in capsys.readouterr().err
+    assert load_dataset("digits").shape == (1, 8, 8)
+    assert load_dataset(str(write_mnist(tmp_path))).name == "mnist"
+    with pytest.raises(ValueError, match="not a folder and not one of mnist1d, digits"):
+        load_dataset(str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="not a directory"):
         load_mnist(tmp_path / "nowhere")
 
@@ -265,3 +266,71 @@ def test_mlp_weight_matching_equals_the_layerwise_reference(method):
     reference = _layerwise_rebasin(A, B, sigmas, seed=5)
     for layer, perm in enumerate(reference):
         np.testing.assert_array_equal(found[f"P{layer + 1}"], perm)
+
+
+def _write_cifar(directory, n=7, seed=0):
+    from twolayer.data import write_cifar_batch
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (*(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin"):
+        write_cifar_batch(directory / name, rng.integers(0, 256, (n, 3, 32, 32)), rng.integers(0, 10, n))
+    return directory
+
+
+def test_cifar10_binary_batches_are_read_channel_first(tmp_path):
+    from twolayer.data import load_cifar10, read_cifar_batch
+    folder = _write_cifar(tmp_path / "cifar-10-batches-bin")
+    images, labels = read_cifar_batch(folder / "test_batch.bin")
+    raw = np.frombuffer((folder / "test_batch.bin").read_bytes(), dtype=np.uint8).reshape(7, 3073)
+    assert images.shape == (7, 3, 32, 32) and np.array_equal(labels, raw[:, 0])
+    assert images[2, 1, 0, 5] == raw[2, 1 + 1024 + 5]  # green plane, row 0, column 5
+    data = load_cifar10(tmp_path)  # the parent folder works too
+    assert data.name == "cifar10" and data.shape == (3, 32, 32) and data.X_train.shape == (35, 3072)
+    assert data.X_train.max() <= 1.0 and load_dataset(str(folder), verbose=False).name == "cifar10"
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncate", "not a positive whole number of 3073-byte CIFAR-10 records"),
+    ("empty", "0 bytes is not a positive whole number"),
+    ("label", "label 200 outside 0..9"),
+    ("missing", "missing data_batch_3.bin"),
+])
+def test_truncated_or_malformed_cifar_files_are_named(tmp_path, damage, message):
+    from twolayer.data import load_cifar10
+    folder = _write_cifar(tmp_path / "c")
+    target = folder / "data_batch_3.bin"
+    data = bytearray(target.read_bytes())
+    if damage == "truncate":
+        target.write_bytes(bytes(data[:-100]))
+    elif damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "label":
+        data[3073 * 4] = 200
+        target.write_bytes(bytes(data))
+    else:
+        target.unlink()
+    with pytest.raises(ValueError, match=message) as err:
+        load_cifar10(folder)
+    assert len(str(err.value).splitlines()) == 1 and ("data_batch_3.bin" in str(err.value))
+
+
+def test_mnist1d_is_generated_from_the_package_defaults_and_cached(tmp_path, monkeypatch):
+    pytest.importorskip("mnist1d")
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    from twolayer.data import mnist1d
+    state = np.random.get_state()  # noqa: NPY002
+    data = mnist1d.load_mnist1d(cache=tmp_path)
+    assert np.array_equal(np.random.get_state()[1], state[1])  # noqa: NPY002 (the global state is left alone)
+    assert data.X_train.shape == (4000, 40) and data.X_test.shape == (1000, 40) and data.classes == 10
+    reference = make_dataset(get_dataset_args())  # the package's defaults, seed 42
+    assert np.array_equal(data.X_train, reference["x"]) and np.array_equal(data.y_test, reference["y_test"])
+    assert (tmp_path / "mnist1d-seed42.npz").is_file()
+
+    def no_generation(seed):
+        raise AssertionError("the cache was not used")
+    monkeypatch.setattr(mnist1d, "generate_mnist1d", no_generation)
+    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test)
+    (tmp_path / "mnist1d-seed42.npz").write_bytes(b"not a zip")  # a damaged cache is regenerated
+    monkeypatch.undo()
+    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test)

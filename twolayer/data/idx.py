@@ -27,13 +27,22 @@ MNIST_FILES = {
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train and test inputs (rows) and integer labels; ``name`` says which data set."""
+    """Train and test inputs (rows) and integer labels; ``name`` says which data set and
+    ``shape`` what one row is (channels, then length or height and width), which convolutional
+    networks read; default: a flat vector."""
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
     name: str
+    shape: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        if self.shape is None:
+            object.__setattr__(self, "shape", (self.X_train.shape[1],))
+        elif math.prod(self.shape) != self.X_train.shape[1]:
+            raise ValueError(f"shape {self.shape} does not hold the {self.X_train.shape[1]} features of a row")
 
     @property
     def classes(self) -> int:
@@ -45,12 +54,13 @@ class Dataset:
         mu = self.X_train.mean(0)
         sd = self.X_train.std(0)
         sd[sd == 0] = 1.0
-        return Dataset((self.X_train - mu) / sd, self.y_train, (self.X_test - mu) / sd, self.y_test, self.name)
+        return Dataset((self.X_train - mu) / sd, self.y_train, (self.X_test - mu) / sd, self.y_test, self.name,
+                       self.shape)
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> Dataset:
         """The first n_train / n_test examples."""
         return Dataset(self.X_train[:n_train], self.y_train[:n_train], self.X_test[:n_test],
-                       self.y_test[:n_test], self.name)
+                       self.y_test[:n_test], self.name, self.shape)
 
 
 def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
@@ -125,7 +135,7 @@ def load_mnist(path: str | os.PathLike) -> Dataset:
     directory = Path(path)
     if not directory.is_dir():
         raise ValueError(f"{directory}: not a directory (give the folder with the MNIST IDX files)")
-    parts = {}
+    parts, shapes = {}, {}
     for split in ("train", "test"):
         img_path = _find(directory, MNIST_FILES[f"{split}_images"])
         lab_path = _find(directory, MNIST_FILES[f"{split}_labels"])
@@ -137,8 +147,9 @@ def load_mnist(path: str | os.PathLike) -> Dataset:
             raise ValueError(f"{img_path}: {images.shape[0]} images but {lab_path} has {labels.shape[0]} labels")
         if labels.size and labels.max() > 9:
             raise ValueError(f"{lab_path}: label {labels.max()} outside 0..9")
+        shapes[split] = (1, *images.shape[1:])
         parts[split] = (images.reshape(images.shape[0], -1).astype(np.float64) / 255.0, labels.astype(np.int64))
     if parts["train"][0].shape[1] != parts["test"][0].shape[1]:
         raise ValueError(f"{directory}: train images have {parts['train'][0].shape[1]} pixels, "
                          f"test images {parts['test'][0].shape[1]}")
-    return Dataset(*parts["train"], *parts["test"], name="mnist")
+    return Dataset(*parts["train"], *parts["test"], name="mnist", shape=shapes["train"])
