@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--executor", default="local", help=f"one of {', '.join(EXECUTORS)}")
         q.add_argument("--scheduler", default=None, help="dask scheduler address (with --executor dask)")
         q.add_argument("--data", default=None,
-                       help=f"MNIST directory for the real-data experiments (default: ${DATA_ENV}, "
-                            "else scikit-learn's digits)")
+                       help=f"real data set: 'mnist1d' (generated offline), 'digits', or a folder of MNIST IDX "
+                            f"files or CIFAR-10 binary batches (default: ${DATA_ENV}, else mnist1d)")
         q.add_argument("--quiet", action="store_true", help="no progress bars")
     r = sub.add_parser("report", help="write FIGURES/README.md from the saved figures", formatter_class=fmt)
     r.add_argument("--figures", default="figures", help="the folder of saved figures")
@@ -91,13 +91,14 @@ def _writable_dir(option: str, text: str) -> Path:
 
 
 def _data_source(args, experiments) -> tuple[str, str]:
-    """(path, where it came from) of the MNIST folder if an experiment reads data, else ("", "")."""
+    """(data set, where it came from) if an experiment reads data, else ("", ""); "" as the data
+    set: the configs' default."""
     if not any(hasattr(cfg, "data") for e in experiments for cfg in e.configs(args.profile)[:1]):
         return "", ""
     if args.data is not None:
         return args.data, f"--data {args.data}"
     env = os.environ.get(DATA_ENV, "")
-    return env, f"{DATA_ENV}={env}"
+    return env, f"{DATA_ENV}={env}" if env else "the default data set"
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:

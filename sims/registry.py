@@ -6,8 +6,8 @@ import importlib
 
 from .experiment import Experiment
 
-NAMES = ("width", "lr", "lr_dynamics", "wasserstein", "trajectory", "three", "imp", "matching", "mnist_width",
-         "mnist_depth", "mnist_lr", "mnist_trajectory", "mnist_imp", "dimension")
+NAMES = ("width", "lr", "lr_dynamics", "wasserstein", "trajectory", "three", "imp", "matching", "real_width",
+         "real_depth", "real_lr", "real_trajectory", "real_imp", "real_conv", "real_three", "dimension")
 
 
 def get(name: str) -> Experiment:

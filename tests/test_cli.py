@@ -117,12 +117,13 @@ def test_data_errors_name_their_source_and_come_before_the_runs(tmp_path):
     assert proc.returncode == 0  # imp reads no data: the variable is not its concern
     empty = tmp_path / "empty"
     empty.mkdir()
-    proc = run_cli("run", "--quiet", "mnist_width", "--data", str(empty), "--out", str(tmp_path / "r2"))
+    proc = run_cli("run", "--quiet", "real_width", "--data", str(empty), "--out", str(tmp_path / "r2"))
     assert proc.returncode == 2 and f"--data {empty}: {empty}: no train-images-idx3-ubyte" in proc.stderr
     assert not (tmp_path / "r2").exists()
-    proc = subprocess.run([sys.executable, "-m", "sims", "run", "mnist_width", "--out", str(tmp_path / "r3")],
+    proc = subprocess.run([sys.executable, "-m", "sims", "run", "real_width", "--out", str(tmp_path / "r3")],
                           cwd=ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 2 and "TWOLAYER_DATA=/bad: /bad: not a directory" in proc.stderr
+    assert proc.returncode == 2
+    assert "TWOLAYER_DATA=/bad: data '/bad': not a folder and not one of mnist1d" in proc.stderr
 
 
 def test_dask_scheduler_that_does_not_answer_is_one_line(tmp_path):

@@ -11,6 +11,12 @@ maximum at an endpoint is left as it is. R is the objective's loss; an objective
 error rate (``Classification``) also gets the error barrier, the same gap of the error rate
 on the grid (piecewise constant in t: no refinement), in [-1, 1].
 
+Networks with BatchNorm: by default every network on the path has its BatchNorm statistics
+recomputed on data (the objective's inputs, or the inputs given as ``recompute_bn``) before
+it is evaluated, the endpoints included, so that the whole curve is measured alike (the
+remedy of Jordan et al. 2023 for the variance collapse of interpolated networks);
+``recompute_bn=False`` evaluates the interpolated running statistics as they are.
+
 References
 ----------
 J. Frankle, G. K. Dziugaite, D. Roy, M. Carbin. Linear mode connectivity and the lottery
@@ -25,6 +31,7 @@ from enum import Enum
 
 import numpy as np
 
+from .interop import as_network
 from .matching import Matching, match
 from .objective import Objective, check_objective
 from .permutation import check_compatible, interpolate, permute
@@ -153,18 +160,34 @@ def _along(path, objective: Objective, ts, kind) -> BarrierResult:
     return res
 
 
-def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup") -> BarrierResult:
+def _linear_path(A, B, objective: Objective, recompute_bn) -> Callable[[float], object]:
+    """t -> theta(t), with BatchNorm statistics recomputed where the network has BatchNorm."""
+    if recompute_bn is False or not getattr(A, "has_batch_norm", False):
+        return lambda t: interpolate(A, B, t)
+    if recompute_bn is True:
+        X = objective.inputs(A.in_features)
+    else:
+        X = check_array("recompute_bn", recompute_bn, 2)
+    return lambda t: interpolate(A, B, t).with_batch_stats(X)
+
+
+def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup",
+            recompute_bn: bool | np.ndarray = True) -> BarrierResult:
     """Barrier of ``objective`` along theta(t) = t theta_A + (1 - t) theta_B (no permutation).
 
     Parameters
     ----------
-    A, B : Student or MLP
-        Networks of one structure.
+    A, B : Student, MLP, TorchNetwork or torch.nn.Module
+        Networks of one structure (PyTorch modules: ``twolayer.from_torch``).
     objective : Objective
         ``Population(teacher)``, ``Empirical(X, y)`` or ``Classification(X, y)``.
     ts : array, optional
         The starting grid in [0, 1] (with both ends; default 25 points).
     kind : BarrierKind or {"sup", "midpoint", "endpoints_mean"}
+    recompute_bn : bool or array of shape (n, features)
+        For networks with BatchNorm: recompute its statistics at every t on the objective's
+        inputs (True, default) or on the inputs given (typically the training data when the
+        objective is a test set); False keeps the interpolated statistics.
 
     Returns
     -------
@@ -178,25 +201,28 @@ def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup"
     >>> round(tl.barrier(A, tl.permute(A, [1, 0]), tl.Population(T)).value, 4)
     0.0908
     """
+    check_objective(objective)
+    A, B = as_network(A, objective), as_network(B, objective)
     check_compatible(A, B)
-    check_objective(objective).check(A)
-    return _along(lambda t: interpolate(A, B, t), objective, ts, kind)
+    objective.check(A)
+    return _along(_linear_path(A, B, objective, recompute_bn), objective, ts, kind)
 
 
 def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weights", ts=None,
-                               kind: BarrierKind | str = "sup", **options) -> BarrierResult:
+                               kind: BarrierKind | str = "sup", recompute_bn: bool | np.ndarray = True,
+                               **options) -> BarrierResult:
     """Barrier between A and B after aligning B with A: ``barrier(A, permute(B, pi), objective)``
     with pi = ``match(A, B, method, objective, **options)``; method ``ot`` follows the transport
     plan's interpolation (students of any widths, ``twolayer.transport``).
 
     Parameters
     ----------
-    A, B : Student or MLP
+    A, B : Student, MLP, TorchNetwork or torch.nn.Module
     objective : Objective
         The loss of the barrier; also what ``match`` uses (data, law, teacher).
     method : str
         A matching method (``twolayer.METHODS``).
-    ts, kind
+    ts, kind, recompute_bn
         As for ``barrier``.
     **options
         The matching method's options.
@@ -216,11 +242,12 @@ def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weight
     0.0
     """
     check_objective(objective)
+    A, B = as_network(A, objective), as_network(B, objective)
     matching = match(A, B, method, objective, **options)
     if matching.plan is not None:
         objective.check(A)
         res = _along(lambda t: ot_interpolate(A, B, matching.plan, t), objective, ts, kind)
     else:
-        res = barrier(A, permute(B, matching.perms), objective, ts, kind)
+        res = barrier(A, permute(B, matching.perms), objective, ts, kind, recompute_bn)
     res.matching = matching
     return res

@@ -6,16 +6,17 @@ options (with defaults); ``match`` refuses an option the chosen method does not 
 ============ ============== ================================================================
 method       networks       what it solves
 ============ ============== ================================================================
-weights      Student, MLP   max_pi sum_{(p, axis) in spec} <theta^A_p, pi(theta^B)_p>, i.e.
-                            min_pi |theta_A - pi(theta_B)|^2: one exact linear assignment for
+weights      Student, MLP,  max_pi sum_{(p, axis) in spec} <theta^A_p, pi(theta^B)_p>, i.e.
+             TorchNetwork   min_pi |theta_A - pi(theta_B)|^2 (BatchNorm running statistics
+                            permuted, not compared): one exact linear assignment for
                             one hidden layer; Git Re-Basin's coordinate descent over the
                             layers (random order per sweep, until a sweep changes nothing)
 weights_cov  Student, MLP   the same with each layer's incoming weights compared in the inner
                             product of that layer's input second moment, w^T Sigma w'
                             (Sigma from the objective: its law, or A's activations on its data)
-activations  Student, MLP   per hidden layer, max_pi sum_i corr(h^A_i, h^B_pi(i)) over the
-                            objective's inputs (its data; with no data, n draws from its law,
-                            n = 10 000 unless given)
+activations  Student, MLP,  per hidden layer, max_pi sum_i corr(h^A_i, h^B_pi(i)) over the
+             TorchNetwork   objective's inputs (its data; with no data, n draws from its law,
+                            n = 10 000 unless given); a channel's outputs at every position
 refine       Student        from ``weights``, swaps pi(i) <-> pi(j) while the exact midpoint
                             population loss falls (``twolayer.refine``; Population objective)
 ot           Student        the optimal transport plan between the neuron measures; widths
@@ -39,6 +40,8 @@ import numpy as np
 from ._resources import check_memory
 from .assignment import assignment, distance_assignment
 from .deep.mlp import MLP
+from .deep.torchnet import TorchNetwork
+from .interop import as_network
 from .model import Student
 from .objective import Objective, Population, check_objective
 from .permutation import PermutationSpec, check_compatible, permute, permute_arrays
@@ -113,9 +116,10 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
     weighted = {p: arrays_A[p] @ metrics[p] for p in metrics}
     names = spec.names
     perms = {name: np.arange(spec.size(arrays_A, name)) for name in names}
+    scored = {name: [(p, ax) for p, ax in spec.axes[name] if p not in spec.unscored] for name in names}
     if len(names) == 1 and not metrics:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
         (name,) = names
-        rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in spec.axes[name]])  # noqa: E731
+        rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in scored[name]])  # noqa: E731
         return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}
     rng = as_generator(seed)
     for _ in range(max_sweeps):
@@ -124,7 +128,7 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
             others = {q: perms[q] for q in names if q != name}
             B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
             score = sum(_moved(weighted[p] if ax == 0 and p in weighted else arrays_A[p], ax) @ _moved(B[p], ax).T
-                        for p, ax in spec.axes[name])
+                        for p, ax in scored[name])
             new = assignment(-score)
             if not np.array_equal(new, perms[name]):
                 perms[name], changed = new, True
@@ -134,9 +138,10 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
 
 
 def _distance(A, B, perms) -> float:
-    """|theta_A - pi(theta_B)|^2 over every parameter."""
+    """|theta_A - pi(theta_B)|^2 over every parameter (not the spec's unscored arrays)."""
     pa, pb = A.arrays(), permute(B, perms).arrays()
-    return float(sum(((pa[k] - pb[k]) ** 2).sum() for k in pa))
+    unscored = A.permutation_spec().unscored
+    return float(sum(((pa[k] - pb[k]) ** 2).sum() for k in pa if k not in unscored))
 
 
 def _weights(A, B, objective, max_sweeps, seed, metrics=None, method="weights"):
@@ -182,7 +187,7 @@ def _activations(A, B, objective, n, seed):
         raise ValueError("method='activations' needs an objective (its data, or its input law to draw n inputs)")
     if objective.data is not None and n is not None:
         raise ValueError("option 'n' does not apply: the objective has data, and activations are taken on it")
-    d = A.d if isinstance(A, Student) else A.sizes[0]
+    d = A.d if isinstance(A, Student) else A.in_features
     if objective.data is None:
         n = check_positive_int("n", ACTIVATION_INPUTS if n is None else n)
     X = objective.inputs(d, n, seed)
@@ -210,9 +215,9 @@ def _ot(A, B, objective):
 
 #: every matching method, with the networks it takes and its options (defaults)
 METHODS: dict[str, MatchingMethod] = {m.name: m for m in (
-    MatchingMethod("weights", (Student, MLP), {"max_sweeps": 100, "seed": 0}, _weights),
+    MatchingMethod("weights", (Student, MLP, TorchNetwork), {"max_sweeps": 100, "seed": 0}, _weights),
     MatchingMethod("weights_cov", (Student, MLP), {"max_sweeps": 100, "seed": 0}, _weights_cov),
-    MatchingMethod("activations", (Student, MLP), {"n": None, "seed": 0}, _activations),
+    MatchingMethod("activations", (Student, MLP, TorchNetwork), {"n": None, "seed": 0}, _activations),
     MatchingMethod("refine", (Student,), {"max_sweeps": 20, "candidates": 16}, _refine),
     MatchingMethod("ot", (Student,), {}, _ot),
 )}
@@ -230,8 +235,9 @@ def match(A, B, method: str = "weights", objective: Objective | None = None, **o
 
     Parameters
     ----------
-    A, B : Student or MLP
-        Networks of one kind and structure (``ot``: students of any widths).
+    A, B : Student, MLP, TorchNetwork or torch.nn.Module
+        Networks of one kind and structure (``ot``: students of any widths); PyTorch modules
+        are brought in with ``twolayer.from_torch``.
     method : str
         A key of ``METHODS`` (module docstring).
     objective : Objective, optional
@@ -260,6 +266,7 @@ def match(A, B, method: str = "weights", objective: Objective | None = None, **o
         raise ValueError(f"option {unknown[0]!r} does not apply to method {method!r} (it takes: {takes})")
     if objective is not None:
         check_objective(objective)
+    A, B = as_network(A, objective), as_network(B, objective)
     for label, net in (("A", A), ("B", B)):
         if not isinstance(net, spec.networks):
             allowed = " or ".join(t.__name__ for t in spec.networks)

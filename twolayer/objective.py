@@ -7,8 +7,8 @@ Population     1/2 E_x[(f(x; theta) - f*(x))^2], x ~ the        Student (closed
                teacher's input law (exact, no sampling)         form, bias-free)
 Empirical      1/(2n) sum_s (f(x_s; theta) - y_s)^2             Student, MLP with
                                                                 one output
-Classification mean cross-entropy of softmax(z(x_s)) (``ce``)    MLP
-               or 1/2 |z(x_s) - onehot(y_s)|^2 (``mse``), with
+Classification mean cross-entropy of softmax(z(x_s)) (``ce``)    MLP,
+               or 1/2 |z(x_s) - onehot(y_s)|^2 (``mse``), with  TorchNetwork
                the error rate 1/n #{s : argmax z(x_s) != y_s}
 ============== ================================================ ==================
 
@@ -26,6 +26,7 @@ from enum import Enum
 import numpy as np
 
 from .deep.mlp import MLP
+from .deep.torchnet import TorchNetwork
 from .losses import empirical_loss, population_loss
 from .model import Student, Teacher, check_pair
 from .random import SeedLike
@@ -157,14 +158,17 @@ class ClassificationLoss(Enum):
 
 @dataclass(frozen=True, eq=False)
 class Classification(Objective):
-    """Mean per-example loss of an MLP's logits on labelled data, and its error rate.
+    """Mean per-example loss of a network's logits on labelled data, and its error rate.
 
     Parameters
     ----------
-    X : array of shape (n, d)
+    X : array of shape (n, d), or (n, *shape) (images, signals: stored flattened)
     y : integer array of shape (n,), labels in [0, number of outputs)
     loss_kind : ClassificationLoss or {"ce", "mse"}
         Cross-entropy of softmax(z) (default) or 1/2 |z - onehot(y)|^2.
+    shape : tuple of int, optional
+        One example's shape for convolutional networks (channels, then length or height and
+        width); default X.shape[1:].
 
     Examples
     --------
@@ -178,10 +182,16 @@ class Classification(Objective):
     X: np.ndarray
     y: np.ndarray
     loss_kind: ClassificationLoss | str = ClassificationLoss.CE
-    networks = (MLP,)
+    shape: tuple[int, ...] | None = None
+    networks = (MLP, TorchNetwork)
 
     def __post_init__(self) -> None:
-        X = check_array("X", self.X, 2)
+        X = np.asarray(self.X)
+        shape = tuple(X.shape[1:]) if self.shape is None else tuple(int(s) for s in self.shape)
+        X = check_array("X", X.reshape(X.shape[0], -1) if X.ndim > 2 else X, 2)
+        if int(np.prod(shape)) != X.shape[1]:
+            raise ValueError(f"shape {shape} does not hold the {X.shape[1]} features of a row of X")
+        object.__setattr__(self, "shape", shape)
         y = np.asarray(self.y)
         if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
             raise ValueError(f"y must hold {X.shape[0]} non-negative integer labels; got {y.dtype} {y.shape}")
@@ -191,12 +201,13 @@ class Classification(Objective):
 
     def check(self, net) -> None:
         super().check(net)
-        if net.sizes[0] != self.X.shape[1]:
-            raise ValueError(f"X has {self.X.shape[1]} features; the network takes {net.sizes[0]}")
-        if self.y.size and self.y.max() >= net.sizes[-1]:
-            raise ValueError(f"labels reach {self.y.max()} but the network has {net.sizes[-1]} outputs")
+        if net.in_features != self.X.shape[1]:
+            raise ValueError(f"X has {self.X.shape[1]} features; the network takes {net.in_features}")
+        outputs = net.out_features
+        if self.y.size and self.y.max() >= outputs:
+            raise ValueError(f"labels reach {self.y.max()} but the network has {outputs} outputs")
 
-    def scores(self, net: MLP) -> tuple[float, float]:
+    def scores(self, net) -> tuple[float, float]:
         """(mean loss, error rate) on the data."""
         Z = net(self.X)
         rows = np.arange(self.y.size)
@@ -209,10 +220,10 @@ class Classification(Objective):
             value = float(0.5 * ((Z - T) ** 2).sum(1).mean())
         return value, float(np.mean(Z.argmax(1) != self.y))
 
-    def loss(self, net: MLP) -> float:
+    def loss(self, net) -> float:
         return self.scores(net)[0]
 
-    def error(self, net: MLP) -> float:
+    def error(self, net) -> float:
         return self.scores(net)[1]
 
     @property

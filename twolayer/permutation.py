@@ -34,9 +34,14 @@ from .validation import check_positive_float
 
 @dataclass(frozen=True)
 class PermutationSpec:
-    """For each permutation name, the (parameter name, axis) pairs it acts on."""
+    """For each permutation name, the (parameter name, axis) pairs it acts on.
+
+    ``unscored`` names arrays that are permuted but not compared by weight matching: the
+    running statistics of BatchNorm, which are estimates of the data, not learned weights.
+    """
 
     axes: Mapping[str, tuple[tuple[str, int], ...]]
+    unscored: frozenset[str] = frozenset()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -49,7 +54,7 @@ class PermutationSpec:
 
 
 class Network(Protocol):
-    """What a network offers to the alignment code (``Student``, ``MLP``)."""
+    """What a network offers to the alignment code (``Student``, ``MLP``, ``TorchNetwork``)."""
 
     def arrays(self) -> dict[str, np.ndarray]: ...
     def with_arrays(self, arrays: Mapping[str, np.ndarray]) -> Any: ...
@@ -73,7 +78,8 @@ def check_compatible(A: Network, B: Network) -> None:
     """A and B must be networks of one class and one structure (widths, scaling...)."""
     for label, net in (("A", A), ("B", B)):
         if not hasattr(net, "permutation_spec"):
-            raise ValueError(f"{label} must be a twolayer network (Student or MLP); got {type(net).__name__}")
+            raise ValueError(f"{label} must be a twolayer network (Student, MLP or TorchNetwork; PyTorch modules: "
+                             f"twolayer.from_torch); got {type(net).__name__}")
     if type(A) is not type(B):
         raise ValueError(f"A and B must be networks of one kind; got {type(A).__name__} and {type(B).__name__}")
     if A.structure != B.structure:

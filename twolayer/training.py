@@ -1,5 +1,5 @@
 """Training: GD on the population or empirical loss, minibatch SGD, online SGD (students);
-minibatch SGD with momentum (MLPs, ``twolayer.deep``).
+minibatch SGD with momentum (MLPs and PyTorch networks, ``twolayer.deep``).
 
 Every update is theta <- theta - lr * grad, with the loops inside numba
 (``twolayer._kernels.loops``). The run stops at ``steps`` updates, when the objective
@@ -21,7 +21,10 @@ from tqdm.auto import tqdm
 from ._blas import single_threaded_blas
 from ._kernels import loops
 from .deep.mlp import MLP
+from .deep.torch_training import train_torch
+from .deep.torchnet import TorchNetwork
 from .deep.training import MLPTrainResult, train_sgd
+from .interop import as_network
 from .losses import PARALLEL_MIN_WIDTH, population_loss
 from .model import Student, check_pair
 from .objective import Classification, ClassificationLoss, Empirical, Objective, Population, check_objective
@@ -123,26 +126,29 @@ def _boundaries(run: _Run, steps: int, every: int | None) -> int:
 #: options of each (network, method) with their defaults; any other keyword is an error
 STUDENT_OPTIONS = {"lr": 0.1, "steps": 1000, "tol": None, "seed": 0, "record_every": None,
                    "checkpoints": None, "progress": False}
+DEEP_OPTIONS = {"lr": 0.05, "steps": 1000, "batch": 128, "momentum": 0.9, "seed": 0,
+                "checkpoints": None, "record_every": 50, "masks": None}
 OPTIONS = {
     (Student, "gd"): STUDENT_OPTIONS,
     (Student, "sgd"): {**STUDENT_OPTIONS, "batch": 32, "replace": True},
     (Student, "online"): {**STUDENT_OPTIONS, "batch": 32},
-    (MLP, "sgd"): {"lr": 0.05, "steps": 1000, "batch": 128, "momentum": 0.9, "seed": 0,
-                   "checkpoints": None, "record_every": 50, "masks": None},
+    (MLP, "sgd"): DEEP_OPTIONS,
+    (TorchNetwork, "sgd"): DEEP_OPTIONS,
 }
 
 
-def train(net: Student | MLP, objective: Objective, method: str = "gd", **options
+def train(net: Student | MLP | TorchNetwork, objective: Objective, method: str = "gd", **options
           ) -> TrainResult | MLPTrainResult:
     """Train ``net`` on ``objective``.
 
     Parameters
     ----------
-    net : Student or MLP
+    net : Student, MLP, TorchNetwork or torch.nn.Module (``twolayer.from_torch``)
     objective : Objective
         Student: ``Population(teacher)`` (exact; methods ``gd``, ``online``) or
-        ``Empirical(X, y)`` (methods ``gd``, ``sgd``). MLP: ``Classification(X, y)``
-        (method ``sgd``, with momentum; see ``twolayer.deep.train_sgd``).
+        ``Empirical(X, y)`` (methods ``gd``, ``sgd``). MLP and TorchNetwork:
+        ``Classification(X, y)`` (method ``sgd``, with momentum; see
+        ``twolayer.deep.train_sgd``; PyTorch networks train in PyTorch, float64).
     method : {"gd", "sgd", "online"}
         ``gd``: full batch, theta <- theta - lr grad R(theta). ``sgd``: minibatches of
         ``batch`` rows of the data, with or without replacement (without: shuffled epochs).
@@ -156,7 +162,7 @@ def train(net: Student | MLP, objective: Objective, method: str = "gd", **option
 
     Returns
     -------
-    TrainResult (Student) or MLPTrainResult (MLP)
+    TrainResult (Student) or MLPTrainResult (MLP, TorchNetwork)
 
     Examples
     --------
@@ -167,11 +173,12 @@ def train(net: Student | MLP, objective: Objective, method: str = "gd", **option
     True
     """
     check_objective(objective)
+    net = as_network(net, objective)
     kinds = sorted({m for (_, m) in OPTIONS})
     if not isinstance(method, str) or method not in kinds:
         raise ValueError(f"method must be one of {', '.join(map(repr, kinds))}; got {method!r}")
-    if not isinstance(net, (Student, MLP)):
-        raise ValueError(f"net must be a twolayer Student or MLP; got {type(net).__name__}")
+    if not isinstance(net, (Student, MLP, TorchNetwork)):
+        raise ValueError(f"net must be a twolayer Student, MLP or TorchNetwork; got {type(net).__name__}")
     allowed = OPTIONS.get((type(net), method))
     if allowed is None:
         methods = [m for (t, m) in OPTIONS if t is type(net)]
@@ -182,10 +189,12 @@ def train(net: Student | MLP, objective: Objective, method: str = "gd", **option
         raise ValueError(f"option {unknown[0]!r} does not apply to method {method!r} for a "
                          f"{type(net).__name__} (it takes: {', '.join(allowed)})")
     objective.check(net)
-    if isinstance(net, MLP):
+    if isinstance(net, (MLP, TorchNetwork)):
         if not isinstance(objective, Classification):
-            raise ValueError(f"MLP training needs a Classification objective; got {type(objective).__name__}")
-        return train_sgd(net, *objective.data, objective.loss_kind is ClassificationLoss.CE, **options)
+            raise ValueError(f"{type(net).__name__} training needs a Classification objective; "
+                             f"got {type(objective).__name__}")
+        sgd = train_sgd if isinstance(net, MLP) else train_torch
+        return sgd(net, *objective.data, objective.loss_kind is ClassificationLoss.CE, **options)
     return _train_student(net, objective, method, **{**allowed, **options})
 
 

@@ -1,5 +1,5 @@
-"""mnist_depth: MLPs with 1-4 hidden layers on MNIST (or the digits): loss and error barriers
-with no alignment and with each of the three matching methods."""
+"""real_depth: MLPs with 1-4 hidden layers on real data (MNIST-1D by default): loss and error
+barriers with no alignment and with each of the three matching methods."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import twolayer as tl
 from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, dataset, test_objective, train_pair
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 #: the matching methods that align MLPs
 METHODS = tuple(name for name, method in tl.METHODS.items() if tl.MLP in method.networks)
@@ -23,13 +23,14 @@ def configs(profile: str) -> list[RealConfig]:
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
-    A, B = (r.net for r in train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch))
+    A, B = (r.net for r in train_pair(cfg, data, seq))
     on_train = tl.Classification(data.X_train[:2000], data.y_train[:2000])  # what matching sees
     test = test_objective(data)
-    res = tl.barrier(A, B, test)
+    options = barrier_kwargs(data)
+    res = tl.barrier(A, B, test, **options)
     out = {"plain_loss": res.value, "plain_error": res.error.value}
     for method in METHODS:
-        res = tl.barrier(A, tl.permute(B, tl.match(A, B, method, on_train).perms), test)
+        res = tl.barrier(A, tl.permute(B, tl.match(A, B, method, on_train).perms), test, **options)
         out[f"{method}_loss"], out[f"{method}_error"] = res.value, res.error.value
     return out
 
@@ -38,13 +39,14 @@ def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
     names = ("plain", *METHODS)
     keys = [f"{n}_{kind}" for n in names for kind in ("loss", "error")]
-    fitted = {}
+    fitted = {"data": data_label(table)}
     for n in names:
         for kind, axis in (("loss", ax), ("error", ax2)):
             g = table.group("depth", f"{n}_{kind}")
             axis.plot(g.x, g.value, marker="o", label=n)
             fitted[f"{n}_{kind}_by_depth"] = g.as_dict()
-    ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)", title="Barrier vs depth")
+    ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)",
+           title=f"Barrier vs depth ({fitted['data']})")
     log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
     for axis in (ax, ax2):
@@ -52,8 +54,8 @@ def summarize(table: Table, out: Path, store) -> dict:
     ax.legend(fontsize=8)
     ax2.legend(fontsize=8)
     fig.tight_layout()  # room for the two-line axis label
-    return save(fig, "mnist_depth", out, table.csv(("depth", "replicate", *keys)), fitted)
+    return save(fig, "real_depth", out, table.csv(("depth", "replicate", *keys)), fitted)
 
 
-EXPERIMENT = Experiment("mnist_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "
+EXPERIMENT = Experiment("real_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "
                         "activation matching", configs, run, summarize)

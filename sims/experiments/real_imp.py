@@ -1,8 +1,9 @@
-"""mnist_imp: iterative magnitude pruning of a deep MLP (2 hidden layers) on real data: in each
-round the fraction ``PRUNE`` of the remaining weights with the smallest |w| (all weight
-matrices together) is removed, the rest rewound to step ``REWIND`` and retrained with the mask.
-Barrier between the two pruned networks with the dense networks' permutations, with fresh
-matching, and with none, at every sparsity."""
+"""real_imp: iterative magnitude pruning on real data (Sharma et al. 2024's IMP experiment) for a
+deep MLP (2 hidden layers), the VGG-style and the ResNet-style network. In each round the
+fraction ``PRUNE`` of the remaining weights with the smallest |w| (all weight matrices and
+convolution kernels together; biases and BatchNorm never pruned) is removed, the rest rewound to
+step ``REWIND`` and retrained with the mask. Barrier between the two pruned networks with the
+dense networks' permutations, with fresh matching, and with none, at every sparsity."""
 
 from __future__ import annotations
 
@@ -13,25 +14,46 @@ import numpy as np
 import twolayer as tl
 from twolayer.random import child
 
-from ..common import figure, fixed_log_ticks, plot_mean_curves, save
+from ..common import figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, dataset, test_objective, train_objective, train_pair
+from .realdata import (
+    Architecture,
+    RealConfig,
+    barrier_kwargs,
+    data_label,
+    dataset,
+    test_objective,
+    train_objective,
+    train_pair,
+)
 
 PRUNE = 0.4
 REWIND = 20
-ROUNDS = 4
 KEYS = ("dense_perm", "fresh_perm", "plain")
 
 
 def configs(profile: str) -> list[RealConfig]:
-    return [RealConfig(depth=2, replicate=r) for r in range(2 if profile == "quick" else 6)]
+    quick = profile == "quick"
+    return ([RealConfig(depth=2, replicate=r) for r in range(2 if quick else 6)]
+            + [RealConfig(arch="vgg", steps=400 if quick else 1500, replicate=r) for r in range(1 if quick else 4)]
+            + [RealConfig(arch="resnet", depth=8 if quick else 20, steps=400 if quick else 1500, replicate=r)
+               for r in range(1 if quick else 4)])
 
 
-def _prune(arrays, masks, fraction):
-    """Masks that also remove the ``fraction`` smallest surviving weights (pooled over the weight
-    matrices; biases are never pruned)."""
-    weights = [k for k in arrays if k.startswith("W")]
+def rounds(cfg: RealConfig) -> int:
+    """Pruning rounds: 4 (0.6^4 = 13 % of the weights left), 3 for the convolutional nets."""
+    return 4 if cfg.architecture is Architecture.MLP else 3
+
+
+def prunable(array: np.ndarray) -> bool:
+    """Weight matrices and convolution kernels (two or more axes) are pruned; vectors are not."""
+    return array.ndim >= 2
+
+
+def prune(arrays: dict[str, np.ndarray], masks: dict[str, np.ndarray], fraction: float) -> dict[str, np.ndarray]:
+    """Masks that also remove the ``fraction`` smallest surviving prunable weights, pooled."""
+    weights = [k for k, a in arrays.items() if prunable(a)]
     alive = np.concatenate([np.abs(arrays[k][masks[k] > 0]) for k in weights])
     cut = np.quantile(alive, fraction)
     return {k: (np.abs(arrays[k]) > cut) * m if k in weights else m for k, m in masks.items()}
@@ -39,40 +61,56 @@ def _prune(arrays, masks, fraction):
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
-    dense = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch, checkpoints=[REWIND])
+    dense = train_pair(cfg, data, seq, checkpoints=[REWIND])
     perms = tl.match(dense[0].net, dense[1].net).perms
     nets = [r.net for r in dense]
     masks = [{k: np.ones_like(p) for k, p in n.arrays().items()} for n in nets]
     train, test = train_objective(data), test_objective(data)
-    out = {k: np.empty(ROUNDS + 1) for k in (*KEYS, "remaining")}
-    for rnd in range(ROUNDS + 1):
+    options = barrier_kwargs(data)
+    count = rounds(cfg) + 1
+    out = {f"{k}_{kind}": np.empty(count) for k in KEYS for kind in ("loss", "error")} | {"remaining": np.empty(count)}
+    for rnd in range(count):
         if rnd:
             for i in range(2):
-                masks[i] = _prune(nets[i].arrays(), masks[i], PRUNE)
+                masks[i] = prune(nets[i].arrays(), masks[i], PRUNE)
                 nets[i] = tl.train(dense[i].checkpoints[0][1], train, "sgd", lr=cfg.lr, steps=cfg.steps - REWIND,
                                    batch=cfg.batch, seed=child(seq, 10 + i), masks=masks[i]).net
         A, B = nets
-        kept = [sum(v.sum() for k, v in m.items() if k.startswith("W")) /
-                sum(v.size for k, v in m.items() if k.startswith("W")) for m in masks]
-        out["remaining"][rnd] = float(np.mean(kept))
-        out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perms), test).value
-        out["fresh_perm"][rnd] = tl.barrier_modulo_permutation(A, B, test).value
-        out["plain"][rnd] = tl.barrier(A, B, test).value
+        weights = [k for k, a in A.arrays().items() if prunable(a)]
+        out["remaining"][rnd] = float(np.mean([sum(m[k].sum() for k in weights) / sum(m[k].size for k in weights)
+                                               for m in masks]))
+        for key, res in (("dense_perm", tl.barrier(A, tl.permute(B, perms), test, **options)),
+                         ("fresh_perm", tl.barrier_modulo_permutation(A, B, test, **options)),
+                         ("plain", tl.barrier(A, B, test, **options))):
+            out[f"{key}_loss"][rnd], out[f"{key}_error"][rnd] = res.value, res.error.value
     return out
 
 
 def summarize(table: Table, out: Path, store) -> dict:
-    fig, (ax,) = figure(1, width=6)
-    remaining = table.stack("remaining").mean(axis=0)
-    means = plot_mean_curves(ax, remaining, table, KEYS)
-    fitted = {"remaining_fraction": remaining.tolist()} | {k: y.tolist() for k, y in means.items()}
-    ax.invert_xaxis()
-    ax.set(xscale="log", xlabel="fraction of weights remaining", ylabel="loss barrier (test cross-entropy)",
-           title="Deep MLP: barrier along IMP")
-    fixed_log_ticks(ax.xaxis, np.round(remaining, 3))
-    ax.legend(fontsize=8)
-    return save(fig, "mnist_imp", out, table.long(("replicate",), ("remaining", *KEYS), index="round"), fitted)
+    archs = [a for a in Architecture if a.value in set(table["arch"])]
+    fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
+    fitted = {"data": data_label(table)}
+    for col, arch in enumerate(archs):
+        runs = table.where(arch=arch.value)
+        remaining = runs.stack("remaining").mean(axis=0)
+        fitted[f"{arch.value}_remaining_fraction"] = remaining.tolist()
+        for row, kind in enumerate(("loss", "error")):
+            ax = axes[row][col]
+            for k in KEYS:
+                y = runs.stack(f"{k}_{kind}").mean(axis=0)
+                ax.plot(remaining, y, marker="o", label=k.replace("_", " "))
+                fitted[f"{arch.value}_{k}_{kind}"] = y.tolist()
+            ax.set(xscale="log", xlabel="fraction of weights remaining",
+                   ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+            ax.invert_xaxis()
+            fixed_log_ticks(ax.xaxis, np.round(remaining, 2))
+            if row == 0:
+                ax.set_title(f"{arch.value} on {fitted['data']} ({len(runs)} pairs)")
+        axes[0][col].legend(fontsize=7)
+    fig.tight_layout()
+    columns = ("remaining", *(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error")))
+    return save(fig, "real_imp", out, table.long(("arch", "replicate"), columns, index="round"), fitted)
 
 
-EXPERIMENT = Experiment("mnist_imp", "IMP of a deep MLP on real data: dense permutation vs fresh matching vs none",
-                        configs, run, summarize)
+EXPERIMENT = Experiment("real_imp", "IMP of an MLP, VGG and ResNet on real data: dense permutation vs fresh matching "
+                        "vs none", configs, run, summarize, version=2)

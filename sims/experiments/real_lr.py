@@ -1,4 +1,4 @@
-"""mnist_lr: sparsity (effective hidden units) and barrier mod P versus the learning rate on
+"""real_lr: sparsity (effective hidden units) and barrier mod P versus the learning rate on
 real data, for one-hidden-layer networks trained by SGD with momentum."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from theory import fits
 from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, dataset, effective_units, test_objective, train_pair
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, effective_units, test_objective, train_pair
 
 
 def configs(profile: str) -> list[RealConfig]:
@@ -23,11 +23,11 @@ def configs(profile: str) -> list[RealConfig]:
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
-    runs = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch)
+    runs = train_pair(cfg, data, seq)
     if any(r.diverged for r in runs):
         return {"diverged": True, "units": np.nan, "barrier": np.nan}
     A, B = (r.net for r in runs)
-    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data)).value
+    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data), **barrier_kwargs(data)).value
     return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 
@@ -38,18 +38,18 @@ def summarize(table: Table, out: Path, store) -> dict:
     rates = units.x
     ax.plot(rates[ok], units.value[ok], marker="o")
     ax2.plot(rates[ok], barrier.value[ok], marker="o")
-    fitted = {"units_range": [float(np.nanmin(units.value)), float(np.nanmax(units.value))]}
+    fitted = {"data": data_label(table), "units_range": [float(np.nanmin(units.value)), float(np.nanmax(units.value))]}
     if ok.sum() >= 3:
         fitted |= {"transition_lr": fits.transition_point(rates[ok], units.value[ok]),
                    "transition_sharpness": fits.transition_sharpness(rates[ok], units.value[ok])}
     ax.set(xscale="log", xlabel="learning rate", ylabel="effective hidden units (participation ratio)",
-           title="Sparsity vs learning rate (real data)")
+           title=f"Sparsity vs learning rate ({fitted['data']})")
     ax2.set(xscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
             title="Barrier mod P vs learning rate")
     log_axis_with_zeros(ax2, REAL_BARRIER_LINEAR)
     fig.tight_layout()  # room for the two-line axis label
-    return save(fig, "mnist_lr", out, table.csv(("lr", "diverged", "units", "barrier")), fitted)
+    return save(fig, "real_lr", out, table.csv(("lr", "diverged", "units", "barrier")), fitted)
 
 
-EXPERIMENT = Experiment("mnist_lr", "real data: effective hidden units and barrier mod P vs learning rate",
+EXPERIMENT = Experiment("real_lr", "real data: effective hidden units and barrier mod P vs learning rate",
                         configs, run, summarize)

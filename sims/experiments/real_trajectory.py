@@ -1,5 +1,7 @@
-"""mnist_trajectory: simultaneous weak LMC along training for a deep MLP (2 hidden layers):
-the final networks' permutations applied to every checkpoint, vs fresh matching, vs none."""
+"""real_trajectory: simultaneous weak LMC along training (Sharma et al. 2024) on real data, for a
+deep MLP (2 hidden layers), the VGG-style and the ResNet-style network: the final networks'
+permutations applied to every checkpoint, against matching each checkpoint afresh, and against
+no alignment; loss and error barriers on the test set."""
 
 from __future__ import annotations
 
@@ -9,43 +11,62 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import figure, plot_mean_curves, save
+from ..common import figure, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, dataset, test_objective, train_pair
+from .realdata import Architecture, RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 KEYS = ("plain", "final_perm", "fresh_perm")
+CHECKPOINTS = 7
 
 
 def configs(profile: str) -> list[RealConfig]:
-    return [RealConfig(depth=2, replicate=r) for r in range(2 if profile == "quick" else 6)]
+    quick = profile == "quick"
+    return ([RealConfig(depth=2, replicate=r) for r in range(2 if quick else 6)]
+            + [RealConfig(arch="vgg", steps=600 if quick else 1500, replicate=r) for r in range(1 if quick else 4)]
+            + [RealConfig(arch="resnet", depth=8 if quick else 20, steps=600 if quick else 1500, replicate=r)
+               for r in range(1 if quick else 4)])
 
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
-    steps = np.unique(np.r_[0, np.geomspace(5, cfg.steps, 10).astype(int)])
-    A, B = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch, checkpoints=steps)
+    steps = np.unique(np.r_[0, np.geomspace(5, cfg.steps, CHECKPOINTS).astype(int)])
+    A, B = train_pair(cfg, data, seq, checkpoints=steps)
     final = tl.match(A.net, B.net).perms
     test = test_objective(data)
-    out = {k: np.empty(steps.size) for k in KEYS}
+    options = barrier_kwargs(data)
+    out = {f"{k}_{kind}": np.empty(steps.size) for k in KEYS for kind in ("loss", "error")}
     for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
-        out["plain"][j] = tl.barrier(a, b, test).value
-        out["final_perm"][j] = tl.barrier(a, tl.permute(b, final), test).value
-        out["fresh_perm"][j] = tl.barrier_modulo_permutation(a, b, test).value
+        for key, res in (("plain", tl.barrier(a, b, test, **options)),
+                         ("final_perm", tl.barrier(a, tl.permute(b, final), test, **options)),
+                         ("fresh_perm", tl.barrier_modulo_permutation(a, b, test, **options))):
+            out[f"{key}_loss"][j], out[f"{key}_error"][j] = res.value, res.error.value
     return out | {"steps": steps.astype(float)}
 
 
 def summarize(table: Table, out: Path, store) -> dict:
-    fig, (ax,) = figure(1, width=6)
-    steps = table["steps"][0]
-    fitted = {}
-    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), table, KEYS).items():
-        fitted[f"{k}_max"], fitted[f"{k}_final"] = float(y.max()), float(y[-1])
-    ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)", ylabel="loss barrier (test cross-entropy)",
-           title="Deep MLP: barrier along training")
-    ax.legend(fontsize=7)
-    return save(fig, "mnist_trajectory", out, table.long(("replicate",), ("steps", *KEYS)), fitted)
+    archs = [a for a in Architecture if a.value in set(table["arch"])]
+    fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
+    fitted = {"data": data_label(table)}
+    for col, arch in enumerate(archs):
+        runs = table.where(arch=arch.value)
+        steps = np.maximum(runs["steps"][0], 1)
+        for row, kind in enumerate(("loss", "error")):
+            ax = axes[row][col]
+            for k in KEYS:
+                y = runs.stack(f"{k}_{kind}").mean(axis=0)
+                ax.plot(steps, y, marker="o", label=k.replace("_", " "))
+                fitted[f"{arch.value}_{k}_{kind}_max"] = float(y.max())
+                fitted[f"{arch.value}_{k}_{kind}_final"] = float(y[-1])
+            ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)",
+                   ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+            if row == 0:
+                ax.set_title(f"{arch.value} on {fitted['data']} ({len(runs)} pairs)")
+        axes[0][col].legend(fontsize=7)
+    fig.tight_layout()
+    columns = ("steps", *(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error")))
+    return save(fig, "real_trajectory", out, table.long(("arch", "replicate"), columns), fitted)
 
 
-EXPERIMENT = Experiment("mnist_trajectory", "deep MLP on real data: final permutation along training vs fresh "
-                        "vs none", configs, run, summarize)
+EXPERIMENT = Experiment("real_trajectory", "MLP, VGG and ResNet on real data: final permutation along training vs "
+                        "fresh vs none", configs, run, summarize, version=2)

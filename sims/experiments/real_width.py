@@ -1,5 +1,6 @@
-"""mnist_width: two-layer ReLU networks on MNIST (or the digits): loss and error barriers,
-plain and modulo permutation (weights matching), versus the hidden width; log-log fit of the tail."""
+"""real_width: two-layer ReLU networks on real data (MNIST-1D by default): loss and error
+barriers, plain and modulo permutation (weights matching), versus the hidden width; log-log fit
+of the tail."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from theory import fits
 from ..common import figure, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, dataset, test_objective, train_pair
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 
 def configs(profile: str) -> list[RealConfig]:
@@ -23,10 +24,11 @@ def configs(profile: str) -> list[RealConfig]:
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
-    A, B = (r.net for r in train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch))
+    A, B = (r.net for r in train_pair(cfg, data, seq))
     test = test_objective(data)
-    plain = tl.barrier(A, B, test)
-    modp = tl.barrier_modulo_permutation(A, B, test, method="weights")
+    options = barrier_kwargs(data)
+    plain = tl.barrier(A, B, test, **options)
+    modp = tl.barrier_modulo_permutation(A, B, test, method="weights", **options)
     return {"plain_loss": plain.value, "plain_error": plain.error.value, "modp_loss": modp.value,
             "modp_error": modp.error.value, "test_error": test.error(A)}
 
@@ -41,18 +43,18 @@ def summarize(table: Table, out: Path, store) -> dict:
         axis.plot(g.x, g.value, marker="o", label=k.replace("_", " "))
     widths = table.unique("width")
     tail = table.rows((table["width"] >= np.median(widths)) & (table["modp_loss"] > 0))
-    fitted = {"test_error_by_width": table.group("width", "test_error").as_dict()}
+    fitted = {"data": data_label(table), "test_error_by_width": table.group("width", "test_error").as_dict()}
     if tail.unique("width").size >= 2:
         fit = fits.loglog_slope(tail["width"], tail["modp_loss"], seed=0)
         fitted |= {"modp_loss_tail_slope": fit.slope, "modp_loss_tail_slope_ci95": fit.ci}
     ax.set(xscale="log", yscale="log", xlabel="hidden width (neurons)", ylabel="loss barrier (test cross-entropy)",
-           title="Two-layer nets on real data")
+           title=f"Two-layer nets on {fitted['data']}")
     ax2.set(xscale="log", xlabel="hidden width (neurons)", ylabel="error barrier (test, fraction)",
             title="Error barrier")
     ax.legend(fontsize=7)
     ax2.legend(fontsize=7)
-    return save(fig, "mnist_width", out, table.csv(("width", "replicate", *KEYS)), fitted)
+    return save(fig, "real_width", out, table.csv(("width", "replicate", *KEYS)), fitted)
 
 
-EXPERIMENT = Experiment("mnist_width", "two-layer nets on MNIST/digits: barriers plain and mod P vs width",
+EXPERIMENT = Experiment("real_width", "two-layer nets on real data (MNIST-1D): barriers plain and mod P vs width",
                         configs, run, summarize)

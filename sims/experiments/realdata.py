@@ -1,8 +1,10 @@
-"""Shared pieces of the real-data experiments: the data set, training MLP pairs, sparsity."""
+"""Shared pieces of the real-data experiments: the data set, the architectures, training pairs,
+sparsity."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 
 import numpy as np
@@ -10,18 +12,34 @@ import numpy as np
 import twolayer as tl
 from twolayer.data import Dataset, load_dataset
 from twolayer.random import child
-from twolayer.validation import check_positive_float, check_positive_int
+from twolayer.validation import check_enum, check_positive_float, check_positive_int
+
+
+class Architecture(Enum):
+    """The network a real-data run trains."""
+
+    MLP = "mlp"        #: ``depth`` hidden layers of ``width`` ReLU units (NumPy, ``twolayer.MLP``)
+    VGG = "vgg"        #: ``twolayer.vgg``: the small VGG (BatchNorm), channels x ``multiplier`` (PyTorch)
+    RESNET = "resnet"  #: ``twolayer.resnet`` of depth ``depth`` (6 n + 2), channels x ``multiplier`` (PyTorch)
 
 
 @dataclass(frozen=True)
 class RealConfig:
-    """Fields shared by the real-data experiments. data: MNIST directory ("" = $TWOLAYER_DATA,
-    else the bundled digits); n_train: training examples used (0 = all)."""
+    """Fields shared by the real-data experiments.
 
-    data: str = ""
+    data: "mnist1d" (default, generated offline), "digits", or a folder with MNIST IDX files or
+    CIFAR-10 binary batches; n_train: training examples used (0 = all); arch: ``Architecture``;
+    width: hidden units per layer (mlp); depth: hidden layers (mlp) or layers 6 n + 2 (resnet;
+    unused by vgg); multiplier: channel multiplier (vgg, resnet); lr, steps, batch: SGD with
+    momentum 0.9.
+    """
+
+    data: str = "mnist1d"
     n_train: int = 0
+    arch: str = "mlp"
     width: int = 128
     depth: int = 1
+    multiplier: float = 0.5
     lr: float = 0.05
     steps: int = 1500
     batch: int = 128
@@ -33,39 +51,86 @@ class RealConfig:
             check_positive_int(name, getattr(self, name))
         check_positive_int("replicate", self.replicate, minimum=0)
         check_positive_float("lr", self.lr)
+        check_positive_float("multiplier", self.multiplier)
+        arch = check_enum("arch", self.arch, Architecture)
+        if arch is Architecture.RESNET and (self.depth < 8 or (self.depth - 2) % 6):
+            raise ValueError(f"depth must be 6 n + 2 (8, 14, 20, ...) for arch='resnet'; got {self.depth}")
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data must be 'mnist1d', 'digits' or a folder; got {self.data!r}")
 
-    def sizes(self, data: Dataset) -> tuple[int, ...]:
-        return (data.X_train.shape[1], *([self.width] * self.depth), data.classes)
+    @property
+    def architecture(self) -> Architecture:
+        return Architecture(self.arch)
+
+    def network(self, data: Dataset, seed) -> tl.MLP | tl.TorchNetwork:
+        """A freshly initialised network of this config's architecture for the data set."""
+        arch = self.architecture
+        if arch is Architecture.MLP:
+            return tl.MLP.init((data.X_train.shape[1], *([self.width] * self.depth), data.classes), seed)
+        if arch is Architecture.VGG:
+            return tl.vgg(data.shape, data.classes, self.multiplier, batch_norm=True, seed=seed)
+        return tl.resnet(data.shape, data.classes, self.multiplier, self.depth, seed=seed)
+
+
+#: x-axis label of ``size_column`` for each architecture
+SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "channel multiplier",
+              Architecture.RESNET: "channel multiplier"}
 
 
 @lru_cache(maxsize=4)
-def dataset(path: str, n_train: int) -> Dataset:
-    """Standardised MNIST from ``path`` (or $TWOLAYER_DATA), else the digits; the first n_train
-    training examples when n_train > 0."""
-    data = load_dataset(path or None, verbose=False).standardized()  # the command line names it once
+def dataset(source: str, n_train: int) -> Dataset:
+    """The data set ``source`` (``twolayer.data.load_dataset``) with every feature standardised
+    on the training set; the first n_train training examples when n_train > 0."""
+    data = load_dataset(source, verbose=False).standardized()  # the command line names it once
     return data.subset(n_train or None)
 
 
 def train_objective(data: Dataset) -> tl.Classification:
     """Cross-entropy on the training set (what the networks are trained on)."""
-    return tl.Classification(data.X_train, data.y_train)
+    return tl.Classification(data.X_train, data.y_train, shape=data.shape)
 
 
 def test_objective(data: Dataset) -> tl.Classification:
     """Cross-entropy and error rate on the held-out set (what barriers are measured in)."""
-    return tl.Classification(data.X_test, data.y_test)
+    return tl.Classification(data.X_test, data.y_test, shape=data.shape)
 
 
-def train_pair(data: Dataset, sizes, seq, lr: float, steps: int, batch: int, count: int = 2,
-               checkpoints=None) -> list[tl.MLPTrainResult]:
-    """``count`` MLPs trained on the data from the children 0..count-1 of the run's stream."""
+def train_pair(cfg: RealConfig, data: Dataset, seq, count: int = 2, checkpoints=None, lr: float | None = None
+               ) -> list[tl.MLPTrainResult]:
+    """``count`` networks of the config's architecture trained on the data, network i initialised
+    from child 2 i and its minibatches drawn from child 2 i + 1 of the run's stream."""
     objective = train_objective(data)
-    return [tl.train(tl.MLP.init(sizes, child(seq, 2 * i)), objective, "sgd", lr=lr, steps=steps,
-                     batch=batch, seed=child(seq, 2 * i + 1), checkpoints=checkpoints)
+    return [tl.train(cfg.network(data, child(seq, 2 * i)), objective, "sgd", lr=cfg.lr if lr is None else lr,
+                     steps=cfg.steps, batch=cfg.batch, seed=child(seq, 2 * i + 1), checkpoints=checkpoints)
             for i in range(count)]
+
+
+#: training rows on which BatchNorm statistics are recomputed along a path (REPAIR uses a few
+#: batches; measured on ResNet-8: 3 s per barrier instead of 8 s with all 4000 MNIST-1D rows)
+BN_ROWS = 1000
+#: starting grid of the real-data barriers (then refined by Brent's method): 11 points
+GRID = np.linspace(0.0, 1.0, 11)
+
+
+def barrier_kwargs(data: Dataset) -> dict:
+    """Barrier options for the real-data runs: an 11-point starting grid, and BatchNorm
+    statistics recomputed on the first ``BN_ROWS`` training inputs (not on the test set the
+    barrier is measured on)."""
+    return {"recompute_bn": data.X_train[:BN_ROWS], "ts": GRID}
 
 
 def effective_units(net: tl.MLP) -> float:
     """Participation ratio of the last hidden layer's output mass |W_L[:, i]| |W_{L-1}[i]|."""
     mass = np.linalg.norm(net.weights[-1], axis=0) * np.linalg.norm(net.weights[-2], axis=1)
     return float(mass.sum() ** 2 / (mass**2).sum()) if mass.sum() > 0 else 0.0
+
+
+def size_column(table) -> np.ndarray:
+    """Per run, the width an experiment varies: hidden units (mlp) or the channel multiplier."""
+    return np.array([float(w) if a == Architecture.MLP.value else m
+                     for a, w, m in zip(table["arch"], table["width"], table["multiplier"])])
+
+
+def data_label(table) -> str:
+    """The data set(s) the table's runs were made on, by name (``Dataset.name``), for titles and JSON."""
+    return ", ".join(sorted({dataset(str(source), 0).name for source in table.unique("data")}))

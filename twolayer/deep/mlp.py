@@ -57,6 +57,14 @@ class MLP:
         return (self.weights[0].shape[1], *(W.shape[0] for W in self.weights))
 
     @property
+    def in_features(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def out_features(self) -> int:
+        return self.sizes[-1]
+
+    @property
     def depth(self) -> int:
         """L, the number of weight layers."""
         return len(self.weights)

@@ -1,0 +1,86 @@
+"""real_conv: the VGG-style and the ResNet-style network on real data (MNIST-1D by default): loss
+and error barriers with no alignment, weight matching and activation matching, versus the channel
+multiplier (VGG and ResNet-8) and versus the ResNet's depth (8, 14, 20, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import twolayer as tl
+
+from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
+from ..experiment import Experiment
+from ..table import Table
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_objective, train_pair
+
+METHODS = ("plain", "weights", "activations")
+KINDS = ("loss", "error")
+#: the ResNet depth of the width sweep and the multiplier of the depth sweep
+WIDTH_SWEEP_DEPTH, DEPTH_SWEEP_MULTIPLIER = 8, 0.5
+
+
+def configs(profile: str) -> list[RealConfig]:
+    quick = profile == "quick"
+    multipliers, depths = ((0.25, 0.5, 1.0), (8, 14, 20)) if quick else ((0.25, 0.5, 1.0, 2.0, 4.0), (8, 14, 20, 32))
+    reps, steps = (1, 600) if quick else (4, 1500)
+    out = [RealConfig(arch=arch, multiplier=w, depth=WIDTH_SWEEP_DEPTH, steps=steps, replicate=r)
+           for arch in ("vgg", "resnet") for w in multipliers for r in range(reps)]
+    out += [RealConfig(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER, depth=L, steps=steps, replicate=r)
+            for L in depths if L != WIDTH_SWEEP_DEPTH for r in range(reps)]
+    return out
+
+
+def run(cfg: RealConfig, seq) -> dict:
+    data = dataset(cfg.data, cfg.n_train)
+    A, B = (r.net for r in train_pair(cfg, data, seq))
+    test, options = test_objective(data), barrier_kwargs(data)
+    on_train = train_objective(data.subset(1000))  # what activation matching sees
+    out = {"test_error": test.error(A)}
+    for method in METHODS:
+        if method == "plain":
+            res = tl.barrier(A, B, test, **options)
+        else:
+            res = tl.barrier(A, tl.permute(B, tl.match(A, B, method, on_train).perms), test, **options)
+        out[f"{method}_loss"], out[f"{method}_error"] = res.value, res.error.value
+    return out
+
+
+def summarize(table: Table, out: Path, store) -> dict:
+    fig, axes = figure(2, width=5.0, height=3.7, nrows=2)
+    fitted = {"data": data_label(table)}
+    width_runs = table.rows((table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH))
+    depth_runs = table.where(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER)
+    for row, kind in enumerate(KINDS):
+        for arch, marker in (("vgg", "o"), ("resnet", "s")):
+            runs = width_runs.where(arch=arch)
+            for method, ls in zip(METHODS, ("-", "--", ":")):
+                g = runs.group("multiplier", f"{method}_{kind}")
+                axes[row][0].errorbar(g.x, g.value, g.sem, marker=marker, ls=ls, capsize=2,
+                                      label=f"{arch}{'-' + str(WIDTH_SWEEP_DEPTH) if arch == 'resnet' else ''} "
+                                            f"{method}")
+                fitted[f"{arch}_{method}_{kind}_by_multiplier"] = g.as_dict()
+        for method, ls in zip(METHODS, ("-", "--", ":")):
+            g = depth_runs.group("depth", f"{method}_{kind}")
+            axes[row][1].errorbar(g.x, g.value, g.sem, marker="s", ls=ls, capsize=2, label=f"resnet {method}")
+            fitted[f"resnet_{method}_{kind}_by_depth"] = g.as_dict()
+        label = "loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)"
+        axes[row][0].set(xscale="log", xlabel="channel multiplier", ylabel=label)
+        axes[row][1].set(xlabel="ResNet depth (layers)", ylabel=label)
+        axes[row][1].set_xticks(depth_runs.unique("depth"))
+        if kind == "loss":
+            for ax in axes[row]:
+                log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
+    for arch in ("vgg", "resnet"):
+        fitted[f"{arch}_test_error_by_multiplier"] = width_runs.where(arch=arch).group("multiplier",
+                                                                                      "test_error").as_dict()
+    axes[0][0].set_title(f"Barrier vs width ({fitted['data']})")
+    axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {DEPTH_SWEEP_MULTIPLIER})")
+    axes[0][0].legend(fontsize=6, ncol=2)
+    axes[0][1].legend(fontsize=7)
+    fig.tight_layout()
+    keys = ("test_error", *(f"{m}_{k}" for m in METHODS for k in KINDS))
+    return save(fig, "real_conv", out, table.csv(("arch", "multiplier", "depth", "replicate", *keys)), fitted)
+
+
+EXPERIMENT = Experiment("real_conv", "VGG and ResNet on real data: barriers with no, weight and activation matching vs "
+                        "width and depth", configs, run, summarize)

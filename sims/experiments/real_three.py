@@ -1,0 +1,80 @@
+"""real_three: three-network alignment on real data (Sharma et al. 2024's strong-LMC evidence) for
+the one-hidden-layer MLP, the VGG-style and the ResNet-style network: the barrier between B and C
+after aligning each to a reference A (weight matching), against aligning C to B directly and
+against no alignment, versus the width; loss and error barriers on the test set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import twolayer as tl
+
+from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
+from ..experiment import Experiment
+from ..table import Table
+from .realdata import (
+    SIZE_LABEL,
+    Architecture,
+    RealConfig,
+    barrier_kwargs,
+    data_label,
+    dataset,
+    size_column,
+    test_objective,
+    train_pair,
+)
+
+KEYS = ("via_reference", "direct", "plain")
+
+
+def configs(profile: str) -> list[RealConfig]:
+    quick = profile == "quick"
+    widths, multipliers = ((16, 64, 256), (0.25, 0.5)) if quick else ((16, 64, 256, 1024), (0.25, 0.5, 1.0, 2.0))
+    reps, conv_reps, steps = (2, 1, 600) if quick else (6, 3, 1500)
+    return ([RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
+            + [RealConfig(arch=arch, multiplier=w, depth=8, steps=steps, replicate=r)
+               for arch in ("vgg", "resnet") for w in multipliers for r in range(conv_reps)])
+
+
+def run(cfg: RealConfig, seq) -> dict:
+    data = dataset(cfg.data, cfg.n_train)
+    A, B, C = (r.net for r in train_pair(cfg, data, seq, count=3))
+    test, options = test_objective(data), barrier_kwargs(data)
+    B_to_A = tl.permute(B, tl.match(A, B).perms)
+    C_to_A = tl.permute(C, tl.match(A, C).perms)
+    out = {}
+    for key, res in (("via_reference", tl.barrier(B_to_A, C_to_A, test, **options)),
+                     ("direct", tl.barrier_modulo_permutation(B, C, test, **options)),
+                     ("plain", tl.barrier(B, C, test, **options))):
+        out[f"{key}_loss"], out[f"{key}_error"] = res.value, res.error.value
+    return out
+
+
+def summarize(table: Table, out: Path, store) -> dict:
+    archs = [a for a in Architecture if a.value in set(table["arch"])]
+    fig, axes = figure(len(archs), width=4.4, height=3.5, nrows=2)
+    fitted = {"data": data_label(table)}
+    table = table.with_column("size", size_column(table))
+    for col, arch in enumerate(archs):
+        runs = table.where(arch=arch.value)
+        for row, kind in enumerate(("loss", "error")):
+            ax = axes[row][col]
+            for k in KEYS:
+                g = runs.group("size", f"{k}_{kind}")
+                ax.errorbar(g.x, g.value, g.sem, marker="o", capsize=2, label=k.replace("_", " "))
+                fitted[f"{arch.value}_{k}_{kind}_by_size"] = g.as_dict()
+            ax.set(xscale="log", xlabel=SIZE_LABEL[arch],
+                   ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+            if kind == "loss":
+                log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
+            else:
+                ax.set_title(f"{arch.value}: error barrier", fontsize=9)
+        axes[0][col].set_title(f"{arch.value} on {fitted['data']}: B, C aligned to A")
+        axes[0][col].legend(fontsize=7)
+    fig.tight_layout()
+    keys = tuple(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error"))
+    return save(fig, "real_three", out, table.csv(("arch", "size", "replicate", *keys)), fitted)
+
+
+EXPERIMENT = Experiment("real_three", "MLP, VGG and ResNet on real data: B and C aligned to a reference A vs directly "
+                        "vs none", configs, run, summarize)

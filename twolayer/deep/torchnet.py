@@ -1,0 +1,285 @@
+"""PyTorch networks (convolutional, BatchNorm, residual) behind the package's network protocol.
+
+A ``TorchNetwork`` holds a float64 ``torch.nn.Module``, the shape of one input (channels, then
+length or height and width) and a permutation specification over the module's state-dict
+names, so that ``match``, ``permute``, ``interpolate`` and the barriers treat it like the
+package's own networks. Inputs are rows of flattened examples, X of shape (n, prod(shape)).
+
+Permutation specifications (Git Re-Basin's, with state-dict names as parameters):
+
+* a channel c of ``Conv1d``/``Conv2d``/``Linear`` layer l is a unit: P_l acts on that layer's
+  ``weight`` and ``bias`` along axis 0 and on the next such layer's ``weight`` along axis 1
+  (a convolution kernel's (out, in, k...) layout);
+* ``BatchNorm`` after layer l: P_l acts on its ``weight``, ``bias``, ``running_mean`` and
+  ``running_var`` (the running statistics permuted, not compared by weight matching);
+* a residual stream (ResNet): one permutation shared by every tensor added to the stream in a
+  stage (stem or shortcut output, each block's second convolution and BatchNorm) and by every
+  layer reading it (``twolayer.deep.architectures``).
+
+Activations of a channel, for activation matching, are that channel's outputs at every position
+(Git Re-Basin's treatment of convolutions): (n, C, L) -> (n L, C).
+
+BatchNorm after interpolation: the interpolated running statistics are not the statistics of the
+interpolated network's pre-activations, which inflates barriers (Jordan et al. 2023); the remedy,
+``with_batch_stats(X)``, recomputes them on data and is on by default in ``twolayer.barrier``.
+
+References
+----------
+S. K. Ainsworth, J. Hayase, S. Srinivasa. Git Re-Basin. ICLR 2023. arXiv:2209.04836.
+K. Jordan, H. Sedghi, O. Saukh, R. Entezari, B. Neyshabur. REPAIR: REnormalizing Permuted
+Activations for Interpolation Repair. ICLR 2023. arXiv:2211.08403.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..permutation import PermutationSpec
+from ..validation import check_array
+
+#: rows per forward pass when evaluating (bounds memory; results do not depend on it)
+EVAL_BATCH = 2048
+
+
+def torch_module():
+    """The ``torch`` package, or a ``ValueError`` saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise ValueError("PyTorch networks need torch: pip install -e '.[torch]'") from None
+    return torch
+
+
+@dataclass(frozen=True, eq=False)
+class TorchNetwork:
+    """A PyTorch module with a permutation specification.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Kept in float64 (converted on construction, not copied: use ``from_torch`` to copy).
+    input_shape : tuple of int
+        One example's shape; X rows hold prod(input_shape) features.
+    spec : PermutationSpec
+        Over the names of ``module.state_dict()``.
+    taps : dict permutation name -> tuple of module names
+        The modules whose outputs are the activations of that permutation's units.
+    """
+
+    module: object
+    input_shape: tuple[int, ...]
+    spec: PermutationSpec
+    taps: Mapping[str, tuple[str, ...]]
+
+    def __post_init__(self):
+        torch = torch_module()
+        if not isinstance(self.module, torch.nn.Module):
+            raise ValueError(f"module must be a torch.nn.Module; got {type(self.module).__name__}")
+        shape = tuple(int(s) for s in self.input_shape)
+        if not shape or min(shape) < 1:
+            raise ValueError(f"input_shape must be positive sizes; got {self.input_shape}")
+        object.__setattr__(self, "input_shape", shape)
+        self.module.double().eval()
+        names = set(self.module.state_dict())
+        for perm, pairs in self.spec.axes.items():
+            for param, _ in pairs:
+                if param not in names:
+                    raise ValueError(f"permutation {perm!r} names {param!r}, which the module does not have")
+        modules = dict(self.module.named_modules())
+        for perm, taps in self.taps.items():
+            missing = [t for t in taps if t not in modules]
+            if perm not in self.spec.axes or missing:
+                raise ValueError(f"taps of {perm!r} must name modules of the network; got {taps}")
+
+    # shapes
+    @property
+    def in_features(self) -> int:
+        return math.prod(self.input_shape)
+
+    @property
+    def out_features(self) -> int:
+        return int(self(np.zeros((1, self.in_features))).shape[1])
+
+    @property
+    def has_batch_norm(self) -> bool:
+        torch = torch_module()
+        return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.module.modules())
+
+    # the alignment protocol of ``twolayer.permutation``
+    @property
+    def structure(self) -> tuple:
+        return (type(self.module).__name__, self.input_shape,
+                tuple((k, tuple(v.shape)) for k, v in self.module.state_dict().items()))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The floating-point entries of the state dict (parameters and BatchNorm statistics)."""
+        return {k: v.detach().numpy().copy() for k, v in self.module.state_dict().items() if v.is_floating_point()}
+
+    def with_arrays(self, arrays: Mapping[str, np.ndarray]) -> TorchNetwork:
+        torch = torch_module()
+        module = copy.deepcopy(self.module)
+        state = module.state_dict()
+        for k in self.arrays():
+            state[k] = torch.as_tensor(np.asarray(arrays[k], dtype=np.float64)).reshape(state[k].shape)
+        module.load_state_dict(state)
+        return TorchNetwork(module, self.input_shape, self.spec, self.taps)
+
+    def permutation_spec(self) -> PermutationSpec:
+        return self.spec
+
+    def _batches(self, X: np.ndarray):
+        torch = torch_module()
+        X = check_array("X", X, 2)
+        if X.shape[1] != self.in_features:
+            raise ValueError(f"X has {X.shape[1]} features; the network takes {self.in_features} "
+                             f"(inputs of shape {self.input_shape})")
+        for start in range(0, X.shape[0], EVAL_BATCH):
+            yield torch.from_numpy(np.ascontiguousarray(X[start:start + EVAL_BATCH])).reshape(-1, *self.input_shape)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Outputs (logits) of shape (n, outputs), the network in evaluation mode."""
+        torch = torch_module()
+        self.module.eval()
+        with torch.no_grad():
+            return np.concatenate([self.module(x).numpy() for x in self._batches(X)])
+
+    def hidden(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """{permutation: activations of shape (samples, units)}: every tap's output with the channel
+        axis last and the examples and positions as samples, the taps of one permutation stacked."""
+        torch = torch_module()
+        modules = dict(self.module.named_modules())
+        seen: dict[str, list[np.ndarray]] = {t: [] for taps in self.taps.values() for t in taps}
+
+        def hook(name):
+            def keep(_module, _inputs, output):
+                h = output.detach()
+                seen[name].append(torch.movedim(h, 1, -1).reshape(-1, h.shape[1]).numpy().copy())
+            return keep
+
+        handles = [modules[name].register_forward_hook(hook(name)) for name in seen]
+        try:
+            self(X)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return {perm: np.concatenate([np.concatenate(seen[t]) for t in taps]) for perm, taps in self.taps.items()}
+
+    def with_batch_stats(self, X: np.ndarray) -> TorchNetwork:
+        """A copy whose BatchNorm running statistics are the mean and unbiased variance of each
+        BatchNorm's input over X (examples and positions pooled per channel), the network run in
+        training mode as when it is trained (each BatchNorm normalising by its batch's own
+        statistics), over batches of ``EVAL_BATCH`` rows pooled exactly (Chan et al.'s update);
+        the network is otherwise unchanged."""
+        torch = torch_module()
+        net = self.with_arrays(self.arrays())
+        norms = [m for m in net.module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return net
+        moments = {id(m): [0, 0.0, 0.0] for m in norms}  # count, mean, sum of squared deviations
+
+        def pool(module, inputs):
+            x = inputs[0].detach()
+            axes = [a for a in range(x.ndim) if a != 1]
+            n = x.numel() // x.shape[1]
+            mean = x.mean(axes)
+            m2 = ((x - mean.reshape(1, -1, *([1] * (x.ndim - 2)))) ** 2).sum(axes)
+            acc = moments[id(module)]
+            total = acc[0] + n
+            delta = mean - acc[1]
+            acc[1] = acc[1] + delta * (n / total)
+            acc[2] = acc[2] + m2 + delta**2 * (acc[0] * n / total)
+            acc[0] = total
+
+        handles = [m.register_forward_pre_hook(pool) for m in norms]
+        net.module.train()
+        try:
+            with torch.no_grad():
+                for x in net._batches(X):
+                    net.module(x)
+                for m in norms:
+                    count, mean, m2 = moments[id(m)]
+                    m.running_mean.copy_(mean)
+                    m.running_var.copy_(m2 / max(count - 1, 1))
+        finally:
+            net.module.eval()
+            for handle in handles:
+                handle.remove()
+        return net
+
+
+def _layer_kinds():
+    torch = torch_module()
+    nn = torch.nn
+    weighted = (nn.Linear, nn.Conv1d, nn.Conv2d)
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d)
+    passive = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
+               nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
+    return weighted, norms, passive
+
+
+def norm_entries(prefix: str) -> list[tuple[str, int]]:
+    """The (name, axis 0) pairs of a BatchNorm module's four per-channel arrays."""
+    return [(f"{prefix}.{k}", 0) for k in ("weight", "bias", "running_mean", "running_var")]
+
+
+def norm_statistics(prefixes) -> frozenset[str]:
+    """Names of the running statistics of the BatchNorm modules ``prefixes``."""
+    return frozenset(f"{p}.{k}" for p in prefixes for k in ("running_mean", "running_var"))
+
+
+def sequential_spec(module) -> tuple[PermutationSpec, dict[str, tuple[str, ...]]]:
+    """The permutation specification and activation taps of a ``torch.nn.Sequential`` of
+    Linear / Conv1d / Conv2d layers with BatchNorm, ReLU, pooling, Flatten and Dropout between
+    them: one permutation per weighted layer but the last (module docstring).
+
+    A Flatten that turns C channels of spatial size k > 1 into C k features of a Linear layer
+    is refused (the permutation would act on blocks of k columns): pool to size 1 first.
+    """
+    torch = torch_module()
+    if not isinstance(module, torch.nn.Sequential):
+        raise ValueError(f"a permutation spec is inferred for torch.nn.Sequential only; a "
+                         f"{type(module).__name__} must define permutation_spec()")
+    weighted, norms, passive = _layer_kinds()
+    layers = list(module.named_children())
+    last = max((i for i, (_, m) in enumerate(layers) if isinstance(m, weighted)), default=None)
+    if last is None:
+        raise ValueError("the Sequential has no Linear or Conv layer")
+    axes: dict[str, list[tuple[str, int]]] = {}
+    taps: dict[str, tuple[str, ...]] = {}
+    stats: list[str] = []
+    current, units = None, None
+    for i, (name, m) in enumerate(layers):
+        if isinstance(m, weighted):
+            if current is not None:
+                fan_in = m.in_features if isinstance(m, torch.nn.Linear) else m.in_channels
+                if fan_in != units:
+                    raise ValueError(f"layer {name} ({type(m).__name__}) takes {fan_in} inputs from {units} channels: "
+                                     "flattening channels of spatial size > 1 is not covered by a permutation; "
+                                     "pool to size 1 first (AdaptiveAvgPool)")
+                axes[current].append((f"{name}.weight", 1))
+            if i == last:
+                break
+            current = f"P{len(axes) + 1}"
+            units = m.weight.shape[0]
+            axes[current] = [(f"{name}.weight", 0)] + ([(f"{name}.bias", 0)] if m.bias is not None else [])
+            taps[current] = (name,)
+        elif isinstance(m, norms):
+            if current is None or not (m.affine and m.track_running_stats):
+                raise ValueError(f"layer {name}: BatchNorm must follow a Linear or Conv layer and have affine "
+                                 "parameters and running statistics")
+            axes[current] += norm_entries(name)
+            stats.append(name)
+            taps[current] = (name,)
+        elif isinstance(m, torch.nn.ReLU):
+            if current is not None:
+                taps[current] = (name,)
+        elif not isinstance(m, passive):
+            raise ValueError(f"layer {name} ({type(m).__name__}) is not supported in a Sequential (Linear, Conv1d, "
+                             "Conv2d, BatchNorm, ReLU, pooling, Flatten, Dropout); give the module a "
+                             "permutation_spec() method")
+    return PermutationSpec({k: tuple(v) for k, v in axes.items()}, norm_statistics(stats)), taps

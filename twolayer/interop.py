@@ -1,0 +1,123 @@
+"""PyTorch in and out: networks trained elsewhere brought into the package, and back.
+
+``from_torch`` turns an ``nn.Sequential`` of ``Linear``/``ReLU`` layers (biases allowed), or
+the state dict of one, into the package's ``MLP`` (the package's own fully connected network,
+measured faster than PyTorch for small MLPs in ``benchmarks/bench_mlp.py``); any other module
+(convolutions, BatchNorm, residual blocks) becomes a ``TorchNetwork``. ``to_torch`` is the
+inverse. Everything is float64: a network's outputs equal PyTorch's to rounding.
+
+``match``, ``barrier``, ``barrier_modulo_permutation`` and ``train`` accept PyTorch modules
+directly and convert them with ``as_network``.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Mapping
+
+import numpy as np
+
+from .deep.mlp import MLP
+from .deep.torchnet import TorchNetwork, sequential_spec, torch_module
+
+
+def _is_module(obj) -> bool:
+    torch = sys.modules.get("torch")  # a module object exists only if torch was imported
+    return torch is not None and isinstance(obj, torch.nn.Module)
+
+
+def _mlp_from_state_dict(state: Mapping) -> MLP:
+    keys = list(state)
+    weights = [k for k in keys if k.endswith("weight")]
+    arrays = []
+    for k in weights:
+        W = np.asarray(state[k].detach().double().numpy() if hasattr(state[k], "detach") else state[k], dtype=float)
+        if W.ndim != 2:
+            raise ValueError(f"state dict entry {k!r} has shape {W.shape}: only Linear layers (2-D weights) make an "
+                             "MLP; load the state dict into its module and pass the module")
+        bias = k[: -len("weight")] + "bias"
+        b = state.get(bias)
+        arrays += [W, None if b is None else np.asarray(b.detach().double().numpy() if hasattr(b, "detach") else b)]
+    extra = sorted(set(keys) - set(weights) - {k[: -len("weight")] + "bias" for k in weights})
+    if extra:
+        raise ValueError(f"state dict entry {extra[0]!r} is not a Linear weight or bias; pass the module instead")
+    if not arrays:
+        raise ValueError("the state dict holds no Linear weights")
+    return MLP.from_arrays(*arrays)
+
+
+def _is_plain_mlp(module) -> bool:
+    torch = torch_module()
+    nn = torch.nn
+    layers = [m for m in module.children() if not isinstance(m, (nn.Identity, nn.Flatten))]
+    if not isinstance(module, nn.Sequential) or not layers or not isinstance(layers[-1], nn.Linear):
+        return False
+    kinds = ["L" if isinstance(m, nn.Linear) else "R" if isinstance(m, nn.ReLU) else "?" for m in layers]
+    return "?" not in kinds and "".join(kinds) == "LR" * (len(kinds) // 2) + "L"
+
+
+def from_torch(obj, input_shape=None) -> MLP | TorchNetwork:
+    """The package's network for a PyTorch module or state dict (copied, float64).
+
+    Parameters
+    ----------
+    obj : torch.nn.Module or mapping name -> tensor
+        An ``nn.Sequential`` alternating ``Linear`` and ``ReLU`` (or its state dict: ``Linear``
+        weights and biases in order) gives an ``MLP``. Any other module gives a
+        ``TorchNetwork``: an ``nn.Sequential`` of Linear/Conv/BatchNorm/ReLU/pooling layers gets
+        its permutation specification inferred; another module must have a method
+        ``permutation_spec()`` returning (PermutationSpec, taps).
+    input_shape : tuple of int, optional
+        One example's shape, needed for a ``TorchNetwork`` (e.g. (1, 40) for MNIST-1D).
+
+    Examples
+    --------
+    >>> import torch, numpy as np, twolayer as tl
+    >>> seq = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2)).double()
+    >>> net = tl.from_torch(seq)
+    >>> X = np.random.default_rng(0).standard_normal((4, 3))
+    >>> bool(np.allclose(net(X), seq(torch.from_numpy(X)).detach().numpy(), rtol=0, atol=1e-12))
+    True
+    """
+    if isinstance(obj, Mapping):
+        return _mlp_from_state_dict(obj)
+    if not _is_module(obj):
+        raise ValueError(f"obj must be a torch.nn.Module or a state dict; got {type(obj).__name__}")
+    if _is_plain_mlp(obj):
+        return _mlp_from_state_dict(obj.state_dict())
+    if input_shape is None:
+        raise ValueError(f"input_shape is needed to bring in a {type(obj).__name__} (one example's shape, "
+                         "e.g. (1, 40) for MNIST-1D)")
+    module = copy.deepcopy(obj).double()
+    if hasattr(module, "permutation_spec"):
+        spec, taps = module.permutation_spec()
+    else:
+        spec, taps = sequential_spec(module)
+    return TorchNetwork(module, tuple(input_shape), spec, taps)
+
+
+def to_torch(net: MLP | TorchNetwork):
+    """A float64 PyTorch module computing the same function: ``nn.Sequential(Linear, ReLU, ...,
+    Linear)`` for an MLP, a copy of the module for a ``TorchNetwork``."""
+    torch = torch_module()
+    if isinstance(net, TorchNetwork):
+        return copy.deepcopy(net.module)
+    if not isinstance(net, MLP):
+        raise ValueError(f"net must be an MLP or a TorchNetwork; got {type(net).__name__}")
+    layers = []
+    for W, b in zip(net.weights, net.biases):
+        linear = torch.nn.Linear(W.shape[1], W.shape[0]).double()
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def as_network(net, objective=None):
+    """``net`` itself, or, for a PyTorch module, ``from_torch(net)`` with the input shape of the
+    objective's examples (``Classification.shape``)."""
+    if not _is_module(net):
+        return net
+    return from_torch(net, getattr(objective, "shape", None))
