@@ -224,6 +224,23 @@ def log_axis_with_zeros(ax, linthresh: float) -> None:
     ax.set_ylabel(f"{ax.get_ylabel()}\n(log; linear below {linthresh:g}, shaded)")
 
 
+def barrier_axis(ax, values, linthresh: float) -> None:
+    """A log y axis for barriers: plain when every value is above ``linthresh``, else
+    ``log_axis_with_zeros`` so that zeros stay visible."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size and values.min() > linthresh:
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        # minor ticks labelled only within one decade (beyond it they crowd)
+        ax.yaxis.set_minor_formatter(plain if values.max() < 10 * values.min() else NullFormatter())
+    else:
+        log_axis_with_zeros(ax, linthresh)
+
+
 def cap_outliers(ax, x, y, factor: float = 20.0, **style) -> np.ndarray:
     """Plot (x, y), drawing points above ``factor`` times the median as triangles at 3 times the
     largest other value, so one outlier does not rescale the axis; returns the outlier mask (the

@@ -171,6 +171,24 @@ def test_real_data_experiment_reads_mnist_given_with_data(tmp_path):
     assert configs and all(c["data"] == str(mnist) for c in configs)
 
 
+def test_real_data_runs_on_pytorch_networks_are_reproducible_and_named(tmp_path):
+    pytest.importorskip("torch")
+    from sims.experiments import real_three
+    from sims.experiments.realdata import RealConfig
+    from sims.table import Table
+    cfg = RealConfig(arch="resnet", multiplier=0.25, depth=8, steps=20, n_train=200)
+    first, again = (real_three.run(cfg, np.random.SeedSequence(3)) for _ in range(2))
+    assert first == again and set(first) == {f"{k}_{kind}" for k in real_three.KEYS for kind in ("loss", "error")}
+    assert all(np.isfinite(v) for v in first.values())
+    table = Table.from_results([(cfg, first)])
+    fitted = real_three.summarize(table, tmp_path, None)
+    assert fitted["data"] == "mnist1d" and (tmp_path / "real_three.png").exists()
+    with pytest.raises(ValueError, match="arch must be one of 'mlp', 'vgg', 'resnet'"):
+        RealConfig(arch="vgg16")
+    with pytest.raises(ValueError, match="depth must be 6 n \\+ 2"):
+        RealConfig(arch="resnet", depth=9)
+
+
 @pytest.mark.parametrize("profile", ["quick", "paper"])
 def test_every_profile_builds_valid_distinct_configs(profile):
     from sims.registry import NAMES, get

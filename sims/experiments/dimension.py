@@ -13,7 +13,7 @@ import twolayer as tl
 from ..common import cap_outliers, figure, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, dataset, test_objective, train_pair
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 VIEWS = ("weights", "weights_cov", "activations")
 
@@ -41,12 +41,12 @@ def layer_dimensions(net, X) -> dict[str, np.ndarray]:
 
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
-    runs = train_pair(data, cfg.sizes(data), seq, cfg.lr, cfg.steps, cfg.batch)
+    runs = train_pair(cfg, data, seq)
     if any(r.diverged for r in runs):
         return {"diverged": True}
     A, B = (r.net for r in runs)
     dims = layer_dimensions(A, data.X_train[:1000])
-    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data)).value
+    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data), **barrier_kwargs(data)).value
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 
@@ -54,7 +54,7 @@ def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     ok = table.rows(table["diverged"] == 0)
     columns = ok.csv(("lr", "barrier"))
-    fitted = {}
+    fitted = {"data": data_label(table)}
     layers = ok["dim_weights"][0].size
     for v in VIEWS:
         dims_by_layer = ok.stack(f"dim_{v}")
@@ -68,7 +68,8 @@ def summarize(table: Table, out: Path, store) -> dict:
     outliers = sorted({float(b) for b, h in zip(ok["barrier"], high) if h})
     fitted["outlier_barriers"] = outliers
     ax.set(xscale="log", yscale="log", xlabel="participation-ratio dimension of the layer's neurons",
-           ylabel="loss barrier mod P (test)", title="Dimension of the neuron distribution vs barrier")
+           ylabel="loss barrier mod P (test)",
+           title=f"Dimension of the neuron distribution vs barrier ({fitted['data']})")
     if outliers:
         values = ", ".join(f"{b:.3g}" for b in outliers)
         ax.text(0.02, 0.02, f"▲ run(s) with barrier {values} (> 20 × median:\ncollapsed), drawn at the top",

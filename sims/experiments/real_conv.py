@@ -8,13 +8,23 @@ from pathlib import Path
 
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
+from ..common import REAL_BARRIER_LINEAR, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_objective, train_pair
+from .realdata import (
+    RealConfig,
+    barrier_kwargs,
+    data_label,
+    dataset,
+    pairs,
+    test_objective,
+    train_objective,
+    train_pair,
+)
 
 METHODS = ("plain", "weights", "activations")
 KINDS = ("loss", "error")
+COLORS = ("C0", "C1", "C2")
 #: the ResNet depth of the width sweep and the multiplier of the depth sweep
 WIDTH_SWEEP_DEPTH, DEPTH_SWEEP_MULTIPLIER = 8, 0.5
 
@@ -51,30 +61,33 @@ def summarize(table: Table, out: Path, store) -> dict:
     width_runs = table.rows((table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH))
     depth_runs = table.where(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER)
     for row, kind in enumerate(KINDS):
-        for arch, marker in (("vgg", "o"), ("resnet", "s")):
+        for arch, marker, ls in (("vgg", "o", "-"), ("resnet", "s", "--")):
             runs = width_runs.where(arch=arch)
-            for method, ls in zip(METHODS, ("-", "--", ":")):
+            for method, color in zip(METHODS, COLORS):
                 g = runs.group("multiplier", f"{method}_{kind}")
-                axes[row][0].errorbar(g.x, g.value, g.sem, marker=marker, ls=ls, capsize=2,
-                                      label=f"{arch}{'-' + str(WIDTH_SWEEP_DEPTH) if arch == 'resnet' else ''} "
+                axes[row][0].errorbar(g.x, g.value, g.sem, marker=marker, ls=ls, color=color, capsize=2,
+                                      label=f"{arch}{'-' + str(WIDTH_SWEEP_DEPTH) if arch == 'resnet' else ''}, "
                                             f"{method}")
                 fitted[f"{arch}_{method}_{kind}_by_multiplier"] = g.as_dict()
-        for method, ls in zip(METHODS, ("-", "--", ":")):
+        for method, color in zip(METHODS, COLORS):
             g = depth_runs.group("depth", f"{method}_{kind}")
-            axes[row][1].errorbar(g.x, g.value, g.sem, marker="s", ls=ls, capsize=2, label=f"resnet {method}")
+            axes[row][1].errorbar(g.x, g.value, g.sem, marker="s", ls="--", color=color, capsize=2,
+                                  label=f"resnet, {method}")
             fitted[f"resnet_{method}_{kind}_by_depth"] = g.as_dict()
         label = "loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)"
         axes[row][0].set(xscale="log", xlabel="channel multiplier", ylabel=label)
+        fixed_log_ticks(axes[row][0].xaxis, width_runs.unique("multiplier"))
         axes[row][1].set(xlabel="ResNet depth (layers)", ylabel=label)
         axes[row][1].set_xticks(depth_runs.unique("depth"))
         if kind == "loss":
             for ax in axes[row]:
-                log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
+                barrier_axis(ax, [table[f"{m}_loss"] for m in METHODS], REAL_BARRIER_LINEAR)
     for arch in ("vgg", "resnet"):
         fitted[f"{arch}_test_error_by_multiplier"] = width_runs.where(arch=arch).group("multiplier",
                                                                                       "test_error").as_dict()
-    axes[0][0].set_title(f"Barrier vs width ({fitted['data']})")
-    axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {DEPTH_SWEEP_MULTIPLIER})")
+    per_point = pairs(int(table.group(("arch", "multiplier", "depth"), "plain_loss").count.max()))
+    axes[0][0].set_title(f"Barrier vs width ({fitted['data']}, {per_point} per point)", fontsize=10)
+    axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {DEPTH_SWEEP_MULTIPLIER})", fontsize=10)
     axes[0][0].legend(fontsize=6, ncol=2)
     axes[0][1].legend(fontsize=7)
     fig.tight_layout()

@@ -23,6 +23,7 @@ from .realdata import (
     barrier_kwargs,
     data_label,
     dataset,
+    pairs,
     test_objective,
     train_objective,
     train_pair,
@@ -105,7 +106,7 @@ def summarize(table: Table, out: Path, store) -> dict:
             ax.invert_xaxis()
             fixed_log_ticks(ax.xaxis, np.round(remaining, 2))
             if row == 0:
-                ax.set_title(f"{arch.value} on {fitted['data']} ({len(runs)} pairs)")
+                ax.set_title(f"{arch.value} on {fitted['data']} ({pairs(len(runs))})")
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
     columns = ("remaining", *(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error")))

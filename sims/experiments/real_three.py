@@ -9,7 +9,7 @@ from pathlib import Path
 
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
+from ..common import REAL_BARRIER_LINEAR, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
 from .realdata import (
@@ -19,6 +19,7 @@ from .realdata import (
     barrier_kwargs,
     data_label,
     dataset,
+    pairs,
     size_column,
     test_objective,
     train_pair,
@@ -65,11 +66,12 @@ def summarize(table: Table, out: Path, store) -> dict:
                 fitted[f"{arch.value}_{k}_{kind}_by_size"] = g.as_dict()
             ax.set(xscale="log", xlabel=SIZE_LABEL[arch],
                    ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+            fixed_log_ticks(ax.xaxis, runs.unique("size"))
             if kind == "loss":
-                log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
-            else:
-                ax.set_title(f"{arch.value}: error barrier", fontsize=9)
-        axes[0][col].set_title(f"{arch.value} on {fitted['data']}: B, C aligned to A")
+                barrier_axis(ax, [runs[f"{k}_loss"] for k in KEYS], REAL_BARRIER_LINEAR)
+        per_point = pairs(int(runs.group("size", "plain_loss").count.max()))
+        axes[0][col].set_title(f"{arch.value} on {fitted['data']}: B, C aligned to A\n({per_point} per point)",
+                               fontsize=10)
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
     keys = tuple(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error"))

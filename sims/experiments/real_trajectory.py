@@ -14,7 +14,7 @@ import twolayer as tl
 from ..common import figure, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import Architecture, RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+from .realdata import Architecture, RealConfig, barrier_kwargs, data_label, dataset, pairs, test_objective, train_pair
 
 KEYS = ("plain", "final_perm", "fresh_perm")
 CHECKPOINTS = 7
@@ -61,7 +61,7 @@ def summarize(table: Table, out: Path, store) -> dict:
             ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)",
                    ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
             if row == 0:
-                ax.set_title(f"{arch.value} on {fitted['data']} ({len(runs)} pairs)")
+                ax.set_title(f"{arch.value} on {fitted['data']} ({pairs(len(runs))})")
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
     columns = ("steps", *(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error")))

@@ -134,3 +134,8 @@ def size_column(table) -> np.ndarray:
 def data_label(table) -> str:
     """The data set(s) the table's runs were made on, by name (``Dataset.name``), for titles and JSON."""
     return ", ".join(sorted({dataset(str(source), 0).name for source in table.unique("data")}))
+
+
+def pairs(count: int) -> str:
+    """'1 pair', '4 pairs': the sample size in a title."""
+    return f"{count} pair{'' if count == 1 else 's'}"
