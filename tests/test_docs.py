@@ -14,6 +14,8 @@ def test_readme_example_runs(capsys):
     loss, plain = float(lines[0]), float(lines[1])
     modp = float(lines[2].split()[0])
     assert loss < 1e-8 and plain > 10 * modp > 0
+    conv_loss, conv_error = map(float, lines[-1].split())
+    assert conv_loss >= 0 and 0 <= conv_error <= 1
 
 
 def test_no_file_points_outside_the_repository():
