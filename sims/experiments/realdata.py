@@ -19,7 +19,8 @@ class Architecture(Enum):
     """The network a real-data run trains."""
 
     MLP = "mlp"        #: ``depth`` hidden layers of ``width`` ReLU units (NumPy, ``twolayer.MLP``)
-    VGG = "vgg"        #: ``twolayer.vgg``: the small VGG (BatchNorm), channels x ``multiplier`` (PyTorch)
+    VGG = "vgg"        #: ``twolayer.vgg`` with BatchNorm, channels x ``multiplier`` (PyTorch): VGG-16 on
+    #: images of at least 32 x 32 (CIFAR-10), the small VGG otherwise (MNIST-1D, MNIST, digits)
     RESNET = "resnet"  #: ``twolayer.resnet`` of depth ``depth`` (6 n + 2), channels x ``multiplier`` (PyTorch)
 
 
@@ -68,7 +69,8 @@ class RealConfig:
         if arch is Architecture.MLP:
             return tl.MLP.init((data.X_train.shape[1], *([self.width] * self.depth), data.classes), seed)
         if arch is Architecture.VGG:
-            return tl.vgg(data.shape, data.classes, self.multiplier, batch_norm=True, seed=seed)
+            layers = "vgg16" if len(data.shape) == 3 and min(data.shape[1:]) >= 32 else "small"
+            return tl.vgg(data.shape, data.classes, self.multiplier, layers, batch_norm=True, seed=seed)
         return tl.resnet(data.shape, data.classes, self.multiplier, self.depth, seed=seed)
 
 
