@@ -228,3 +228,24 @@ def test_lambda_max_near_a_small_init_is_the_largest_neuron_block(balanced):
     norms = np.linalg.norm(student.W, axis=1)
     limit = curvature_at_zero(student.W / norms[:, None], student.a / norms, teacher).max()
     assert tl.sharpness(student, teacher) == pytest.approx(limit, rel=1e-5)
+
+
+def test_frozen_output_minima_are_connected_unless_counts_force_cross_ray_pairs():
+    """Section 2: with frozen outputs (a_i = 1) the mismatch D vanishes, so two condensed minima
+    whose ray counts can be paired (directly or with inactive neurons) have barrier 0 mod P, for
+    any split of the rays' mass; the engine's exact barrier of the theory's permutation agrees."""
+    from theory.minima import minimum_from_rays
+    teacher = tl.Teacher.orthonormal(3, 5, inputs="sphere")
+    task = tl.Population(teacher)
+    rays_A = np.array([0, 0, 1, 2, INACTIVE, 2])
+    rays_B = np.array([2, 1, 1, 0, 0, INACTIVE])  # ray 1 has one neuron more: an inactive one absorbs it
+    A = minimum_from_rays(teacher, rays_A, split="dirichlet", train_output=False, seed=1)
+    B = minimum_from_rays(teacher, rays_B, split="dirichlet", train_output=False, seed=2)
+    assert task.loss(A.student) < 1e-12 and task.loss(B.student) < 1e-12
+    res = condensed_barrier(A, B, teacher)
+    assert res.closed_form and np.allclose(res.D, 0.0) and res.value == 0.0
+    assert abs(tl.barrier(A.student, tl.permute(B.student, res.perm), task).value) < 1e-12
+    # trained outputs with the same rays and splits: D != 0 and a positive barrier
+    At = minimum_from_rays(teacher, rays_A, split="dirichlet", seed=1)
+    Bt = minimum_from_rays(teacher, rays_B, split="dirichlet", seed=2)
+    assert condensed_barrier(At, Bt, teacher).value > 1e-6

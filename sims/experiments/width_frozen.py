@@ -1,0 +1,135 @@
+"""width_frozen: the width experiment in the setting of Zhan et al.'s group's earlier work: inputs
+uniform on the sphere and students whose output layer is frozen at a_i = 1, for several teacher
+widths M (M orthonormal rays in R^d, b_j = 1), beside the same students with trained outputs.
+
+Two students per run, trained by population GD from a small initialisation; the barrier modulo
+permutation (weights matching) and each student's final loss, versus m / M. The theory drawn is
+the exact barrier between sampled condensed minima of the same setting (section 2 of
+docs/theory.md: with frozen outputs the mismatch D vanishes, so two global minima are linearly
+connected modulo permutation unless their ray counts force cross-ray pairs). A GD solution that
+is not a global minimum (final loss above ``GLOBAL_LOSS``) is counted apart: with frozen outputs
+at m = M, GD can settle with two neurons on one ray and a ray uncovered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from theory import fits
+from theory.width import predicted_curve
+from twolayer.random import child
+
+from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
+from ..experiment import Experiment
+from ..table import Table
+
+#: a final population loss at most this is a global minimum (GD stops at tol = 1e-9)
+GLOBAL_LOSS = 1e-6
+#: values below this are drawn on the bottom of the log axis
+FLOOR = 1e-7
+#: pairs of sampled minima per width for the theory curve
+THEORY_PAIRS = 100
+
+
+@dataclass(frozen=True)
+class SphereConfig(GDConfig):
+    """``GDConfig`` with sphere inputs; ``train_output`` False freezes a_i = 1 (k is M)."""
+
+    train_output: bool = False
+
+    def teacher(self) -> tl.Teacher:
+        return tl.Teacher.orthonormal(self.k, self.d, inputs="sphere")
+
+    def students(self, seq, count: int, checkpoints=None) -> list[tl.TrainResult]:
+        objective = tl.Population(self.teacher())
+        return [tl.train(tl.Student.init(self.m, self.d, self.init_scale, child(seq, i), balanced=True,
+                                         train_output=self.train_output), objective, "gd", lr=self.lr,
+                         steps=self.steps, tol=self.tol, checkpoints=checkpoints)
+                for i in range(count)]
+
+
+RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8), "paper": (0.5, 1, 1.5, 2, 2.5, 3, 4, 6, 8, 16)}
+
+
+def configs(profile: str) -> list[SphereConfig]:
+    teachers, reps = ((2, 4, 8), 6) if profile == "quick" else ((2, 4, 8, 16), 20)
+    return [SphereConfig(k=M, d=16, m=max(1, int(round(M * ratio))), train_output=trained, replicate=r)
+            for trained in (False, True) for M in teachers for ratio in RATIOS[profile] for r in range(reps)]
+
+
+def run(cfg: SphereConfig, seq) -> dict:
+    objective = tl.Population(cfg.teacher())
+    runs = cfg.students(seq, 2)
+    A, B = runs[0].student, runs[1].student
+    return {"loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,
+            "diverged": runs[0].diverged or runs[1].diverged,
+            "weights": tl.barrier_modulo_permutation(A, B, objective, method="weights").value,
+            "plain": tl.barrier(A, B, objective).value}
+
+
+def _theory(store, M: int, d: int, widths: np.ndarray, trained: bool) -> dict[str, np.ndarray]:
+    teacher = tl.Teacher.orthonormal(M, d, inputs="sphere")
+
+    def compute():
+        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, train_output=trained)
+        return {"mean": curve.mean, "sem": curve.sem, "numerical": curve.numerical}
+
+    params = {"k": M, "d": d, "widths": widths.tolist(), "n_pairs": THEORY_PAIRS, "seed": 0,
+              "inputs": "sphere", "train_output": trained}
+    return store.cached("width_frozen: sampled minima", params, compute)
+
+
+def summarize(table: Table, out: Path, store) -> dict:
+    table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
+    fig, axes = figure(2, width=5.4, height=4.2)
+    fitted: dict = {}
+    markers = {2: "o", 4: "s", 8: "^"}
+    for trained, part in table.split("train_output").items():
+        mode = "trained outputs" if trained else "frozen outputs"
+        ls = "--" if trained else "-"
+        for M, sel in part.split("k").items():
+            sel = sel.with_column("ratio", sel["m"] / M)
+            g = sel.group("ratio", "weights")
+            line = axes[0].errorbar(g.x, np.maximum(g.value, FLOOR), g.sem, marker=markers.get(M, "x"), ls=ls,
+                                    capsize=2, label=f"GD, M={M}, {mode}")
+            ok = sel.group("ratio", "global_pair")
+            axes[1].plot(ok.x, ok.value, marker=markers.get(M, "x"), ls=ls, color=line[0].get_color(),
+                         label=f"M={M}, {mode}")
+            widths = np.array([int(round(M * r)) for r in g.x])
+            valid = widths >= M  # the sampler needs a neuron per ray
+            theory = _theory(store, M, int(sel["d"][0]), widths[valid], bool(trained))
+            axes[0].plot(g.x[valid], np.maximum(theory["mean"], FLOOR), marker=markers.get(M, "x"), ls=":",
+                         color=line[0].get_color(), mfc="w", lw=1)
+            globals_only = sel.rows(sel["global_pair"]).group("ratio", "weights")
+            over = g.x >= 1
+            key = f"M={M}, {'trained' if trained else 'frozen'}"
+            fitted[key] = {
+                "barrier_by_ratio": g.as_dict(), "global_minimum_fraction_by_ratio": ok.as_dict(),
+                "barrier_global_pairs_by_ratio": globals_only.as_dict(),
+                "theory_by_ratio": dict(zip(map(float, g.x[valid]), map(float, theory["mean"]))),
+                "dip_ratio": float(g.x[over][np.argmin(g.value[over])]),
+                "peak_ratio": fits.extremum(g.x[over], g.value[over], "max"),
+                "zero_fraction_by_ratio": sel.group("ratio", "weights", keep=None,
+                                                    stat=lambda v: float(np.mean(v <= BARRIER_ZERO))).as_dict(),
+            }
+    axes[0].plot([], [], "k:", marker="o", mfc="w", label="theory: sampled global minima")
+    axes[0].set(xscale="log", yscale="log", xlabel="student width / teacher width (m / M)",
+                ylabel="loss barrier mod P (population, sup over t)", ylim=(FLOOR / 2, 1.0),
+                title="Sphere inputs: barrier mod P vs width")
+    axes[0].text(0.02, 0.02, f"values < {FLOOR:g} drawn at the bottom", transform=axes[0].transAxes, fontsize=7)
+    axes[1].set(xscale="log", xlabel="student width / teacher width (m / M)", ylim=(-0.05, 1.05),
+                ylabel="fraction of pairs both at a global minimum", title=f"GD reaches R <= {GLOBAL_LOSS:g}")
+    for ax in axes:
+        fixed_log_ticks(ax.xaxis, (0.5, 1, 2, 4, 8, 16))
+    axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    axes[1].legend(fontsize=7)
+    columns = table.csv(("k", "d", "m", "train_output", "replicate", "weights", "plain", "loss_A", "loss_B"))
+    return save(fig, "width_frozen", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("width_frozen", "sphere inputs, frozen vs trained outputs: barrier mod P vs m/M for several "
+                        "teacher widths M", configs, run, summarize)
