@@ -25,6 +25,7 @@ from .realdata import (
     dataset,
     pairs,
     test_objective,
+    three_architectures,
     train_objective,
     train_pair,
 )
@@ -35,11 +36,7 @@ KEYS = ("dense_perm", "fresh_perm", "plain")
 
 
 def configs(profile: str) -> list[RealConfig]:
-    quick = profile == "quick"
-    return ([RealConfig(depth=2, replicate=r) for r in range(2 if quick else 6)]
-            + [RealConfig(arch="vgg", steps=400 if quick else 1500, replicate=r) for r in range(1 if quick else 4)]
-            + [RealConfig(arch="resnet", depth=8 if quick else 20, steps=400 if quick else 1500, replicate=r)
-               for r in range(1 if quick else 4)])
+    return three_architectures(profile, quick_conv_steps=400)
 
 
 def rounds(cfg: RealConfig) -> int:

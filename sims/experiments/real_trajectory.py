@@ -14,18 +14,24 @@ import twolayer as tl
 from ..common import figure, save
 from ..experiment import Experiment
 from ..table import Table
-from .realdata import Architecture, RealConfig, barrier_kwargs, data_label, dataset, pairs, test_objective, train_pair
+from .realdata import (
+    Architecture,
+    RealConfig,
+    barrier_kwargs,
+    data_label,
+    dataset,
+    pairs,
+    test_objective,
+    three_architectures,
+    train_pair,
+)
 
 KEYS = ("plain", "final_perm", "fresh_perm")
 CHECKPOINTS = 7
 
 
 def configs(profile: str) -> list[RealConfig]:
-    quick = profile == "quick"
-    return ([RealConfig(depth=2, replicate=r) for r in range(2 if quick else 6)]
-            + [RealConfig(arch="vgg", steps=600 if quick else 1500, replicate=r) for r in range(1 if quick else 4)]
-            + [RealConfig(arch="resnet", depth=8 if quick else 20, steps=600 if quick else 1500, replicate=r)
-               for r in range(1 if quick else 4)])
+    return three_architectures(profile, quick_conv_steps=600)
 
 
 def run(cfg: RealConfig, seq) -> dict:
