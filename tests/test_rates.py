@@ -62,3 +62,18 @@ def test_peak_location_matches_theory(barriers):
     theory_peak = fits.extremum(widths, mean_t)
     assert ci[0] <= theory_peak <= ci[1], (peak, ci, theory_peak)
     assert measured[2] == pytest.approx([0.0] * 6, abs=1e-10)  # m = k: unique minimum up to P
+
+
+def test_level_offsets_find_a_shifted_group_and_clear_equal_ones():
+    rng = np.random.default_rng(0)
+    m = np.repeat([16, 32, 64, 128], 30).astype(float)
+    groups = np.tile(np.repeat([10, 30, 100], 10), 4)
+    level = np.where(groups == 100, 3.0, 1.0)  # d = 100 three times higher, the others equal
+    y = 0.15 * level / m * np.exp(0.8 * rng.standard_normal(m.size))
+    res = fits.level_offsets(m, y, groups, seed=1)
+    ratio = res.factor[100] / res.factor[10]
+    assert 2.0 < ratio < 4.5 and res.ci[100][0] > res.ci[10][1]  # the shift is found
+    lo30, hi30 = res.ci[30]
+    lo10, hi10 = res.ci[10]
+    assert lo30 < hi10 and lo10 < hi30  # equal levels: overlapping intervals
+    assert -1.3 < res.slope < -0.7

@@ -43,6 +43,38 @@ def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
     return SlopeFit(float(slope), float(intercept), (float(lo), float(hi)), int(x.size))
 
 
+@dataclass
+class LevelOffsets:
+    """Per group g, the mean residual of log y about one pooled log-log line, as a factor
+    exp(offset_g) on y, with a bootstrap 95% interval (rows resampled within the group)."""
+
+    slope: float
+    factor: dict
+    ci: dict
+
+
+def level_offsets(x, y, groups, n_boot: int = 2000, seed: SeedLike = 0) -> LevelOffsets:
+    """Do the groups share one power law's level? log y_i = a + s log x_i + e_i fitted to all
+    rows; group g's offset is the mean of its residuals e_i. A factor whose interval excludes 1
+    says group g lies above (or below) the others at every x; the slope is the pooled fit's."""
+    x = check_array("x", x, 1)
+    y = check_array("y", y, 1, (x.size,))
+    groups = np.asarray(groups)
+    if groups.shape != (x.size,):
+        raise ValueError(f"groups must have shape ({x.size},); got {groups.shape}")
+    fit = loglog_slope(x, y, n_boot=2, seed=seed)
+    resid = np.log(y) - fit.intercept - fit.slope * np.log(x)
+    rng = as_generator(seed)
+    factor, ci = {}, {}
+    for g in np.unique(groups):
+        r = resid[groups == g]
+        boot = r[rng.integers(0, r.size, size=(n_boot, r.size))].mean(1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        key = g.item() if hasattr(g, "item") else g
+        factor[key], ci[key] = float(np.exp(r.mean())), (float(np.exp(lo)), float(np.exp(hi)))
+    return LevelOffsets(fit.slope, factor, ci)
+
+
 def extremum(x, y, kind: str = "max", log_x: bool = True) -> float:
     """Location of the maximum (or minimum) of y(x): the vertex of the parabola through the
     best point and its neighbours (in log x if ``log_x``), or the best point at an edge."""

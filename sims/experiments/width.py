@@ -34,17 +34,21 @@ EXACT_MAX_WIDTH = 6
 FLOOR = 1e-6
 #: pairs of sampled minima per width for the theory curve
 THEORY_PAIRS = 100
+#: GD's step budget: enough for every run to reach tol = 1e-9 (measured at k = 2, m = 128: 24 000
+#: to 82 000 steps for d = 10 to 100). The earlier budget of 20 000 stopped every m = 128 run
+#: short of tol (final loss up to 3.5e-8), more so the larger d.
+STEPS = 200_000
 
 
 def configs(profile: str) -> list[GDConfig]:
     if profile == "quick":
-        grid = [(2, d, m, r) for d in (10, 30) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
+        grid = [(2, d, m, r) for d in (10, 30, 100) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
                 for r in range(4)]
     else:
         grid = [(k, d, m, r) for k in (2, 4) for d in (10, 30, 100)
                 for m in sorted({1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 64 * k})
                 for r in range(10)]
-    return [GDConfig(k=k, d=d, m=m, replicate=r) for k, d, m, r in grid]
+    return [GDConfig(k=k, d=d, m=m, steps=STEPS, replicate=r) for k, d, m, r in grid]
 
 
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
@@ -57,10 +61,39 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
         "plain": tl.barrier(A, B, tl.Population(teacher)).value,
         "weights": tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method="weights").value,
         "neff": 0.5 * (tl.sparsity(A).effective_neurons + tl.sparsity(B).effective_neurons),
+        "inactive": 0.5 * sum(tl.sparsity(s, teacher).dead for s in (A, B)) / cfg.m,
+        "converged": runs[0].converged and runs[1].converged,
     }
     out["refine"] = (tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method="refine").value
                      if cfg.m <= REFINE_MAX_WIDTH else np.nan)
     return out
+
+
+def _d_independence(tail: Table) -> dict:
+    """Per d: the tail slope with its interval; across d: each d's level about the pooled line
+    (a factor, 1 = the pooled level) with its interval (``theory.fits.level_offsets``)."""
+    out = {"gd_slope_by_d": {}, "gd_slope_ci95_by_d": {}}
+    for d, part in tail.split("d").items():
+        if part.unique("m").size >= 2:
+            fit = fits.loglog_slope(part["m"], part["weights"], seed=0)
+            out["gd_slope_by_d"][int(d)], out["gd_slope_ci95_by_d"][int(d)] = fit.slope, fit.ci
+    if tail.unique("d").size >= 2:
+        levels = fits.level_offsets(tail["m"], tail["weights"], tail["d"], seed=0)
+        out |= {"level_factor_by_d": levels.factor, "level_factor_ci95_by_d": levels.ci}
+    return out
+
+
+def fitted_allocation(tail: Table, k: int) -> tuple[float, float]:
+    """(r, alpha) of the sampler fitted to GD's solutions in the tail: r = the inactive fraction,
+    alpha = the Dirichlet split whose participation ratio is GD's. With n = m (1 - r) / k neurons on
+    each of k rays of equal mass and Dirichlet(alpha) splits, E sum_i p_i^2 = (alpha + 1) / (n alpha + 1),
+    so n_eff = k (n alpha + 1) / (alpha + 1), i.e. alpha = (n_eff / k - 1) / (n - n_eff / k); medians
+    over the tail's runs."""
+    r = float(np.median(tail["inactive"]))
+    n = tail["m"] * (1 - r) / k
+    per = tail["neff"] / k
+    alpha = np.divide(per - 1, n - per, out=np.full(n.shape, np.nan), where=n > per)
+    return r, float(np.nanmedian(alpha[alpha > 0]))
 
 
 def _dip(widths: np.ndarray, curve: np.ndarray) -> float:
@@ -82,9 +115,23 @@ def _theory(store, teacher: tl.Teacher, widths: np.ndarray) -> dict[str, np.ndar
     return store.cached("width: sampled minima", params, compute)
 
 
+def _theory_fitted(store, teacher: tl.Teacher, widths: np.ndarray, r: float, alpha: float) -> dict[str, np.ndarray]:
+    """The sampled-minima curve with GD's allocation (``fitted_allocation``): each neuron inactive
+    with probability r, else on a uniform ray; Dirichlet(alpha) splits of each ray's mass."""
+    def compute():
+        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, allocation="sparse", r=r,
+                                split="dirichlet", alpha=alpha)
+        return {"mean": curve.mean, "sem": curve.sem}
+
+    params = {"k": teacher.k, "d": teacher.d, "widths": widths.tolist(), "n_pairs": THEORY_PAIRS, "seed": 0,
+              "allocation": "sparse", "r": round(r, 4), "split": "dirichlet", "alpha": round(alpha, 4)}
+    return store.cached("width: sampled minima, GD's allocation", params, compute)
+
+
 def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax, ax2) = figure(2)
-    columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "loss_A", "loss_B"))
+    columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
+                         "loss_B"))
     fitted: dict = {}
     markers = {10: "o", 30: "s", 100: "^"}
     for k, sel in table.split("k").items():
@@ -111,11 +158,24 @@ def summarize(table: Table, out: Path, store) -> dict:
         ax.plot(tw, C / tw, "k--", lw=1, label=f"theory asymptote {C:.3f}/m")
         # large-m tail of the GD barrier, all d pooled, one point per pair
         tail = sel.rows((sel["m"] >= 8 * k) & (sel["weights"] > BARRIER_ZERO))
+        fitted_theory = {}
+        if len(tail):
+            r_fit, alpha_fit = fitted_allocation(tail, k)
+            fit_curve = _theory_fitted(store, tl.Teacher.orthonormal(k, int(sel["d"].min())), tw, r_fit, alpha_fit)
+            ax.errorbar(tw, np.maximum(fit_curve["mean"], FLOOR), yerr=fit_curve["sem"], color="0.35", lw=1.2,
+                        capsize=2, label=f"theory, GD's allocation fitted: r={r_fit:.2f}, Dirichlet({alpha_fit:.2f})")
+            fitted_theory = {"fitted_r": r_fit, "fitted_alpha": alpha_fit,
+                             "fitted_theory_by_m": dict(zip(map(int, tw), map(float, fit_curve["mean"])))}
         entry = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
-                 "theory_numerical_fraction_by_m": dict(zip(map(int, tw), map(float, theory["numerical"])))}
+                 "theory_numerical_fraction_by_m": dict(zip(map(int, tw), map(float, theory["numerical"]))),
+                 "theory_by_m": dict(zip(map(int, tw), map(float, mean_t))),
+                 "gd_by_m": dict(zip(map(int, tw), map(float, sel.rows(sel["m"] >= k).group("m", "weights").value))),
+                 **fitted_theory}
         if tail.unique("m").size >= 2:
             fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
+            entry |= _d_independence(tail)
+        entry["converged_fraction"] = float(np.mean(sel["converged"]))
         if np.unique(tw[tw >= 8 * k]).size >= 2:  # a slope needs two tail widths (not with --set m=...)
             theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
             entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci}
@@ -135,4 +195,4 @@ def summarize(table: Table, out: Path, store) -> dict:
 
 
 EXPERIMENT = Experiment("width", "barrier plain and mod P vs student width m; theory curve and 1/m asymptote",
-                        configs, run, summarize)
+                        configs, run, summarize, version=3)
