@@ -327,10 +327,13 @@ def test_mnist1d_is_generated_from_the_package_defaults_and_cached(tmp_path, mon
     assert np.array_equal(data.X_train, reference["x"]) and np.array_equal(data.y_test, reference["y_test"])
     assert (tmp_path / "mnist1d-seed42.npz").is_file()
 
-    def no_generation(seed):
-        raise AssertionError("the cache was not used")
-    monkeypatch.setattr(mnist1d, "generate_mnist1d", no_generation)
-    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test)
+    calls = []
+
+    def counted_generation(seed):
+        calls.append(seed)
+        return {"x": reference["x"], "y": reference["y"], "x_test": reference["x_test"], "y_test": reference["y_test"]}
+    monkeypatch.setattr(mnist1d, "generate_mnist1d", counted_generation)
+    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test) and calls == []  # cached
     (tmp_path / "mnist1d-seed42.npz").write_bytes(b"not a zip")  # a damaged cache is regenerated
-    monkeypatch.undo()
-    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test)
+    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test) and calls == [42]
+    assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test) and calls == [42]
