@@ -230,15 +230,20 @@ def barrier_axis(ax, values, linthresh: float) -> None:
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size and values.min() > linthresh:
-        from matplotlib.ticker import FuncFormatter, NullFormatter
-
         ax.set_yscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        ax.yaxis.set_major_formatter(plain)
-        # minor ticks labelled only within one decade (beyond it they crowd)
-        ax.yaxis.set_minor_formatter(plain if values.max() < 10 * values.min() else NullFormatter())
+        plain_log_ticks(ax.yaxis)
     else:
         log_axis_with_zeros(ax, linthresh)
+
+
+def plain_log_ticks(axis) -> None:
+    """Label a log axis at 1, 2 and 5 times the powers of ten, as plain numbers (0.2, 0.5, 1, 2),
+    so that a range of less than a decade still shows labels and none crowd."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def cap_outliers(ax, x, y, factor: float = 20.0, **style) -> np.ndarray:

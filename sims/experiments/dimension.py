@@ -10,7 +10,7 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import cap_outliers, figure, save
+from ..common import REAL_BARRIER_LINEAR, barrier_axis, cap_outliers, figure, plain_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
@@ -67,9 +67,11 @@ def summarize(table: Table, out: Path, store) -> dict:
                     np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(ok["barrier"])))[0, 1])
     outliers = sorted({float(b) for b, h in zip(ok["barrier"], high) if h})
     fitted["outlier_barriers"] = outliers
-    ax.set(xscale="log", yscale="log", xlabel="participation-ratio dimension of the layer's neurons",
+    ax.set(xscale="log", xlabel="participation-ratio dimension of the layer's neurons",
            ylabel="loss barrier mod P (test)",
            title=f"Dimension of the neuron distribution vs barrier ({fitted['data']})")
+    plain_log_ticks(ax.xaxis)
+    barrier_axis(ax, ok["barrier"], REAL_BARRIER_LINEAR)
     if outliers:
         values = ", ".join(f"{b:.3g}" for b in outliers)
         ax.text(0.02, 0.02, f"▲ run(s) with barrier {values} (> 20 × median:\ncollapsed), drawn at the top",
