@@ -27,18 +27,23 @@ def _is_module(obj) -> bool:
     return torch is not None and isinstance(obj, torch.nn.Module)
 
 
+def _array(value) -> np.ndarray:
+    """A tensor or array-like as a float64 NumPy array."""
+    return np.asarray(value.detach().double().numpy() if hasattr(value, "detach") else value, dtype=float)
+
+
 def _mlp_from_state_dict(state: Mapping) -> MLP:
     keys = list(state)
     weights = [k for k in keys if k.endswith("weight")]
     arrays = []
     for k in weights:
-        W = np.asarray(state[k].detach().double().numpy() if hasattr(state[k], "detach") else state[k], dtype=float)
+        W = _array(state[k])
         if W.ndim != 2:
             raise ValueError(f"state dict entry {k!r} has shape {W.shape}: only Linear layers (2-D weights) make an "
                              "MLP; load the state dict into its module and pass the module")
         bias = k[: -len("weight")] + "bias"
         b = state.get(bias)
-        arrays += [W, None if b is None else np.asarray(b.detach().double().numpy() if hasattr(b, "detach") else b)]
+        arrays += [W, None if b is None else _array(b)]
     extra = sorted(set(keys) - set(weights) - {k[: -len("weight")] + "bias" for k in weights})
     if extra:
         raise ValueError(f"state dict entry {extra[0]!r} is not a Linear weight or bias; pass the module instead")

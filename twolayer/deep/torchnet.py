@@ -124,10 +124,15 @@ class TorchNetwork:
         torch = torch_module()
         module = copy.deepcopy(self.module)
         state = module.state_dict()
-        for k in self.arrays():
-            state[k] = torch.as_tensor(np.asarray(arrays[k], dtype=np.float64)).reshape(state[k].shape)
+        for k, v in state.items():
+            if v.is_floating_point():
+                state[k] = torch.as_tensor(np.asarray(arrays[k], dtype=np.float64)).reshape(v.shape)
         module.load_state_dict(state)
         return TorchNetwork(module, self.input_shape, self.spec, self.taps)
+
+    def copy(self) -> TorchNetwork:
+        """An independent copy (its own module)."""
+        return TorchNetwork(copy.deepcopy(self.module), self.input_shape, self.spec, self.taps)
 
     def permutation_spec(self) -> PermutationSpec:
         return self.spec
@@ -176,7 +181,7 @@ class TorchNetwork:
         statistics), over batches of ``EVAL_BATCH`` rows pooled exactly (Chan et al.'s update);
         the network is otherwise unchanged."""
         torch = torch_module()
-        net = self.with_arrays(self.arrays())
+        net = self.copy()
         norms = [m for m in net.module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return net
