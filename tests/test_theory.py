@@ -249,3 +249,19 @@ def test_frozen_output_minima_are_connected_unless_counts_force_cross_ray_pairs(
     At = minimum_from_rays(teacher, rays_A, split="dirichlet", seed=1)
     Bt = minimum_from_rays(teacher, rays_B, split="dirichlet", seed=2)
     assert condensed_barrier(At, Bt, teacher).value > 1e-6
+
+
+def test_fitted_allocation_recovers_the_sampler_that_made_the_minima():
+    """width.fitted_allocation inverts n_eff = k (n alpha + 1) / (alpha + 1), n = m (1 - r) / k:
+    minima sampled with a known inactive probability r and Dirichlet(alpha) splits give back r and
+    alpha (Monte Carlo over the sampler)."""
+    from sims.experiments.width import fitted_allocation
+    from sims.table import Table
+    teacher = tl.Teacher.orthonormal(2, 4)
+    rows = []
+    for seed in range(40):
+        mini = sample_minimum(teacher, 400, allocation="sparse", r=0.5, split="dirichlet", alpha=2.0, seed=seed)
+        rep = tl.sparsity(mini.student, teacher)
+        rows.append({"m": 400, "neff": rep.effective_neurons, "inactive": rep.dead / 400})
+    r, alpha = fitted_allocation(Table.from_rows(rows), teacher.k)
+    assert abs(r - 0.5) < 0.03 and abs(alpha - 2.0) < 0.3
