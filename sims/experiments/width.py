@@ -115,17 +115,16 @@ def _theory(store, teacher: tl.Teacher, widths: np.ndarray) -> dict[str, np.ndar
     return store.cached("width: sampled minima", params, compute)
 
 
-def _theory_fitted(store, teacher: tl.Teacher, widths: np.ndarray, r: float, alpha: float) -> dict[str, np.ndarray]:
-    """The sampled-minima curve with GD's allocation (``fitted_allocation``): each neuron inactive
-    with probability r, else on a uniform ray; Dirichlet(alpha) splits of each ray's mass."""
+def sampled_prediction(store, teacher: tl.Teacher, widths: np.ndarray, **model) -> dict[str, np.ndarray]:
+    """(mean, sem, numerical fraction) of the barrier between sampled minima of the given model
+    (``theory.width.predicted_curve``'s keywords), computed once and kept in the store."""
     def compute():
-        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, allocation="sparse", r=r,
-                                split="dirichlet", alpha=alpha)
-        return {"mean": curve.mean, "sem": curve.sem}
+        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, **model)
+        return {"mean": curve.mean, "sem": curve.sem, "numerical": curve.numerical}
 
-    params = {"k": teacher.k, "d": teacher.d, "widths": widths.tolist(), "n_pairs": THEORY_PAIRS, "seed": 0,
-              "allocation": "sparse", "r": round(r, 4), "split": "dirichlet", "alpha": round(alpha, 4)}
-    return store.cached("width: sampled minima, GD's allocation", params, compute)
+    params = {"k": teacher.k, "d": teacher.d, "inputs": type(teacher.inputs).__name__, "widths": widths.tolist(),
+              "n_pairs": THEORY_PAIRS, "seed": 0, **model}
+    return store.cached("sampled minima", params, compute)
 
 
 def summarize(table: Table, out: Path, store) -> dict:
@@ -161,7 +160,8 @@ def summarize(table: Table, out: Path, store) -> dict:
         fitted_theory = {}
         if len(tail):
             r_fit, alpha_fit = fitted_allocation(tail, k)
-            fit_curve = _theory_fitted(store, tl.Teacher.orthonormal(k, int(sel["d"].min())), tw, r_fit, alpha_fit)
+            fit_curve = sampled_prediction(store, tl.Teacher.orthonormal(k, int(sel["d"].min())), tw,
+                                           allocation="sparse", r=r_fit, split="dirichlet", alpha=alpha_fit)
             ax.errorbar(tw, np.maximum(fit_curve["mean"], FLOOR), yerr=fit_curve["sem"], color="0.35", lw=1.2,
                         capsize=2, label=f"theory, GD's allocation fitted: r={r_fit:.2f}, Dirichlet({alpha_fit:.2f})")
             fitted_theory = {"fitted_r": r_fit, "fitted_alpha": alpha_fit,

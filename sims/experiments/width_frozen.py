@@ -20,19 +20,17 @@ import numpy as np
 
 import twolayer as tl
 from theory import fits
-from theory.width import predicted_curve
 from twolayer.random import child
 
 from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
+from .width import sampled_prediction
 
 #: a final population loss at most this is a global minimum (GD stops at tol = 1e-9)
 GLOBAL_LOSS = 1e-6
 #: values below this are drawn on the bottom of the log axis
 FLOOR = 1e-7
-#: pairs of sampled minima per width for the theory curve
-THEORY_PAIRS = 100
 
 
 @dataclass(frozen=True)
@@ -71,18 +69,6 @@ def run(cfg: SphereConfig, seq) -> dict:
             "plain": tl.barrier(A, B, objective).value}
 
 
-def _theory(store, M: int, d: int, widths: np.ndarray, trained: bool) -> dict[str, np.ndarray]:
-    teacher = tl.Teacher.orthonormal(M, d, inputs="sphere")
-
-    def compute():
-        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, train_output=trained)
-        return {"mean": curve.mean, "sem": curve.sem, "numerical": curve.numerical}
-
-    params = {"k": M, "d": d, "widths": widths.tolist(), "n_pairs": THEORY_PAIRS, "seed": 0,
-              "inputs": "sphere", "train_output": trained}
-    return store.cached("width_frozen: sampled minima", params, compute)
-
-
 def summarize(table: Table, out: Path, store) -> dict:
     table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
     fig, axes = figure(2, width=5.4, height=4.2)
@@ -101,7 +87,8 @@ def summarize(table: Table, out: Path, store) -> dict:
                          label=f"M={M}, {mode}")
             widths = np.array([int(round(M * r)) for r in g.x])
             valid = widths >= M  # the sampler needs a neuron per ray
-            theory = _theory(store, M, int(sel["d"][0]), widths[valid], bool(trained))
+            theory = sampled_prediction(store, tl.Teacher.orthonormal(M, int(sel["d"][0]), inputs="sphere"),
+                                        widths[valid], train_output=bool(trained))
             axes[0].plot(g.x[valid], np.maximum(theory["mean"], FLOOR), marker=markers.get(M, "x"), ls=":",
                          color=line[0].get_color(), mfc="w", lw=1)
             globals_only = sel.rows(sel["global_pair"]).group("ratio", "weights")
