@@ -20,7 +20,7 @@ from twolayer.data import DATA_ENV, load_dataset
 from .common import PROFILES, RUN_CONTEXT, apply_overrides, config_help
 from .registry import NAMES, get
 from .report import write_report
-from .runner import EXECUTORS, summary_table, sweep
+from .runner import EXECUTORS, run_key, summary_table, sweep
 from .store import Store
 from .table import Table
 
@@ -155,7 +155,11 @@ def _run(names, args) -> int:
                                      args.scheduler, progress=not args.quiet, overrides=overrides)
             summaries.append(summary)
             if results:
+                keys = [run_key(exp.name, cfg, args.seed) for cfg, _ in results]
+                RUN_CONTEXT["runs"] = store.provenance(exp.name, keys)
+                started = time.time()
                 exp.summarize(Table.from_results(results), figures, store)
+                summary.figure_seconds = time.time() - started
     finally:
         store.close()
     write_report(figures)

@@ -48,6 +48,7 @@ class SweepSummary:
     failed: int = 0
     diverged: int = 0
     seconds: float = 0.0
+    figure_seconds: float = 0.0
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -320,10 +321,11 @@ def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, se
 
 def summary_table(summaries: Sequence[SweepSummary]) -> str:
     """A plain-text table of sweep summaries."""
-    head = f"{'experiment':<12} {'runs':>5} {'done':>5} {'skipped':>7} {'failed':>6} {'diverged':>8} {'time':>8}"
+    head = (f"{'experiment':<15} {'runs':>5} {'done':>5} {'skipped':>7} {'failed':>6} {'diverged':>8} {'runs time':>9} "
+            f"{'figure':>7}")
     lines = [head, "-" * len(head)]
     for s in summaries:
-        lines.append(f"{s.experiment:<12} {s.total:>5} {s.done:>5} {s.skipped:>7} {s.failed:>6} "
-                     f"{s.diverged:>8} {s.seconds:>7.1f}s")
+        lines.append(f"{s.experiment:<15} {s.total:>5} {s.done:>5} {s.skipped:>7} {s.failed:>6} "
+                     f"{s.diverged:>8} {s.seconds:>8.1f}s {s.figure_seconds:>6.1f}s")
         lines.extend(f"    failed: {e}" for e in s.errors[:3])
     return "\n".join(lines)

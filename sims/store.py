@@ -250,6 +250,24 @@ class Store:
                 rows.append(fields | arrays | {"seed": seed, "version": version or "", "overrides": overrides or "{}"})
         return Table.from_rows(rows)
 
+    def provenance(self, experiment: str, keys: list[str]) -> dict:
+        """How the finished runs ``keys`` of ``experiment`` were made: the code versions that
+        computed them, their number, the sum of their compute times and the wall time from the
+        first run's start to the last run's end (seconds)."""
+        rows = []
+        for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+            chunk = keys[start:start + 500]
+            rows += self.db.execute(
+                f"SELECT version, started, finished FROM runs WHERE experiment = ? AND status = 'done' "
+                f"AND key IN ({', '.join('?' * len(chunk))})", (experiment, *chunk)).fetchall()
+        if not rows:
+            return {"runs": 0}
+        started = [r[1] for r in rows if r[1] is not None]
+        finished = [r[2] for r in rows if r[2] is not None]
+        return {"code_version": sorted({r[0] or "unknown" for r in rows}), "runs": len(rows),
+                "run_seconds": round(sum(f - s for _, s, f in rows if s is not None and f is not None), 1),
+                "sweep_wall_seconds": round(max(finished) - min(started), 1) if started and finished else None}
+
     def cached(self, name: str, params: dict, compute) -> dict[str, np.ndarray]:
         """The arrays ``compute()`` returns for (name, params), computed once and kept in the store
         (under ``theory/``, checksummed like a run): figures draw theory curves from here."""

@@ -43,6 +43,24 @@ def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
     return SlopeFit(float(slope), float(intercept), (float(lo), float(hi)), int(x.size))
 
 
+def median_ci(clusters, n_boot: int = 2000, seed: SeedLike = 0) -> tuple[float, tuple[float, float]]:
+    """Median of all values and its 95% percentile bootstrap interval, resampling whole clusters.
+
+    ``clusters`` is a list of 1-D arrays, one per independent unit (a pair of networks, say),
+    each holding that unit's values (its checkpoints, say): values within a cluster are
+    correlated, so the clusters, not the values, are drawn with replacement.
+    """
+    clusters = [np.asarray(c, dtype=float).ravel() for c in clusters]
+    if not clusters or any(c.size == 0 for c in clusters):
+        raise ValueError("clusters must be a non-empty list of non-empty arrays")
+    point = float(np.median(np.concatenate(clusters)))
+    rng = as_generator(seed)
+    boots = [np.median(np.concatenate([clusters[i] for i in rng.integers(0, len(clusters), len(clusters))]))
+             for _ in range(n_boot)]
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return point, (float(lo), float(hi))
+
+
 @dataclass
 class LevelOffsets:
     """Per group g, the mean residual of log y about one pooled log-log line, as a factor

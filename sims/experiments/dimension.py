@@ -19,7 +19,7 @@ VIEWS = ("weights", "weights_cov", "activations")
 
 
 def configs(profile: str) -> list[RealConfig]:
-    rates, reps = (np.geomspace(0.003, 0.3, 5), 1) if profile == "quick" else (np.geomspace(0.001, 1.0, 10), 4)
+    rates, reps = (np.geomspace(0.003, 0.3, 5), 1) if profile == "quick" else (np.geomspace(0.001, 1.0, 10), 3)
     return [RealConfig(depth=2, lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
 
 

@@ -24,7 +24,7 @@ REFINE_MAX_WIDTH = 128
 
 
 def configs(profile: str) -> list[GDConfig]:
-    widths, reps = ((8, 16, 32, 64, 128), 3) if profile == "quick" else ((8, 16, 32, 64, 128, 256, 512), 8)
+    widths, reps = ((8, 16, 32, 64, 128), 3) if profile == "quick" else ((8, 16, 32, 64, 128, 256), 6)
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 

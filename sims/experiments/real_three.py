@@ -30,8 +30,8 @@ KEYS = ("via_reference", "direct", "plain")
 
 def configs(profile: str) -> list[RealConfig]:
     quick = profile == "quick"
-    widths, multipliers = ((16, 64, 256), (0.25, 0.5)) if quick else ((16, 64, 256, 1024), (0.25, 0.5, 1.0, 2.0))
-    reps, conv_reps, steps = (2, 1, 600) if quick else (6, 3, 1500)
+    widths, multipliers, steps = ((16, 64, 256), (0.25, 0.5), 600) if quick else ((16, 64, 256, 1024), (0.25, 0.5), 600)
+    reps, conv_reps = (2, 1) if quick else (4, 2)
     return ([RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
             + [RealConfig(arch=arch, multiplier=w, depth=8, steps=steps, replicate=r)
                for arch in ("vgg", "resnet") for w in multipliers for r in range(conv_reps)])

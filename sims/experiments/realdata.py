@@ -80,15 +80,13 @@ SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "cha
 
 
 def three_architectures(profile: str, quick_conv_steps: int) -> list[RealConfig]:
-    """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (2 pairs quick, 6 paper), the
-    VGG at multiplier 0.5 and a ResNet (8 layers quick, 20 paper; 1 pair quick, 4 paper), the
-    convolutional nets trained ``quick_conv_steps`` steps in the quick profile and 1500 in the paper's."""
-    quick = profile == "quick"
-    conv_steps, conv_reps = (quick_conv_steps, 1) if quick else (1500, 4)
-    return ([RealConfig(depth=2, replicate=r) for r in range(2 if quick else 6)]
-            + [RealConfig(arch="vgg", steps=conv_steps, replicate=r) for r in range(conv_reps)]
-            + [RealConfig(arch="resnet", depth=8 if quick else 20, steps=conv_steps, replicate=r)
-               for r in range(conv_reps)])
+    """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (2 pairs quick, 4 paper) and
+    the VGG at multiplier 0.5 and the ResNet-8 (1 pair quick, 2 paper), the convolutional nets
+    trained ``quick_conv_steps`` steps."""
+    reps, conv_reps = (2, 1) if profile == "quick" else (4, 2)
+    return ([RealConfig(depth=2, replicate=r) for r in range(reps)]
+            + [RealConfig(arch="vgg", steps=quick_conv_steps, replicate=r) for r in range(conv_reps)]
+            + [RealConfig(arch="resnet", depth=8, steps=quick_conv_steps, replicate=r) for r in range(conv_reps)])
 
 
 @lru_cache(maxsize=4)

@@ -20,7 +20,7 @@ from ..table import Table
 
 
 def configs(profile: str) -> list[GDConfig]:
-    widths, reps = ((4, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((4, 8, 16, 32, 64, 128, 256, 512), 8)
+    widths, reps = ((4, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((4, 8, 16, 32, 64, 128, 256), 6)
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 
@@ -49,6 +49,10 @@ def summarize(table: Table, out: Path, store) -> dict:
             fitted[f"{k}_slope"], fitted[f"{k}_slope_ci95"] = fit.slope, fit.ci
     ratio = table.with_column("ratio", table["via_reference"] / np.maximum(table["direct"], BARRIER_ZERO))
     fitted["median_via_reference_over_direct_by_m"] = ratio.group("m", "ratio", stat=np.median).as_dict()
+    large = ratio.rows(ratio["m"] >= 16)  # pooled over the widths where the barriers are >> 0
+    if len(large):
+        fitted["median_ratio_m_ge_16"], fitted["median_ratio_m_ge_16_ci95"] = fits.median_ci(large["ratio"])
+        fitted["pairs_m_ge_16"] = len(large)
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier between B and C",
            title="Alignment through a third network")
     ax.legend(fontsize=7)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import twolayer as tl
+from theory import fits
 from twolayer.validation import check_positive_int
 
 from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, plot_mean_curves, save
@@ -72,7 +73,8 @@ def summarize(table: Table, out: Path, store) -> dict:
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
     ratio = table.stack("final_perm") / np.maximum(table.stack("fresh_perm"), BARRIER_ZERO)
-    fitted["median_final_over_fresh"] = float(np.median(ratio))
+    fitted["median_final_over_fresh"], fitted["median_final_over_fresh_ci95"] = fits.median_ci(ratio)
+    fitted["pairs"] = len(ratio)
     ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
            ylabel="barrier, or loss (population)", title="Barrier along training: one permutation for all")
     ax.legend(fontsize=7)

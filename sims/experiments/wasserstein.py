@@ -25,7 +25,7 @@ from ..table import Table
 
 def configs(profile: str) -> list[GDConfig]:
     widths, reps = ((4, 8, 16, 32, 64, 128, 256), 3) if profile == "quick" else \
-        ((4, 8, 16, 32, 64, 128, 256, 512, 1024), 8)
+        ((4, 8, 16, 32, 64, 128, 256), 6)
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 

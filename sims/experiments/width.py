@@ -40,14 +40,22 @@ THEORY_PAIRS = 100
 STEPS = 200_000
 
 
+#: the paper profile's pairs per (d, m) at k = 2, chosen for the tail exponent's 95% interval to be
+#: at most +-0.15 for each d (docs/paper_profile.md): the scatter of log B about the tail line is
+#: sigma ~ 1.45, so the slope's variance sigma^2 / sum (ln m - mean)^2 needs ~1000 pairs per d; they
+#: sit mostly at the two ends of m = 16 ... 64, in the ratio 3 : 1 that minimises the compute for
+#: that variance (a pair costs ~11x more at m = 64 than at m = 16).
+PAPER_PAIRS = {1: 20, 2: 20, 3: 20, 4: 20, 6: 20, 8: 20, 12: 20, 16: 720, 24: 10, 32: 20, 48: 10, 64: 240, 128: 6}
+
+
 def configs(profile: str) -> list[GDConfig]:
     if profile == "quick":
         grid = [(2, d, m, r) for d in (10, 30, 100) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
                 for r in range(4)]
     else:
-        grid = [(k, d, m, r) for k in (2, 4) for d in (10, 30, 100)
-                for m in sorted({1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 64 * k})
-                for r in range(10)]
+        grid = [(2, d, m, r) for d in (10, 30, 100) for m, n in PAPER_PAIRS.items() for r in range(n)]
+        grid += [(4, 10, m, r) for m in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) for r in range(10)]
+        grid.sort(key=lambda c: -c[2] * c[1] ** 0.5)  # the longest runs first: no straggler at the sweep's end
     return [GDConfig(k=k, d=d, m=m, steps=STEPS, replicate=r) for k, d, m, r in grid]
 
 
@@ -180,7 +188,9 @@ def summarize(table: Table, out: Path, store) -> dict:
             theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
             entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci}
         gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
-        entry |= {"gd_peak_m": fits.extremum(tw, gd_mean, "max"), "gd_dip_m": _dip(tw, gd_mean),
+        per_width = [sel["weights"][sel["m"] == w] for w in tw]
+        peak, peak_ci = fits.bootstrap_extremum(tw, per_width, "max", seed=0)
+        entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(tw, gd_mean),
                   "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
         fitted[f"k={k}"] = entry
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),

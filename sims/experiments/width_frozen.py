@@ -50,11 +50,11 @@ class SphereConfig(GDConfig):
                 for i in range(count)]
 
 
-RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8), "paper": (0.5, 1, 1.5, 2, 2.5, 3, 4, 6, 8, 16)}
+RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8), "paper": (0.5, 1, 1.5, 2, 2.5, 3, 4, 6, 8)}
 
 
 def configs(profile: str) -> list[SphereConfig]:
-    teachers, reps = ((2, 4, 8), 6) if profile == "quick" else ((2, 4, 8, 16), 20)
+    teachers, reps = ((2, 4, 8), 6) if profile == "quick" else ((2, 4, 8, 16), 12)
     return [SphereConfig(k=M, d=16, m=max(1, int(round(M * ratio))), train_output=trained, replicate=r)
             for trained in (False, True) for M in teachers for ratio in RATIOS[profile] for r in range(reps)]
 
@@ -73,7 +73,7 @@ def summarize(table: Table, out: Path, store) -> dict:
     table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
     fig, axes = figure(2, width=5.4, height=4.2)
     fitted: dict = {}
-    markers = {2: "o", 4: "s", 8: "^"}
+    markers = {2: "o", 4: "s", 8: "^", 16: "D"}
     for trained, part in table.split("train_output").items():
         mode = "trained outputs" if trained else "frozen outputs"
         ls = "--" if trained else "-"
