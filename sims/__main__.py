@@ -20,7 +20,7 @@ from twolayer.data import DATA_ENV, load_dataset
 from .common import PROFILES, RUN_CONTEXT, apply_overrides, config_help
 from .registry import NAMES, get
 from .report import write_report
-from .runner import EXECUTORS, run_key, summary_table, sweep
+from .runner import EXECUTORS, code_version, run_key, summary_table, sweep
 from .store import Store
 from .table import Table
 
@@ -146,7 +146,7 @@ def _run(names, args) -> int:
     figures = _writable_dir("--figures", out / "figures" if args.figures is None else args.figures)
     store = Store(out)
     RUN_CONTEXT.update(profile=args.profile, seed=args.seed, overrides=overrides,
-                       package=f"twolayer {package_version('twolayer')}")
+                       package=f"twolayer {package_version('twolayer')}", figures_drawn_by=code_version())
     summaries = []
     t0 = time.time()
     try:

@@ -74,6 +74,10 @@ def test_rerun_skips_and_corrupt_file_is_recomputed(tmp_path):
     run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs), check=True)
     first = stored(out)
     assert len(first) == 3 and (figs / "imp.png").exists() and (figs / "imp.csv").exists()
+    made = json.loads((figs / "imp.json").read_text())["made_with"]  # provenance of the runs drawn
+    assert made["runs"]["runs"] == 3 and made["runs"]["run_seconds"] > 0 and made["profile"] == "quick"
+    assert made["runs"]["sweep_wall_seconds"] >= made["runs"]["run_seconds"] / 2  # --jobs 1: runs one after another
+    assert all(v.startswith("0.") or v == "unknown" for v in made["runs"]["code_version"])
     again = run_cli("run", "--quiet", "imp", *FAST_IMP, "--out", str(out), "--figures", str(figs), check=True).stdout
     assert next(line for line in again.splitlines() if line.startswith("imp")).split()[1:4] == ["3", "0", "3"]
     victim = next((out / "imp").glob("*.npz"))

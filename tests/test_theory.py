@@ -208,6 +208,32 @@ def test_fit_utilities_on_synthetic_data():
         fits.loglog_slope([1, 2], [1, -1])
 
 
+def test_median_ci_resamples_clusters_and_covers_the_median():
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(size=25)
+    # ten copies of each value in one cluster: the same interval as one value per cluster
+    assert fits.median_ci([np.full(10, v) for v in values], seed=2) == fits.median_ci(values, seed=2)
+    # the 95% interval covers the true median (0 for a standard normal) in about 95% of samples
+    covered = [lo <= 0.0 <= hi for lo, hi in (fits.median_ci(rng.standard_normal(40), n_boot=400, seed=i)[1]
+                                             for i in range(200))]
+    assert 0.88 <= np.mean(covered) <= 0.995
+    with pytest.raises(ValueError, match="non-empty"):
+        fits.median_ci([np.array([])])
+
+
+def test_clopper_pearson_matches_the_binomial_tails():
+    from scipy.stats import binom
+
+    lo, hi = fits.clopper_pearson(17, 18)
+    # the exact interval's ends are where the binomial tail probabilities reach 2.5%
+    assert binom.sf(16, 18, lo) == pytest.approx(0.025, rel=1e-6)
+    assert binom.cdf(17, 18, hi) == pytest.approx(0.025, rel=1e-6) or hi == 1.0
+    assert fits.clopper_pearson(18, 18)[1] == 1.0 and fits.clopper_pearson(0, 5)[0] == 0.0
+    assert fits.clopper_pearson(18, 18)[0] == pytest.approx(0.025 ** (1 / 18))
+    with pytest.raises(ValueError, match="successes"):
+        fits.clopper_pearson(3, 2)
+
+
 def test_exact_enumeration_agrees_with_monte_carlo():
     from theory.width import count_vectors, exact_expected_barrier
     teacher = tl.Teacher.orthonormal(2, 5)

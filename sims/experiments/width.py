@@ -136,12 +136,14 @@ def sampled_prediction(store, teacher: tl.Teacher, widths: np.ndarray, **model) 
 
 
 def summarize(table: Table, out: Path, store) -> dict:
-    fig, (ax, ax2) = figure(2)
+    by_k = table.split("k")
+    fig, axes = figure(len(by_k) + 1)  # one barrier panel per teacher width k, then condensation
+    ax2 = axes[-1]
     columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
                          "loss_B"))
     fitted: dict = {}
     markers = {10: "o", 30: "s", 100: "^"}
-    for k, sel in table.split("k").items():
+    for ax, (k, sel) in zip(axes, by_k.items()):
         for d, part in sel.split("d").items():
             gd, neff = part.group("m", "weights"), part.group("m", "neff")
             ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=markers.get(d, "x"), ls="-", lw=1,
@@ -174,6 +176,10 @@ def summarize(table: Table, out: Path, store) -> dict:
                         capsize=2, label=f"theory, GD's allocation fitted: r={r_fit:.2f}, Dirichlet({alpha_fit:.2f})")
             fitted_theory = {"fitted_r": r_fit, "fitted_alpha": alpha_fit,
                              "fitted_theory_by_m": dict(zip(map(int, tw), map(float, fit_curve["mean"])))}
+            on_tail = (tw >= 8 * k) & (fit_curve["mean"] > 0)
+            if on_tail.sum() >= 2:  # the fitted sampler's own slope over the tail widths
+                fitted_theory["fitted_theory_slope"] = fits.loglog_slope(tw[on_tail], fit_curve["mean"][on_tail],
+                                                                          n_boot=500).slope
         entry = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
                  "theory_numerical_fraction_by_m": dict(zip(map(int, tw), map(float, theory["numerical"]))),
                  "theory_by_m": dict(zip(map(int, tw), map(float, mean_t))),
@@ -190,14 +196,19 @@ def summarize(table: Table, out: Path, store) -> dict:
         gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
         per_width = [sel["weights"][sel["m"] == w] for w in tw]
         peak, peak_ci = fits.bootstrap_extremum(tw, per_width, "max", seed=0)
+        at_k = sel["weights"][sel["m"] == k]
+        if at_k.size:  # the dip: pairs whose barrier mod P is exactly zero at m = k
+            zero = int(np.sum(at_k <= BARRIER_ZERO))
+            entry |= {"zero_at_m_eq_k": f"{zero}/{at_k.size}",
+                      "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
         entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(tw, gd_mean),
                   "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
         fitted[f"k={k}"] = entry
-    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
-           ylabel="loss barrier (population, sup over t)", title="Barrier modulo permutation vs width")
-    ax.text(0.02, 0.97, f"values < {FLOOR:g} (exact 0 at m = k)\ndrawn on the bottom axis", transform=ax.transAxes,
-            fontsize=8, va="top")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+        ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
+               ylabel="loss barrier (population, sup over t)", title=f"Barrier modulo permutation vs width, k={k}")
+        ax.text(0.98, 0.03, f"values < {FLOOR:g} (exact 0 at m = k)\ndrawn on the bottom axis",
+                transform=ax.transAxes, fontsize=8, va="bottom", ha="right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if len(by_k) == 1 else 1)
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
     ax2.legend(fontsize=8)

@@ -71,29 +71,32 @@ def run(cfg: SphereConfig, seq) -> dict:
 
 def summarize(table: Table, out: Path, store) -> dict:
     table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
-    fig, axes = figure(2, width=5.4, height=4.2)
+    fig, axes = figure(3, width=5.0, height=4.2)  # barriers: frozen, trained; then global minima reached
     fitted: dict = {}
     markers = {2: "o", 4: "s", 8: "^", 16: "D"}
+    zeros = {False: [], True: []}  # per mode: zero-barrier pairs and pairs at m = M, for each M in turn
+    colors = {M: f"C{i}" for i, M in enumerate(table.unique("k"))}
     for trained, part in table.split("train_output").items():
         mode = "trained outputs" if trained else "frozen outputs"
-        ls = "--" if trained else "-"
+        ax, ls = axes[int(bool(trained))], "--" if trained else "-"
         for M, sel in part.split("k").items():
             sel = sel.with_column("ratio", sel["m"] / M)
             g = sel.group("ratio", "weights")
-            line = axes[0].errorbar(g.x, np.maximum(g.value, FLOOR), g.sem, marker=markers.get(M, "x"), ls=ls,
-                                    capsize=2, label=f"GD, M={M}, {mode}")
+            ax.errorbar(g.x, np.maximum(g.value, FLOOR), g.sem, marker=markers.get(M, "x"), ls=ls, capsize=2,
+                        color=colors[M], label=f"GD, M={M}")
             ok = sel.group("ratio", "global_pair")
-            axes[1].plot(ok.x, ok.value, marker=markers.get(M, "x"), ls=ls, color=line[0].get_color(),
-                         label=f"M={M}, {mode}")
+            axes[2].plot(ok.x, ok.value, marker=markers.get(M, "x"), ls=ls, color=colors[M], label=f"M={M}, {mode}")
             widths = np.array([int(round(M * r)) for r in g.x])
             valid = widths >= M  # the sampler needs a neuron per ray
             theory = sampled_prediction(store, tl.Teacher.orthonormal(M, int(sel["d"][0]), inputs="sphere"),
                                         widths[valid], train_output=bool(trained))
-            axes[0].plot(g.x[valid], np.maximum(theory["mean"], FLOOR), marker=markers.get(M, "x"), ls=":",
-                         color=line[0].get_color(), mfc="w", lw=1)
+            ax.plot(g.x[valid], np.maximum(theory["mean"], FLOOR), marker=markers.get(M, "x"), ls=":",
+                    color=colors[M], mfc="w", lw=1)
             globals_only = sel.rows(sel["global_pair"]).group("ratio", "weights")
             over = g.x >= 1
             key = f"M={M}, {'trained' if trained else 'frozen'}"
+            at_M = sel["weights"][sel["m"] == M]
+            zeros[trained] += [int(np.sum(at_M <= BARRIER_ZERO)), at_M.size]
             fitted[key] = {
                 "barrier_by_ratio": g.as_dict(), "global_minimum_fraction_by_ratio": ok.as_dict(),
                 "barrier_global_pairs_by_ratio": globals_only.as_dict(),
@@ -103,17 +106,25 @@ def summarize(table: Table, out: Path, store) -> dict:
                 "zero_fraction_by_ratio": sel.group("ratio", "weights", keep=None,
                                                     stat=lambda v: float(np.mean(v <= BARRIER_ZERO))).as_dict(),
             }
-    axes[0].plot([], [], "k:", marker="o", mfc="w", label="theory: sampled global minima")
-    axes[0].set(xscale="log", yscale="log", xlabel="student width / teacher width (m / M)",
-                ylabel="loss barrier mod P (population, sup over t)", ylim=(FLOOR / 2, 1.0),
-                title="Sphere inputs: barrier mod P vs width")
-    axes[0].text(0.02, 0.02, f"values < {FLOOR:g} drawn at the bottom", transform=axes[0].transAxes, fontsize=7)
-    axes[1].set(xscale="log", xlabel="student width / teacher width (m / M)", ylim=(-0.05, 1.05),
+    for trained, counts in zeros.items():
+        if counts:
+            zero, n = int(sum(counts[0::2])), int(sum(counts[1::2]))
+            mode = "trained" if trained else "frozen"
+            fitted[f"{mode}: zero barrier at m = M, all M"] = {"pairs": f"{zero}/{n}",
+                                                                "ci95": fits.clopper_pearson(zero, n)}
+    for ax, mode in zip(axes[:2], ("frozen outputs (a_i = 1)", "trained outputs")):
+        ax.plot([], [], "k:", marker="o", mfc="w", label="theory: sampled global minima")
+        ax.set(xscale="log", yscale="log", xlabel="student width / teacher width (m / M)",
+               ylabel="loss barrier mod P (population, sup over t)", ylim=(FLOOR / 2, 1.0),
+               title=f"Sphere inputs, {mode}")
+        ax.text(0.02, 0.02, f"values < {FLOOR:g} drawn at the bottom", transform=ax.transAxes, fontsize=7)
+        ax.legend(fontsize=7, loc="upper right", ncol=2)
+    axes[2].set(xscale="log", xlabel="student width / teacher width (m / M)", ylim=(-0.05, 1.05),
                 ylabel="fraction of pairs both at a global minimum", title=f"GD reaches R <= {GLOBAL_LOSS:g}")
     for ax in axes:
         fixed_log_ticks(ax.xaxis, (0.5, 1, 2, 4, 8, 16))
-    axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
-    axes[1].legend(fontsize=7)
+    axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    fig.tight_layout()
     columns = table.csv(("k", "d", "m", "train_output", "replicate", "weights", "plain", "loss_A", "loss_B"))
     return save(fig, "width_frozen", out, columns, fitted)
 
