@@ -115,9 +115,10 @@ def summarize(table: Table, out: Path, store) -> dict:
     for ax, mode in zip(axes[:2], ("frozen outputs (a_i = 1)", "trained outputs")):
         ax.plot([], [], "k:", marker="o", mfc="w", label="theory: sampled global minima")
         ax.set(xscale="log", yscale="log", xlabel="student width / teacher width (m / M)",
-               ylabel="loss barrier mod P (population, sup over t)", ylim=(FLOOR / 2, 1.0),
+               ylabel="loss barrier mod P (population, sup over t)", ylim=(FLOOR / 2, 10.0),  # legend room
                title=f"Sphere inputs, {mode}")
-        ax.text(0.02, 0.02, f"values < {FLOOR:g} drawn at the bottom", transform=ax.transAxes, fontsize=7)
+        ax.text(0.98, 0.02, f"values < {FLOOR:g} drawn at the bottom", transform=ax.transAxes, fontsize=7,
+                ha="right")
         ax.legend(fontsize=7, loc="upper right", ncol=2)
     axes[2].set(xscale="log", xlabel="student width / teacher width (m / M)", ylim=(-0.05, 1.05),
                 ylabel="fraction of pairs both at a global minimum", title=f"GD reaches R <= {GLOBAL_LOSS:g}")
