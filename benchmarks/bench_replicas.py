@@ -34,7 +34,7 @@ def main():
     teacher = tl.Teacher.orthonormal(2, 30)
     task = tl.Population(teacher)
     rows = []
-    for m in (4, 16, 32, 64, 128):
+    for m in (4, 16, 32, 64, 128, 256):
         students = [tl.Student.init(m, 30, 1e-3, seed=s, balanced=True) for s in range(R)]
         one = lambda: [tl.train(s, task, "gd", lr=0.5, steps=STEPS) for s in students]  # noqa: E731,B023
         batched = lambda: tl.train_replicas(students, task, lr=0.5, steps=STEPS)  # noqa: E731,B023
