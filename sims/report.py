@@ -24,8 +24,15 @@ def write_report(figures: Path) -> Path:
     """figures/README.md from the saved figures' JSON (interrupted figure sets completed first;
     an unreadable JSON is reported on stderr and its figure left out)."""
     recover(figures)
-    lines = ["# Figures", "", "Regenerate these with `python -m sims all --profile quick --jobs 2 --figures figures` "
-             "(or `--profile paper`); this page with `python -m sims report --figures figures`.", ""]
+    profiles = set()
+    for path in figures.glob("*.json"):
+        try:
+            profiles.add(json.loads(path.read_text()).get("made_with", {}).get("profile"))
+        except (OSError, ValueError, AttributeError):
+            pass
+    profile = profiles.pop() if len(profiles) == 1 and None not in profiles else "quick"
+    lines = ["# Figures", "", f"Regenerate these with `python -m sims all --profile {profile} --jobs 2 --figures "
+             f"{figures}`; this page with `python -m sims report --figures {figures}`.", ""]
     for name in NAMES:
         fitted = figures / f"{name}.json"
         if not fitted.exists():
