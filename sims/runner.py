@@ -65,10 +65,15 @@ def run_key(experiment: str, config, seed: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+#: the tracked paths whose changes make a checkout's code "dirty"
+CODE_PATHS = ("twolayer", "theory", "sims", "pyproject.toml")
+
+
 @functools.cache
 def code_version() -> str:
-    """The package version, with the git commit of the checkout (``-dirty`` if tracked files
-    changed) when the code runs from one: recorded with every run."""
+    """The package version, with the git commit of the checkout (``-dirty`` if tracked code,
+    ``CODE_PATHS``, changed; figures and documents do not count) when the code runs from one:
+    recorded with every run and figure."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -79,8 +84,8 @@ def code_version() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return text
     return f"{text}+g{commit}{'-dirty' if dirty else ''}" if commit else text
