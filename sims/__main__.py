@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="show this help (run NAME --help: also NAME's --set keys)")
         if name == "run":
             q.add_argument("name", help=f"one of: {', '.join(NAMES)}")
-        q.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)}: minutes, or full ranges")
+        q.add_argument("--profile", default="quick",
+                       help=f"one of {', '.join(PROFILES)}: minutes, the paper's claims in an hour, or every range")
         q.add_argument("--jobs", type=int, default=1, help="local worker processes (at most the usable cores)")
         q.add_argument("--out", default="results", help="result store directory")
         q.add_argument("--figures", default=None,

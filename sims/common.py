@@ -20,7 +20,9 @@ from twolayer.validation import check_positive_float, check_positive_int
 
 from .figureset import write_set
 
-PROFILES = ("quick", "paper")
+#: quick: minutes; paper: the claims at the power docs/paper_profile.md states, within an hour on two
+#: cores; full: the paper profile with lr's complete phase diagram (every variant, m up to 256, 8 seeds)
+PROFILES = ("quick", "paper", "full")
 
 
 @dataclass(frozen=True)

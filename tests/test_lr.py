@@ -115,17 +115,26 @@ def test_fit_transition_recovers_a_known_drop():
     assert np.isnan(first_crossing(x, np.r_[0.5, np.nan, np.full(x.size - 2, 0.1)], 0.25))
 
 
-def test_profiles_cover_the_issue_ranges():
-    quick, paper = configs("quick"), configs("paper")
-    assert {c.variant for c in paper} == set(Variant)
-    assert {16, 32, 64, 128, 256} <= {c.m for c in paper}
-    assert min(c.init_scale for c in paper) <= 1e-3 and max(c.init_scale for c in paper) >= 2
-    assert {c.balanced for c in paper} == {False, True}
+def _seeds(cfgs) -> dict:
     seeds = {}
-    for c in paper:
+    for c in cfgs:
         seeds.setdefault((c.variant, c.m, c.init_scale, c.balanced, c.lr_rel), set()).add(c.replicate)
-    assert min(len(s) for s in seeds.values()) >= 8
-    assert len(quick) < len(paper)
+    return seeds
+
+
+def test_profiles_cover_the_issue_ranges():
+    quick, paper, full = configs("quick"), configs("paper"), configs("full")
+    assert {c.variant for c in full} == set(Variant)  # the full phase diagram of issue 9
+    assert {16, 32, 64, 128, 256} <= {c.m for c in full}
+    assert min(c.init_scale for c in full) <= 1e-3 and max(c.init_scale for c in full) >= 2
+    assert {c.balanced for c in full} == {False, True}
+    assert min(len(s) for s in _seeds(full).values()) >= 8
+    # the paper profile (sized for the hour): the same scales, 3 seeds a phase cell, 6 on the cuts
+    assert {c.variant for c in paper} == set(Variant) and {16, 32, 64, 128} <= {c.m for c in paper}
+    assert {c.init_scale for c in paper} == {c.init_scale for c in quick}
+    cut = {k: s for k, s in _seeds(paper).items() if k[2] == 1.0 and not k[3]}
+    assert min(len(s) for s in _seeds(paper).values()) >= 3 and min(len(s) for s in cut.values()) >= 6
+    assert len(quick) < len(paper) < len(full)
 
 
 @pytest.mark.parametrize("key,value,message", [

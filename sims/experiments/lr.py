@@ -21,7 +21,8 @@ and, for the pair, the barrier modulo permutation (weights matching) and the pla
 Variants (``Variant``): population GD with trained outputs (standard scaling), frozen outputs
 (a_i = 1), mean-field scaling (c = 1/m), and online SGD (fresh Gaussian samples each step).
 Profiles: a phase grid (rate x scale, balanced and unbalanced) at one width, width cuts at
-s = 1, and the other variants at s = 1; the paper profile has a finer rate grid and more seeds.
+s = 1, and the other variants at s = 1; the paper profile has a finer rate grid and more seeds, the
+full profile every variant on the phase grid, m up to 256 and 8 seeds a cell.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class LrConfig:
 
 
 def rate_grid(profile: str) -> np.ndarray:
-    """eta_rel on a geometric grid from 1/4 to 4: a third of an octave apart (quick), a quarter (paper)."""
+    """eta_rel on a geometric grid from 1/4 to 4: a third of an octave apart (quick), a quarter (paper, full)."""
     per_octave = 3 if profile == "quick" else 4
     return np.round(2.0 ** (np.arange(-2 * per_octave, 2 * per_octave + 1) / per_octave), 6)
 
@@ -136,16 +137,24 @@ def rate_grid(profile: str) -> np.ndarray:
 def configs(profile: str) -> list[LrConfig]:
     rates = rate_grid(profile)
     scales = (1e-3, 1e-2, 0.1, 0.3, 1.0, 2.0)
-    # seeds per cell: 2 (quick) or 3 (paper) on the phase grid, 5 or 6 on the cuts; the paper
-    # profile also halves the rate spacing (docs/paper_profile.md: the power this gives)
-    phase_reps, reps = (2, 5) if profile == "quick" else (3, 6)
-    phase_m, widths = 32, (16, 32, 64, 128)
+    if profile == "quick":  # seeds per cell: 2 on the phase grid, 5 on the cuts
+        phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 2, 5, (Variant.GD,), \
+            (Variant.GD,)
+    elif profile == "paper":  # sized for the hour (docs/paper_profile.md: the power this gives)
+        phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 3, 6, (Variant.GD,), \
+            (Variant.GD,)
+    else:  # full: every variant on the phase grid, m up to 256, 8 seeds a cell (hours on two cores)
+        phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 64, (16, 32, 64, 128, 256), 8, 8, \
+            tuple(Variant), (Variant.GD, Variant.ONLINE)
+        scales += (4.0,)
     out = []
-    for bal in (False, True):  # the phase diagram: rate x scale at one width
-        out += [LrConfig(m=phase_m, init_scale=s, balanced=bal, lr_rel=float(x), replicate=r)
-                for s in scales for x in rates for r in range(phase_reps)]
-    out += [LrConfig(m=m, lr_rel=float(x), replicate=r) for m in widths for x in rates  # width cuts at s = 1
-            for r in range(reps)]
+    for v in phase_variants:  # the phase diagram: rate x scale at one width
+        for bal in ((False,) if v is Variant.FROZEN else (False, True)):
+            out += [LrConfig(m=phase_m, init_scale=s, balanced=bal, variant=v, lr_rel=float(x), replicate=r)
+                    for s in scales for x in rates for r in range(phase_reps)]
+    for v in cut_variants:  # width cuts at s = 1
+        out += [LrConfig(m=m, variant=v, lr_rel=float(x), replicate=r) for m in widths for x in rates
+                for r in range(reps)]
     out += [LrConfig(m=phase_m, variant=v, lr_rel=float(x), replicate=r)  # the other variants at s = 1
             for v in Variant if v is not Variant.GD for x in rates for r in range(reps)]
     return list(dict.fromkeys(out))

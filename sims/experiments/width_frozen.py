@@ -54,9 +54,11 @@ RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8), "paper": (0.5, 1, 1.5, 2, 2.5, 3, 
 
 
 def configs(profile: str) -> list[SphereConfig]:
-    teachers, reps = ((2, 4, 8), 6) if profile == "quick" else ((2, 4, 8, 16), 12)
+    quick = profile == "quick"
+    teachers, reps = ((2, 4, 8), 6) if quick else ((2, 4, 8, 16), 12)
     return [SphereConfig(k=M, d=16, m=max(1, int(round(M * ratio))), train_output=trained, replicate=r)
-            for trained in (False, True) for M in teachers for ratio in RATIOS[profile] for r in range(reps)]
+            for trained in (False, True) for M in teachers for ratio in RATIOS["quick" if quick else "paper"]
+            for r in range(reps)]
 
 
 def run(cfg: SphereConfig, seq) -> dict:
