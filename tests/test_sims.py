@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST_IMP = ["--set", "steps=300", "--set", "rewind=20", "--set", "rounds=2"]
 
 
-def sims(*args, cwd=None, check=True):
+def sims(*args, cwd=None, check=True, timeout=600):
     proc = subprocess.run([sys.executable, "-m", "sims", *args, "--quiet"] if args[0] in ("run", "all")
                           else [sys.executable, "-m", "sims", *args],
-                          cwd=cwd or ROOT, capture_output=True, text=True, timeout=600)
+                          cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(proc.stderr)
     return proc
@@ -206,7 +206,9 @@ def test_every_profile_builds_valid_distinct_configs(profile):
 @pytest.mark.slow
 def test_all_quick_profile_end_to_end(tmp_path):
     figs = tmp_path / "f"
-    proc = sims("all", "--profile", "quick", "--jobs", "2", "--out", str(tmp_path / "r"), "--figures", str(figs))
+    # the whole quick profile: 15 min on two cores from a cold numba cache (README)
+    proc = sims("all", "--profile", "quick", "--jobs", "2", "--out", str(tmp_path / "r"), "--figures", str(figs),
+                timeout=2400)
     from sims.registry import NAMES
     for name in NAMES:
         for ext in ("png", "pdf", "csv", "json"):
