@@ -76,7 +76,7 @@ def summarize(table: Table, out: Path, store) -> dict:
     fig, axes = figure(3, width=5.0, height=4.2)  # barriers: frozen, trained; then global minima reached
     fitted: dict = {}
     markers = {2: "o", 4: "s", 8: "^", 16: "D"}
-    zeros = {False: [], True: []}  # per mode: zero-barrier pairs and pairs at m = M, for each M in turn
+    zeros = {False: [], True: []}  # per mode, for each M: (pairs with a zero barrier at m = M, pairs at m = M)
     colors = {M: f"C{i}" for i, M in enumerate(table.unique("k"))}
     for trained, part in table.split("train_output").items():
         mode = "trained outputs" if trained else "frozen outputs"
@@ -98,7 +98,7 @@ def summarize(table: Table, out: Path, store) -> dict:
             over = g.x >= 1
             key = f"M={M}, {'trained' if trained else 'frozen'}"
             at_M = sel["weights"][sel["m"] == M]
-            zeros[trained] += [int(np.sum(at_M <= BARRIER_ZERO)), at_M.size]
+            zeros[bool(trained)].append((int(np.sum(at_M <= BARRIER_ZERO)), at_M.size))
             fitted[key] = {
                 "barrier_by_ratio": g.as_dict(), "global_minimum_fraction_by_ratio": ok.as_dict(),
                 "barrier_global_pairs_by_ratio": globals_only.as_dict(),
@@ -110,7 +110,7 @@ def summarize(table: Table, out: Path, store) -> dict:
             }
     for trained, counts in zeros.items():
         if counts:
-            zero, n = int(sum(counts[0::2])), int(sum(counts[1::2]))
+            zero, n = (int(v) for v in np.sum(counts, axis=0))
             mode = "trained" if trained else "frozen"
             fitted[f"{mode}: zero barrier at m = M, all M"] = {"pairs": f"{zero}/{n}",
                                                                 "ci95": fits.clopper_pearson(zero, n)}
