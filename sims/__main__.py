@@ -17,7 +17,7 @@ from pathlib import Path
 from twolayer._resources import usable_cores
 from twolayer.data import DATA_ENV, load_dataset
 
-from .common import PROFILES, RUN_CONTEXT, apply_overrides, config_help
+from .common import PROFILE_SEEDS, PROFILES, RUN_CONTEXT, apply_overrides, config_help
 from .registry import NAMES, get
 from .report import write_report
 from .runner import EXECUTORS, code_version, run_key, summary_table, sweep
@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--figures", default=None,
                        help="where figures and their data go (default: OUT/figures; the repository's figures/ "
                             "only when given here)")
-        q.add_argument("--seed", type=int, default=0, help="root seed of the sweep, 0 <= seed < 2**63")
+        q.add_argument("--seed", type=int, default=None,
+                       help="root seed of the sweep, 0 <= seed < 2**63 (default: the profile's own: "
+                            + ", ".join(f"{p} {s}" for p, s in PROFILE_SEEDS.items()) + ")")
         q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field for every run (each key once; see run NAME --help)")
         q.add_argument("--executor", default="local", help=f"one of {', '.join(EXECUTORS)}")
@@ -125,6 +127,8 @@ def _run(names, args) -> int:
         args.jobs = cores
     if args.executor not in EXECUTORS:
         raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}; got {args.executor!r}")
+    if args.seed is None:
+        args.seed = PROFILE_SEEDS[args.profile]
     if not 0 <= args.seed < 2**63:
         raise ValueError(f"--seed must be >= 0 and < 2**63; got {args.seed}")
     experiments = [get(n) for n in names]

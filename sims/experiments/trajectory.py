@@ -38,10 +38,15 @@ class TrajectoryConfig(GDConfig):
         check_positive_int("checkpoints", self.checkpoints)
 
 
+#: pairs per width in the paper profile: enough for each width's own ratio interval (the ratio changes
+#: with m, so widths are reported apart, not pooled)
+PAPER_PAIRS_PER_WIDTH = 24
+
+
 def configs(profile: str) -> list[TrajectoryConfig]:
     if profile == "quick":
         return [TrajectoryConfig(replicate=r) for r in range(3)]
-    return [TrajectoryConfig(m=m, replicate=r) for m in (16, 32, 128) for r in range(8)]
+    return [TrajectoryConfig(m=m, replicate=r) for m in (16, 32, 128) for r in range(PAPER_PAIRS_PER_WIDTH)]
 
 
 def checkpoint_steps(cfg: TrajectoryConfig) -> np.ndarray:

@@ -50,15 +50,18 @@ class SphereConfig(GDConfig):
                 for i in range(count)]
 
 
-RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8), "paper": (0.5, 1, 1.5, 2, 2.5, 3, 4, 6, 8)}
+#: m / M on the grid; the paper profile steps by a quarter from 1 to 3, so that odd and even multiples
+#: of M and the widths between them are apart (only ratios with an integer m = M ratio are run)
+RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8),
+          "paper": (0.5, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 4, 6, 8)}
 
 
 def configs(profile: str) -> list[SphereConfig]:
     quick = profile == "quick"
-    teachers, reps = ((2, 4, 8), 6) if quick else ((2, 4, 8, 16), 12)
-    return [SphereConfig(k=M, d=16, m=max(1, int(round(M * ratio))), train_output=trained, replicate=r)
+    teachers, reps = ((2, 4, 8), 6) if quick else ((2, 4, 8, 16), 20)
+    return [SphereConfig(k=M, d=16, m=int(M * ratio), train_output=trained, replicate=r)
             for trained in (False, True) for M in teachers for ratio in RATIOS["quick" if quick else "paper"]
-            for r in range(reps)]
+            if float(M * ratio).is_integer() for r in range(reps)]
 
 
 def run(cfg: SphereConfig, seq) -> dict:
