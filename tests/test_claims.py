@@ -1,0 +1,80 @@
+"""The claims ledger (docs/claims.json) against the committed figure JSON, and the tables it renders."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from sims import claims
+
+RESULTS = re.compile(r"## Main results.*?(?=\n## )", re.S)
+#: the only numerals the README's results prose may carry outside the generated table
+NOT_CLAIMS = ("95 %", "O(m^{-1/2})", "−½")
+
+
+def test_every_verdict_holds_and_every_table_is_current():
+    problems: list[str] = []
+    assert claims.check(report=problems.append), "\n".join(problems)
+
+
+def _copy(tmp_path):
+    figures = tmp_path / "figures"
+    shutil.copytree(claims.ROOT / "figures" / "paper", figures, ignore=shutil.ignore_patterns("*.png", "*.pdf"))
+    docs = {name: tmp_path / path.name for name, path in claims.DOCUMENTS.items()}
+    for name, path in claims.DOCUMENTS.items():
+        shutil.copy(path, docs[name])
+    return figures, docs
+
+
+def test_a_changed_json_value_that_breaks_a_claim_fails_the_check(tmp_path):
+    figures, docs = _copy(tmp_path)
+    width = json.loads((figures / "width.json").read_text())
+    width["k=2"]["gd_slope_ci95"] = [-0.6, -0.4]  # an interval that no longer excludes -1/2's bound
+    (figures / "width.json").write_text(json.dumps(width))
+    problems: list[str] = []
+    assert not claims.check(figures=figures, report=problems.append, paths=docs)
+    assert any("width-tail-exponent:" in p and "faster than bound" in p for p in problems), problems
+    # the rendered table no longer matches either: the README states the old interval
+    assert any("README.md: the claims table is stale" in p for p in problems), problems
+
+
+def test_an_edited_number_in_the_table_is_caught(tmp_path):
+    figures, docs = _copy(tmp_path)
+    text = docs["README"].read_text()
+    docs["README"].write_text(text.replace("−1.33 [−1.41, −1.24]", "−1.50 [−1.41, −1.24]", 1))
+    problems: list[str] = []
+    assert not claims.check(figures=figures, report=problems.append, paths=docs)
+    assert problems == ["README.md: the claims table is stale; run python -m sims.claims --write"]
+
+
+def test_the_results_prose_states_no_number_outside_the_ledger():
+    section = RESULTS.search(claims.DOCUMENTS["README"].read_text()).group(0)
+    prose = section[section.index(claims.END):] if claims.END in section else section
+    prose = section[: section.index(claims.BEGIN)] + prose.replace(claims.END, "")
+    prose = re.sub(r"!\[.*?\]\(.*?\)|\(\S+\.(json|md|png)\)|`[^`]*`|^#.*$", "", prose, flags=re.M)
+    for allowed in NOT_CLAIMS:
+        prose = prose.replace(allowed, "")
+    assert re.findall(r"\d", prose) == [], prose
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"verdict": "probably"}, "verdict must be one of"),
+    ({"show": ["blog"]}, "show must name"),
+    ({"typo": 1}, "unknown field(s) ['typo']"),
+])
+def test_a_bad_ledger_row_gets_one_line_naming_it(tmp_path, change, message):
+    row = json.loads(claims.LEDGER.read_text())[0]
+    if "verdict" in change:
+        row["predictions"][0]["verdict"] = change["verdict"]
+    else:
+        row |= change
+    ledger = tmp_path / "claims.json"
+    ledger.write_text(json.dumps([row]))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        claims.load(ledger)
+
+
+def test_a_missing_field_is_named():
+    with pytest.raises(KeyError, match="no field 'k=2/nope'"):
+        claims.lookup({"k=2": {"gd_slope": -1}}, "k=2/nope")
