@@ -2,9 +2,10 @@
 
 A small in-test sweep of the ``width`` experiment through the sweep runner, on both cores (GD
 solutions from small balanced inits, k = 2, d = 10, tail runs to convergence): the slope of
-the barrier modulo permutation over m = 16 ... 64 must contain, in its bootstrap 95% interval,
-the slope of the sampled-minima theory with GD's allocation (inactive fraction and Dirichlet
-split measured on the same runs, not fitted to their barriers: ``width.fitted_allocation``),
+the barrier modulo permutation over m = 16 ... 64 must agree with the slope of the sampled-minima
+theory with GD's allocation (inactive fraction and Dirichlet split measured on the same runs, not
+fitted to their barriers: ``width.fitted_allocation``), measured by the same estimator on the same
+design (the 95% interval of the difference contains 0),
 and the predicted peak location must lie in the bootstrap 95% interval of the measured one.
 The paper profile measures that slope at +-0.09 (docs/paper_profile.md); this sweep is a
 smaller check of the same prediction.
@@ -14,14 +15,14 @@ import numpy as np
 import pytest
 
 import twolayer as tl
-from sims.common import GDConfig
+from sims.common import BARRIER_ZERO, GDConfig
 from sims.experiments.width import STEPS, fitted_allocation
 from sims.registry import get
 from sims.runner import sweep
 from sims.store import Store
 from sims.table import Table
 from theory import fits
-from theory.width import predicted_curve
+from theory.width import predicted_curve, sampled_slope
 
 TAIL = ((16, 32, 64), 6)
 PEAK = ((2, 3, 4, 6, 8, 12, 16, 24), 6)
@@ -53,17 +54,19 @@ def tail(barriers):
 
 
 def test_large_width_slope_matches_the_sampler_with_gds_allocation(barriers, tail):
+    """Like with like: the sampler's slope by GD's estimator (log of single barriers, least squares over
+    pairs) on GD's design (the same widths in the same proportions, ten sampled pairs per GD pair), and
+    the interval of the difference of the two slopes must contain 0."""
     m = np.repeat(list(tail), [len(v) for v in tail.values()])
     b = np.concatenate(list(tail.values()))
     fit = fits.loglog_slope(m, b, seed=0)
     r, alpha = fitted_allocation(barriers["tail_table"], k=2)
     assert 0.3 < r < 0.7 and alpha > 0  # GD leaves about half its neurons inactive
-    widths = np.array(TAIL[0])
-    curve = predicted_curve(tl.Teacher.orthonormal(2, 10), widths, n_pairs=100, seed=0, allocation="sparse", r=r,
-                            split="dirichlet", alpha=alpha)
-    predicted = fits.loglog_slope(widths, curve.mean, n_boot=10).slope
-    assert fit.ci[0] <= predicted <= fit.ci[1], (fit, predicted)
-    assert fit.slope < 0
+    sampler = sampled_slope(tl.Teacher.orthonormal(2, 10), np.repeat(m, 10), BARRIER_ZERO, seed=0,
+                            allocation="sparse", r=r, split="dirichlet", alpha=alpha)
+    difference, ci = fits.slope_difference(fit, sampler)
+    assert ci[0] <= 0 <= ci[1], (fit, sampler, difference, ci)
+    assert fit.slope < 0 and sampler.slope < 0
 
 
 def test_peak_location_matches_theory(barriers):
@@ -89,3 +92,37 @@ def test_level_offsets_find_a_shifted_group_and_clear_equal_ones():
     lo10, hi10 = res.ci[10]
     assert lo30 < hi10 and lo10 < hi30  # equal levels: overlapping intervals
     assert -1.3 < res.slope < -0.7
+    assert res.p_equal < 1e-3  # the one-way F-test sees the shifted group
+    for g in (10, 30, 100):  # simultaneous intervals contain the marginal ones
+        assert res.ci_simultaneous[g][0] <= res.ci[g][0] and res.ci[g][1] <= res.ci_simultaneous[g][1]
+
+
+def test_level_offsets_f_test_is_calibrated_under_equal_levels():
+    """Under equal levels the F-test's p-value is uniform: about 5% of 400 null data sets fall below 0.05."""
+    rng = np.random.default_rng(3)
+    m = np.repeat([16, 32, 64, 128], 30).astype(float)
+    groups = np.tile(np.repeat([10, 30, 100], 10), 4)
+    p = [fits.level_offsets(m, 0.15 / m * np.exp(0.8 * rng.standard_normal(m.size)), groups, n_boot=10,
+                            seed=i).p_equal for i in range(400)]
+    rejected = int(np.sum(np.array(p) < 0.05))
+    lo, hi = fits.clopper_pearson(rejected, 400)
+    assert lo <= 0.05 <= hi, rejected
+
+
+def test_slope_difference_covers_the_true_difference():
+    """Independent power laws with exponents -1 and -1.5, 200 times: the difference interval holds the
+    true 0.5 about 95% of the time (Clopper-Pearson interval of the coverage holds 0.95), and excludes 0
+    almost always."""
+    rng = np.random.default_rng(4)
+    m = np.repeat([16, 32, 64, 128], 50).astype(float)
+    covered = excludes_zero = 0
+    for i in range(200):
+        a = fits.loglog_slope(m, m**-1.0 * np.exp(0.5 * rng.standard_normal(m.size)), n_boot=400, seed=2 * i)
+        b = fits.loglog_slope(m, m**-1.5 * np.exp(0.5 * rng.standard_normal(m.size)), n_boot=400, seed=2 * i + 1)
+        diff, (lo, hi) = fits.slope_difference(a, b)
+        assert diff == pytest.approx(a.slope - b.slope)
+        covered += lo <= 0.5 <= hi
+        excludes_zero += lo > 0
+    lo, hi = fits.clopper_pearson(covered, 200)
+    assert lo <= 0.95 <= hi, covered
+    assert excludes_zero >= 190

@@ -231,3 +231,24 @@ def test_saving_the_same_results_twice_gives_identical_files(tmp_path):
     make(tmp_path / "b", 0.3)  # differs from 0.1 + 0.2 in the last bit only
     for suffix in ("png", "pdf", "csv", "json"):
         assert (tmp_path / "a" / f"demo.{suffix}").read_bytes() == (tmp_path / "b" / f"demo.{suffix}").read_bytes()
+
+
+def test_trajectory_ratio_is_reported_by_width_with_a_trend():
+    """A synthetic table where the final permutation's barrier is 1.1x the fresh one at m = 16 and 2x
+    at m = 128: the per-width medians recover both, and the trend's interval lies above 0."""
+    from sims.experiments.trajectory import ratio_by_width
+    from sims.table import Table
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, factor in ((16, 1.1), (32, 1.4), (128, 2.0)):
+        for r in range(12):
+            fresh = np.exp(rng.normal(-6, 0.3, 15))
+            rows.append(({"m": m, "replicate": r}, {"fresh_perm": fresh, "final_perm": fresh * factor
+                                                    * np.exp(rng.normal(0, 0.05, 15))}))
+    out = ratio_by_width(Table.from_rows([c | arr for c, arr in rows]))
+    assert out["median_final_over_fresh_by_m"][16] == pytest.approx(1.1, rel=0.05)
+    assert out["median_final_over_fresh_by_m"][128] == pytest.approx(2.0, rel=0.05)
+    assert out["pairs_by_m"] == {16: 12, 32: 12, 128: 12}
+    lo, hi = out["ratio_trend_slope_ci95"]
+    assert 0 < lo < out["ratio_trend_slope"] < hi

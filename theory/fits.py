@@ -3,7 +3,7 @@ extremum locations, transition points."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,12 +13,14 @@ from twolayer.validation import check_array
 
 @dataclass
 class SlopeFit:
-    """log y = intercept + slope log x; ``ci`` the bootstrap 95% interval of the slope."""
+    """log y = intercept + slope log x; ``ci`` the bootstrap 95% interval of the slope, ``boot`` the
+    bootstrap slopes it is read from."""
 
     slope: float
     intercept: float
     ci: tuple[float, float]
     n: int
+    boot: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
 
 def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
@@ -40,7 +42,16 @@ def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
     ok = var > 0
     boot = (bxm[ok] * (by[ok] - by[ok].mean(1, keepdims=True))).sum(1) / var[ok]
     lo, hi = np.percentile(boot, [2.5, 97.5])
-    return SlopeFit(float(slope), float(intercept), (float(lo), float(hi)), int(x.size))
+    return SlopeFit(float(slope), float(intercept), (float(lo), float(hi)), int(x.size), boot)
+
+
+def slope_difference(a: SlopeFit, b: SlopeFit) -> tuple[float, tuple[float, float]]:
+    """a.slope - b.slope and its 95% percentile interval, for fits on independent samples: the
+    difference of their bootstrap slopes, drawn independently (equal numbers of resamples)."""
+    if a.boot.size == 0 or a.boot.size != b.boot.size:
+        raise ValueError("both fits need bootstrap slopes of equal number (loglog_slope with the same n_boot)")
+    lo, hi = np.percentile(a.boot - b.boot, [2.5, 97.5])
+    return a.slope - b.slope, (float(lo), float(hi))
 
 
 def median_ci(clusters, n_boot: int = 2000, seed: SeedLike = 0) -> tuple[float, tuple[float, float]]:
@@ -76,11 +87,15 @@ def clopper_pearson(successes: int, n: int) -> tuple[float, float]:
 @dataclass
 class LevelOffsets:
     """Per group g, the mean residual of log y about one pooled log-log line, as a factor
-    exp(offset_g) on y, with a bootstrap 95% interval (rows resampled within the group)."""
+    exp(offset_g) on y, with a bootstrap 95% interval (rows resampled within the group) and a
+    simultaneous one (Bonferroni: each at 1 - 0.05 / number of groups); ``p_equal`` the one-way
+    analysis-of-variance p-value of the hypothesis that every group has the same mean residual."""
 
     slope: float
     factor: dict
     ci: dict
+    ci_simultaneous: dict
+    p_equal: float
 
 
 def level_offsets(x, y, groups, n_boot: int = 2000, seed: SeedLike = 0) -> LevelOffsets:
@@ -94,15 +109,21 @@ def level_offsets(x, y, groups, n_boot: int = 2000, seed: SeedLike = 0) -> Level
         raise ValueError(f"groups must have shape ({x.size},); got {groups.shape}")
     fit = loglog_slope(x, y, n_boot=2, seed=seed)
     resid = np.log(y) - fit.intercept - fit.slope * np.log(x)
+    from scipy.stats import f_oneway
+
     rng = as_generator(seed)
-    factor, ci = {}, {}
-    for g in np.unique(groups):
+    labels = np.unique(groups)
+    tail = 2.5 / labels.size  # percent in each tail of the simultaneous intervals
+    factor, ci, simultaneous = {}, {}, {}
+    for g in labels:
         r = resid[groups == g]
         boot = r[rng.integers(0, r.size, size=(n_boot, r.size))].mean(1)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
+        lo, hi, slo, shi = np.exp(np.percentile(boot, [2.5, 97.5, tail, 100 - tail]))
         key = g.item() if hasattr(g, "item") else g
-        factor[key], ci[key] = float(np.exp(r.mean())), (float(np.exp(lo)), float(np.exp(hi)))
-    return LevelOffsets(fit.slope, factor, ci)
+        factor[key] = float(np.exp(r.mean()))
+        ci[key], simultaneous[key] = (float(lo), float(hi)), (float(slo), float(shi))
+    p_equal = float(f_oneway(*(resid[groups == g] for g in labels)).pvalue) if labels.size >= 2 else float("nan")
+    return LevelOffsets(fit.slope, factor, ci, simultaneous, p_equal)
 
 
 def extremum(x, y, kind: str = "max", log_x: bool = True) -> float:

@@ -28,6 +28,7 @@ import numpy as np
 from twolayer import SeedLike, Teacher, as_generator
 
 from .barrier import CondensedBarrier, condensed_barrier
+from .fits import SlopeFit, loglog_slope
 from .minima import INACTIVE, minimum_from_rays, sample_minimum, type_probabilities
 
 #: large-m exponent of E[barrier] ~ m^exponent by mass split (dirichlet: up to log factors)
@@ -103,6 +104,35 @@ def sample_barriers(teacher: Teacher, m: int, n_pairs: int, seed: SeedLike = 0, 
         B = sample_minimum(teacher, m, seed=rng, **model)
         out.append(condensed_barrier(A, B, teacher))
     return out
+
+
+def sampled_slope(teacher: Teacher, widths, floor: float, n_boot: int = 2000, seed: SeedLike = 0,
+                  **model) -> SlopeFit:
+    """The tail slope of the barrier between sampled minima, by the estimator GD's slope is measured with.
+
+    One pair of sampled minima for each entry of ``widths`` (pass the widths of the measured pairs,
+    so that the design — which widths, how many pairs at each — is the same), then the least-squares
+    slope of log B on log m over the pairs with B > ``floor`` and its percentile bootstrap over pairs
+    (``theory.fits.loglog_slope``). The interval is the Monte Carlo error of the prediction. The slope
+    of log E[B] (the mean curve) is another estimand: for a skewed B its slope differs.
+
+    Parameters
+    ----------
+    teacher : Teacher
+    widths : array of int, shape (n,)
+        the width of each pair
+    floor : float
+        pairs with a barrier at most this are left out (as zero barriers are for GD)
+    n_boot : int
+    seed : seed-like
+    **model
+        ``sample_minimum``'s allocation model (``allocation``, ``r``, ``split``, ``alpha``)
+    """
+    rng = as_generator(seed)
+    widths = np.asarray(widths, dtype=int)
+    values = np.array([sample_barriers(teacher, int(m), 1, rng, **model)[0].value for m in widths])
+    keep = values > floor
+    return loglog_slope(widths[keep], values[keep], n_boot=n_boot, seed=rng)
 
 
 def predicted_curve(teacher: Teacher, widths, n_pairs: int = 200, seed: SeedLike = 0,

@@ -67,6 +67,26 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
+def ratio_by_width(table: Table) -> dict:
+    """The barrier with the final permutation over the barrier with fresh matching, at every
+    checkpoint: its median with a pair-clustered bootstrap interval, per width m (the ratio moves with
+    m, so widths are not pooled), and the trend in m: the log-log slope of each pair's median ratio on
+    m with its bootstrap interval (an interval above 0: simultaneous connectivity weakens with width)."""
+    out: dict = {"median_final_over_fresh_by_m": {}, "median_final_over_fresh_ci95_by_m": {}, "pairs_by_m": {}}
+    widths, medians = [], []
+    for m, part in table.split("m").items():
+        ratio = part.stack("final_perm") / np.maximum(part.stack("fresh_perm"), BARRIER_ZERO)
+        point, ci = fits.median_ci(ratio)
+        out["median_final_over_fresh_by_m"][int(m)], out["median_final_over_fresh_ci95_by_m"][int(m)] = point, ci
+        out["pairs_by_m"][int(m)] = len(ratio)
+        widths += [m] * len(ratio)
+        medians += [float(np.median(r)) for r in ratio]
+    if np.unique(widths).size >= 2:
+        trend = fits.loglog_slope(widths, medians, seed=0)
+        out |= {"ratio_trend_slope": trend.slope, "ratio_trend_slope_ci95": trend.ci}
+    return out
+
+
 def summarize(table: Table, out: Path, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     steps = table["steps"][0]
@@ -77,9 +97,7 @@ def summarize(table: Table, out: Path, store) -> dict:
     for k, y in plot_mean_curves(ax, np.maximum(steps, 1), table, keys, labels, floor=BARRIER_FLOOR).items():
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
-    ratio = table.stack("final_perm") / np.maximum(table.stack("fresh_perm"), BARRIER_ZERO)
-    fitted["median_final_over_fresh"], fitted["median_final_over_fresh_ci95"] = fits.median_ci(ratio)
-    fitted["pairs"] = len(ratio)
+    fitted |= ratio_by_width(table)
     ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
            ylabel="barrier, or loss (population)", title="Barrier along training: one permutation for all")
     ax.legend(fontsize=7)

@@ -19,6 +19,7 @@ from theory.width import (
     exact_expected_barrier,
     predicted_curve,
     ray_probability,
+    sampled_slope,
 )
 
 from ..common import BARRIER_ZERO, GDConfig, figure, save
@@ -89,7 +90,8 @@ def _d_independence(tail: Table) -> dict:
             out["gd_slope_by_d"][int(d)], out["gd_slope_ci95_by_d"][int(d)] = fit.slope, fit.ci
     if tail.unique("d").size >= 2:
         levels = fits.level_offsets(tail["m"], tail["weights"], tail["d"], seed=0)
-        out |= {"level_factor_by_d": levels.factor, "level_factor_ci95_by_d": levels.ci}
+        out |= {"level_factor_by_d": levels.factor, "level_factor_ci95_by_d": levels.ci,
+                "level_factor_simultaneous_ci95_by_d": levels.ci_simultaneous, "level_equal_p": levels.p_equal}
     return out
 
 
@@ -137,6 +139,21 @@ def sampled_prediction(store, teacher: tl.Teacher, widths: np.ndarray, **model) 
     return store.cached("sampled minima", params, compute)
 
 
+def sampler_slope(store, teacher: tl.Teacher, widths: np.ndarray, **model) -> fits.SlopeFit:
+    """``theory.width.sampled_slope`` over the given pair widths, computed once and kept in the store."""
+    widths = np.sort(np.asarray(widths, dtype=int))
+
+    def compute():
+        fit = sampled_slope(teacher, widths, BARRIER_ZERO, seed=0, **model)
+        return {"slope": np.array(fit.slope), "ci": np.array(fit.ci), "n": np.array(fit.n), "boot": fit.boot}
+
+    at, counts = np.unique(widths, return_counts=True)
+    params = {"k": teacher.k, "d": teacher.d, "widths": at.tolist(), "pairs": counts.tolist(),
+              "floor": BARRIER_ZERO, "seed": 0, **model}
+    got = store.cached("sampled minima: tail slope", params, compute)
+    return fits.SlopeFit(float(got["slope"]), np.nan, tuple(map(float, got["ci"])), int(got["n"]), got["boot"])
+
+
 def summarize(table: Table, out: Path, store) -> dict:
     by_k = table.split("k")
     fig, axes = figure(len(by_k) + 1)  # one barrier panel per teacher width k, then condensation
@@ -178,10 +195,6 @@ def summarize(table: Table, out: Path, store) -> dict:
                         capsize=2, label=f"theory, GD's allocation fitted: r={r_fit:.2f}, Dirichlet({alpha_fit:.2f})")
             fitted_theory = {"fitted_r": r_fit, "fitted_alpha": alpha_fit,
                              "fitted_theory_by_m": dict(zip(map(int, tw), map(float, fit_curve["mean"])))}
-            on_tail = (tw >= 8 * k) & (fit_curve["mean"] > 0)
-            if on_tail.sum() >= 2:  # the fitted sampler's own slope over the tail widths
-                fitted_theory["fitted_theory_slope"] = fits.loglog_slope(tw[on_tail], fit_curve["mean"][on_tail],
-                                                                          n_boot=500).slope
         entry = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
                  "theory_numerical_fraction_by_m": dict(zip(map(int, tw), map(float, theory["numerical"]))),
                  "theory_by_m": dict(zip(map(int, tw), map(float, mean_t))),
@@ -191,10 +204,15 @@ def summarize(table: Table, out: Path, store) -> dict:
             fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
             entry |= _d_independence(tail)
+            teacher = tl.Teacher.orthonormal(k, int(sel["d"].min()))
+            # each sampler's slope by GD's estimator on GD's design: one sampled pair per GD tail pair
+            for name, model in (("theory", {}), ("fitted_theory", {"allocation": "sparse", "r": r_fit,
+                                                                     "split": "dirichlet", "alpha": alpha_fit})):
+                sampled = sampler_slope(store, teacher, tail["m"], **model)
+                diff, diff_ci = fits.slope_difference(fit, sampled)
+                entry |= {f"{name}_slope": sampled.slope, f"{name}_slope_ci95": sampled.ci,
+                          f"gd_minus_{name}_slope": diff, f"gd_minus_{name}_slope_ci95": diff_ci}
         entry["converged_fraction"] = float(np.mean(sel["converged"]))
-        if np.unique(tw[tw >= 8 * k]).size >= 2:  # a slope needs two tail widths (not with --set m=...)
-            theory_fit = fits.loglog_slope(tw[tw >= 8 * k], mean_t[tw >= 8 * k], n_boot=500)
-            entry |= {"theory_slope": theory_fit.slope, "theory_slope_ci95": theory_fit.ci}
         gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
         per_width = [sel["weights"][sel["m"] == w] for w in tw]
         peak, peak_ci = fits.bootstrap_extremum(tw, per_width, "max", seed=0)
