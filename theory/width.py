@@ -87,12 +87,15 @@ def exact_expected_barrier(teacher: Teacher, m: int, allocation: str = "uniform"
 
 
 class PredictedCurve(NamedTuple):
-    """E[barrier] per width: ``mean``, its standard error ``sem``, and ``numerical`` the fraction
-    of sampled pairs whose barrier needed the numerical path maximisation (cross-ray pairs)."""
+    """E[barrier] per width: ``mean``, its standard error ``sem``, ``numerical`` the fraction of
+    sampled pairs whose barrier needed the numerical path maximisation (cross-ray pairs), and
+    ``zero`` the fraction of pairs connected exactly (barrier at most ``zero_floor``: every ray holds
+    as many neurons in one minimum as in the other, where the frozen-output mismatch D vanishes)."""
 
     mean: np.ndarray
     sem: np.ndarray
     numerical: np.ndarray
+    zero: np.ndarray
 
 
 def sample_barriers(teacher: Teacher, m: int, n_pairs: int, seed: SeedLike = 0, **model) -> list[CondensedBarrier]:
@@ -135,15 +138,16 @@ def sampled_slope(teacher: Teacher, widths, floor: float, n_boot: int = 2000, se
     return loglog_slope(widths[keep], values[keep], n_boot=n_boot, seed=rng)
 
 
-def predicted_curve(teacher: Teacher, widths, n_pairs: int = 200, seed: SeedLike = 0,
+def predicted_curve(teacher: Teacher, widths, n_pairs: int = 200, seed: SeedLike = 0, zero_floor: float = 1e-14,
                     **model) -> PredictedCurve:
     """(mean, standard error, numerical fraction) of the barrier mod P over sampled minima, per width."""
     rng = as_generator(seed)
-    means, sems, numerical = [], [], []
+    means, sems, numerical, zero = [], [], [], []
     for m in widths:
         pairs = sample_barriers(teacher, int(m), n_pairs, rng, **model)
         b = np.array([p.value for p in pairs])
         means.append(b.mean())
         sems.append(b.std(ddof=1) / np.sqrt(b.size))
         numerical.append(np.mean([not p.closed_form for p in pairs]))
-    return PredictedCurve(np.array(means), np.array(sems), np.array(numerical))
+        zero.append(np.mean(b <= zero_floor))
+    return PredictedCurve(np.array(means), np.array(sems), np.array(numerical), np.array(zero))

@@ -128,14 +128,14 @@ def _theory(store, teacher: tl.Teacher, widths: np.ndarray) -> dict[str, np.ndar
 
 
 def sampled_prediction(store, teacher: tl.Teacher, widths: np.ndarray, **model) -> dict[str, np.ndarray]:
-    """(mean, sem, numerical fraction) of the barrier between sampled minima of the given model
+    """(mean, sem, numerical fraction, zero fraction) of the barrier between sampled minima of the given model
     (``theory.width.predicted_curve``'s keywords), computed once and kept in the store."""
     def compute():
-        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, **model)
-        return {"mean": curve.mean, "sem": curve.sem, "numerical": curve.numerical}
+        curve = predicted_curve(teacher, widths, n_pairs=THEORY_PAIRS, seed=0, zero_floor=BARRIER_ZERO, **model)
+        return {"mean": curve.mean, "sem": curve.sem, "numerical": curve.numerical, "zero": curve.zero}
 
     params = {"k": teacher.k, "d": teacher.d, "inputs": type(teacher.inputs).__name__, "widths": widths.tolist(),
-              "n_pairs": THEORY_PAIRS, "seed": 0, **model}
+              "n_pairs": THEORY_PAIRS, "seed": 0, "zero_floor": BARRIER_ZERO, **model}
     return store.cached("sampled minima", params, compute)
 
 

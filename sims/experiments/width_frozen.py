@@ -25,7 +25,7 @@ from twolayer.random import child
 from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
-from .width import sampled_prediction
+from .width import THEORY_PAIRS, sampled_prediction
 
 #: a final population loss at most this is a global minimum (GD stops at tol = 1e-9)
 GLOBAL_LOSS = 1e-6
@@ -74,9 +74,33 @@ def run(cfg: SphereConfig, seq) -> dict:
             "plain": tl.barrier(A, B, objective).value}
 
 
+def exact_zeros(global_pairs: Table, M: int, theory_zero: dict[float, float]) -> dict:
+    """Among pairs whose students both reach a global minimum, per m / M: how many are connected exactly
+    (barrier mod P at most BARRIER_ZERO), as "zeros/pairs" with a Clopper-Pearson 95% interval, beside
+    the fraction the sampled-minima theory predicts (two sampled minima with equal neuron counts on
+    every ray; THEORY_PAIRS pairs, its own interval from the same binomial). With frozen outputs,
+    neurons on one ray interpolate exactly, so equal counts give an exact zero; the prediction decides
+    whether GD's counts are as random as the sampler's or more even (more zeros)."""
+    out: dict = {"zeros_global_pairs_by_ratio": {}, "zeros_global_ci95_by_ratio": {},
+                 "theory_zero_fraction_by_ratio": {}, "theory_zero_ci95_by_ratio": {}}
+    for m in np.unique(global_pairs["m"]) if len(global_pairs) else []:
+        ratio = float(m / M)
+        values = global_pairs["weights"][global_pairs["m"] == m]
+        zeros = int(np.sum(values <= BARRIER_ZERO))
+        out["zeros_global_pairs_by_ratio"][ratio] = f"{zeros}/{values.size}"
+        out["zeros_global_ci95_by_ratio"][ratio] = fits.clopper_pearson(zeros, values.size)
+        if ratio in theory_zero:
+            hits = int(round(theory_zero[ratio] * THEORY_PAIRS))
+            out["theory_zero_fraction_by_ratio"][ratio] = float(theory_zero[ratio])
+            out["theory_zero_ci95_by_ratio"][ratio] = fits.clopper_pearson(hits, THEORY_PAIRS)
+    return out
+
+
 def summarize(table: Table, out: Path, store) -> dict:
     table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
-    fig, axes = figure(3, width=5.0, height=4.2)  # barriers: frozen, trained; then global minima reached
+    # barriers: frozen, trained; then global minima reached; then exact zeros among global pairs (frozen)
+    fig, grid = figure(2, width=5.0, height=4.2, nrows=2)
+    axes = grid.ravel()
     fitted: dict = {}
     markers = {2: "o", 4: "s", 8: "^", 16: "D"}
     zeros = {False: [], True: []}  # per mode, for each M: (pairs with a zero barrier at m = M, pairs at m = M)
@@ -110,7 +134,24 @@ def summarize(table: Table, out: Path, store) -> dict:
                 "peak_ratio": fits.extremum(g.x[over], g.value[over], "max"),
                 "zero_fraction_by_ratio": sel.group("ratio", "weights", keep=None,
                                                     stat=lambda v: float(np.mean(v <= BARRIER_ZERO))).as_dict(),
+                **exact_zeros(sel.rows(sel["global_pair"]), M, dict(zip(map(float, g.x[valid]), theory["zero"]))),
             }
+    for M in table.unique("k"):
+        entry = fitted.get(f"M={M}, frozen", {})
+        got = entry.get("zeros_global_pairs_by_ratio", {})
+        if got:
+            x = np.array(list(got))
+            rate = np.array([int(v.split("/")[0]) / int(v.split("/")[1]) for v in got.values()])
+            ci = np.array([entry["zeros_global_ci95_by_ratio"][r] for r in got]).T
+            axes[3].errorbar(x, rate, yerr=[rate - ci[0], ci[1] - rate], marker=markers.get(M, "x"), capsize=2,
+                             color=colors[M], label=f"GD, M={M}")
+            th = entry["theory_zero_fraction_by_ratio"]
+            axes[3].plot(list(th), list(th.values()), ls=":", marker=markers.get(M, "x"), mfc="w", color=colors[M])
+    axes[3].plot([], [], "k:", marker="o", mfc="w", label="theory: sampled global minima")
+    axes[3].set(xscale="log", xlabel="student width / teacher width (m / M)", ylim=(-0.05, 1.05),
+                ylabel="fraction of global pairs with barrier exactly 0",
+                title="Frozen outputs: exact connections (95% CP)")
+    axes[3].legend(fontsize=7, loc="upper right")
     for trained, counts in zeros.items():
         if counts:
             zero, n = (int(v) for v in np.sum(counts, axis=0))
