@@ -257,14 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     except WriteFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_WRITE_FAILED
+    except BrokenPipeError:  # the reader went away (python -m sims list | head -1): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         if not is_disk_error(e):
             raise
         print(f"error: {disk_error(e, e.filename or '?')}", file=sys.stderr)
         return EXIT_WRITE_FAILED
-    except BrokenPipeError:  # the reader went away (python -m sims list | head -1): nothing left to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except (KeyboardInterrupt, Terminated) as e:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second signal must not break the exit
             signal.signal(sig, signal.SIG_IGN)

@@ -272,8 +272,9 @@ def test_a_full_disk_while_a_figure_set_is_written_leaves_the_old_set_whole(tmp_
 
 @pytest.mark.slow
 def test_a_small_file_system_fills_and_the_rerun_resumes(tmp_path):
-    """A real tmpfs too small for the sweep (mounted in a user namespace): the sweep stops with one
-    line, exit 74; after the file system grows, the rerun keeps every finished run."""
+    """A real tmpfs too small for the sweep (mounted in a user namespace; 128 KB: the index's
+    write-ahead log fills it after two of imp's three runs): the sweep stops with one line, exit
+    74; after the file system grows, the rerun keeps every finished run."""
     if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
         pytest.skip("no user namespaces here (unshare -rm)")
     mnt = tmp_path / "small"
@@ -281,7 +282,7 @@ def test_a_small_file_system_fills_and_the_rerun_resumes(tmp_path):
     sweep = (f"{sys.executable} -m sims run imp --quiet --set steps=300 --set rewind=20 --set rounds=2 "
              f"--out {mnt}/r --figures {tmp_path}/f")
     script = f"""
-mount -t tmpfs -o size=40k tmpfs {mnt} || exit 99
+mount -t tmpfs -o size=128k tmpfs {mnt} || exit 99
 {sweep} 2> {tmp_path}/err1; echo $? > {tmp_path}/rc1
 ls {mnt}/r/imp > {tmp_path}/kept 2>/dev/null
 mount -o remount,size=8m {mnt}
@@ -296,7 +297,7 @@ mount -o remount,size=8m {mnt}
     assert not [n for n in (tmp_path / "kept").read_text().split() if n.endswith(".tmp")]
     assert (tmp_path / "rc2").read_text().strip() == "0", (tmp_path / "err2").read_text()
     row = next(x for x in (tmp_path / "out2").read_text().splitlines() if x.startswith("imp")).split()
-    assert int(row[3]) == len(kept) and int(row[2]) + int(row[3]) == 3  # finished runs skipped
+    assert 1 <= int(row[3]) <= len(kept) and int(row[2]) + int(row[3]) == 3  # finished runs skipped
 
 
 # --- workers that die, parents that go away -------------------------------------------------------------
@@ -375,20 +376,21 @@ def test_a_dask_worker_killed_mid_run_leaves_every_run_computed_once(tmp_path):
     from distributed import LocalCluster
     from test_sims import stored
 
-    args = [*SLOW_WIDTH[:-4], "--set", "steps=20000", "--set", "tol=none", "--figures", str(tmp_path / "f")]
+    args = [*SLOW_WIDTH, "--figures", str(tmp_path / "f")]
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                       processes=True) as cluster:
         proc = subprocess.Popen([sys.executable, "-m", "sims", *args, "--executor", "dask", "--scheduler",
                                  cluster.scheduler_address, "--out", str(tmp_path / "dask")], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        busy = _wait_for(lambda: [w for w, tasks in cluster.scheduler_info.get("workers", {}).items()
-                                  if tasks.get("metrics", {}).get("executing", 0)], 120, 0.5)
-        time.sleep(2.0)
-        nanny_pids = [n.process.process.pid for n in cluster.workers.values()]
-        worker_pids = [c for n in nanny_pids for c in _children(n)] or nanny_pids
-        os.kill(worker_pids[0], signal.SIGKILL)
+        busy = _wait_for(lambda: [t for t in list(cluster.scheduler.tasks.values()) if t.state == "processing"],
+                         120, 0.2)
+        time.sleep(2.0)  # mid-run (a run takes ~5 s)
+        victim = next(iter(cluster.workers.values())).process.process.pid  # a worker process (its nanny restarts it)
+        os.kill(victim, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=900)
     assert busy and proc.returncode == 0, stderr
+    row = next(x for x in stdout.splitlines() if x.startswith("width")).split()
+    assert row[1:5] == ["4", "4", "0", "0"]  # each run stored once, none failed
     subprocess.run([sys.executable, "-m", "sims", *args, "--out", str(tmp_path / "local")], cwd=ROOT, check=True,
                    capture_output=True)
     a, b = stored(tmp_path / "local"), stored(tmp_path / "dask")
@@ -450,7 +452,8 @@ def test_a_gzip_bomb_under_a_memory_limit_is_one_line(tmp_path):
     data.mkdir()
     n = 400_000  # 300 MB of pixels declared truthfully, 300 KB compressed
     header = bytes([0, 0, 8, 3]) + b"".join(int(s).to_bytes(4, "big") for s in (n, 28, 28))
-    with gzip.open(data / "train-images-idx3-ubyte.gz", "wb") as f:
+    (data / "train-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + n.to_bytes(4, "big") + bytes(n))
+    with gzip.open(data / "train-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
         f.write(header)
         zeros = bytes(28 * 28 * 1000)
         for _ in range(n // 1000):
