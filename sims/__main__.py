@@ -5,24 +5,32 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
-import sys
-import tempfile
-import time
-from importlib.metadata import version as package_version
-from pathlib import Path
 
-from twolayer._resources import usable_cores
-from twolayer.data import DATA_ENV, load_dataset
+# Before numba, OpenMP or BLAS load (here and in the workers, which inherit it): threads waiting
+# for work sleep instead of spinning, which beside other busy processes made runs 20 to 90 times
+# slower (benchmarks/bench_busy.py). A value set in the environment is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .common import PROFILE_SEEDS, PROFILES, RUN_CONTEXT, apply_overrides, config_help
-from .registry import NAMES, get
-from .report import write_report
-from .runner import EXECUTORS, code_version, run_key, summary_table, sweep
-from .store import Store
-from .table import Table
+import argparse  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from importlib.metadata import version as package_version  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from twolayer._resources import usable_cores  # noqa: E402
+from twolayer.data import DATA_ENV, load_dataset  # noqa: E402
+
+from .common import PROFILE_SEEDS, PROFILES, RUN_CONTEXT, apply_overrides, config_help  # noqa: E402
+from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # noqa: E402
+from .registry import NAMES, get  # noqa: E402
+from .report import write_report  # noqa: E402
+from .runner import EXECUTORS, code_version, run_key, summary_table, sweep  # noqa: E402
+from .store import Store  # noqa: E402
+from .table import Table  # noqa: E402
 
 
 class _ExperimentHelp(argparse.Action):
@@ -77,19 +85,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _writable_dir(option: str, text: str) -> Path:
-    """The directory ``text`` (created if missing), checked to be writable; ValueError naming ``option``."""
-    if not text:
+def _check_dir(option: str, text: str | os.PathLike) -> Path:
+    """The directory ``text``, checked without creating anything: an existing writable directory,
+    or a path whose nearest existing ancestor is one; ValueError naming ``option``."""
+    if not str(text):
         raise ValueError(f"{option} must name a directory; got an empty string")
     path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {text}: exists and is not a directory")
+    try:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{option} {text}: exists and is not a directory")
+        folder = next(p for p in (path, *path.absolute().parents) if p.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"{option} {text}: not a writable directory ({folder} is not writable)")
+    except OSError as e:
+        raise ValueError(f"{option} {text}: not a writable directory ({e.strerror or e})") from None
+    return path
+
+
+def _make_dir(option: str, path: Path) -> Path:
+    """Create the checked directory ``path`` and try a file in it; ValueError naming ``option``."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as e:
-        raise ValueError(f"{option} {text}: not a writable directory ({e.strerror or e})") from None
+        raise ValueError(f"{option} {path}: not a writable directory ({e.strerror or e})") from None
     return path
 
 
@@ -134,11 +154,6 @@ def _run(names, args) -> int:
     experiments = [get(n) for n in names]
     overrides = _overrides(args.set)
     data, source = _data_source(args, experiments)
-    if source:  # an experiment reads data: load it once now (errors before any run; named once)
-        try:
-            load_dataset(data or None, verbose=True)
-        except ValueError as e:
-            raise ValueError(f"{source}: {e}" if data else str(e)) from None
     plans = []
     for e in experiments:
         configs = e.configs(args.profile)
@@ -147,8 +162,18 @@ def _run(names, args) -> int:
             plans.append((e, apply_overrides(configs, {**extra, **overrides})))
         except ValueError as err:
             raise ValueError(f"experiment {e.name}: {err}") from None
-    out = _writable_dir("--out", args.out)
-    figures = _writable_dir("--figures", out / "figures" if args.figures is None else args.figures)
+    out = _check_dir("--out", args.out)
+    figures = _check_dir("--figures", out / "figures" if args.figures is None else args.figures)
+    if source:  # an experiment reads data: load it once now (errors before any run; named once)
+        try:
+            load_dataset(data or None, verbose=True)
+        except ValueError as e:
+            raise ValueError(f"{source}: {e}" if data else str(e)) from None
+        except MemoryError:
+            raise ValueError(f"{source}: loading it needs more memory than this process may use "
+                             f"(MemoryError)") from None
+    _make_dir("--out", out)
+    _make_dir("--figures", figures)
     store = Store(out)
     RUN_CONTEXT.update(profile=args.profile, seed=args.seed, overrides=overrides,
                        package=f"twolayer {package_version('twolayer')}", figures_drawn_by=code_version())
@@ -174,17 +199,48 @@ def _run(names, args) -> int:
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+    """SIGTERM or SIGHUP, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+    def __init__(self, why: str, code: int):
+        super().__init__(why)
+        self.why, self.code = why, code
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+#: the parent process, once it went away (see _watch_parent)
+_PARENT_GONE: list[int] = []
+
+
+def _on_signal(signum, frame):
+    if _PARENT_GONE:
+        raise Terminated(f"its parent process {_PARENT_GONE[0]} exited", 143)
+    raise Terminated(signal.Signals(signum).name, 128 + signum)
+
+
+def _watch_parent() -> None:
+    """Stop the sweep (as SIGTERM does) when the process that started it exits: a wrapper that is
+    terminated must not leave its sweep running. Not when started detached: by nohup (SIGHUP
+    ignored), as a session leader (setsid), or by init."""
+    parent = os.getppid()
+    if parent == 1 or signal.getsignal(signal.SIGHUP) is signal.SIG_IGN or os.getsid(0) == os.getpid():
+        return
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        _PARENT_GONE.append(parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    hangup_ignored = signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # nohup: keep running after a hang-up
+    for sig in (signal.SIGTERM,) + (() if hangup_ignored else (signal.SIGHUP,)):
+        signal.signal(sig, _on_signal)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the launching shell ignored SIGINT
+    if __name__ == "__main__" and args.command in ("run", "all"):
+        _watch_parent()
     # An interrupted sweep kills its workers; multiprocessing's resource tracker (started with
     # these warning options) then cleans up their queue's semaphore itself and would warn about it.
     sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
@@ -202,15 +258,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except WriteFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     except BrokenPipeError:  # the reader went away (python -m sims list | head -1): nothing left to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:
+        if not is_disk_error(e):
+            raise
+        print(f"error: {disk_error(e, e.filename or '?')}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     except (KeyboardInterrupt, Terminated) as e:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the exit
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted (SIGINT)"
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second signal must not break the exit
+            signal.signal(sig, signal.SIG_IGN)
+        what = f"terminated ({e.why})" if isinstance(e, Terminated) else "interrupted (SIGINT)"
         print(f"{what}: workers stopped; finished runs are kept in the store; rerun to resume", file=sys.stderr)
-        return 143 if isinstance(e, Terminated) else 130
+        return e.code if isinstance(e, Terminated) else 130
 
 
 if __name__ == "__main__":

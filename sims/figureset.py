@@ -5,7 +5,8 @@ then a journal ``.NAME.PID.pending.json`` listing the renames is written atomica
 renames are made and the journal removed. A process killed before the journal exists leaves the
 old set untouched (its temporary files are removed later); one killed during the renames leaves
 a journal that ``recover`` (run before every save and every report) completes, so the new set
-appears whole. Temporary files and journals of live processes are left alone.
+appears whole. Temporary files and journals of live processes are left alone. A write that fails
+(a full disk) removes the new set's temporary files and leaves the old set as it was.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+
+from .files import disk_error, is_disk_error
 
 
 def _alive(pid: int) -> bool:
@@ -66,12 +69,22 @@ def write_set(directory: Path, name: str, writers: dict[str, Callable[[Path], No
     recover(directory)
     pid = os.getpid()
     staged = {}
-    for suffix, write in writers.items():
-        tmp = directory / f".{name}.{pid}.{suffix}.tmp"
-        _write_synced(tmp, write)
-        staged[f"{name}.{suffix}"] = tmp.name
     journal = directory / f".{name}.{pid}.pending.json"
     journal_tmp = directory / f".{name}.{pid}.journal.tmp"
-    _write_synced(journal_tmp, lambda p: p.write_text(json.dumps(staged)))
+    target = directory
+    try:
+        for suffix, write in writers.items():
+            target = directory / f"{name}.{suffix}"
+            tmp = directory / f".{name}.{pid}.{suffix}.tmp"
+            staged[target.name] = tmp.name
+            _write_synced(tmp, write)
+        target = journal
+        _write_synced(journal_tmp, lambda p: p.write_text(json.dumps(staged)))
+    except BaseException as e:  # nothing staged yet: the old set stays, the new set's parts go
+        for tmp in (*staged.values(), journal_tmp.name):
+            (directory / tmp).unlink(missing_ok=True)
+        if is_disk_error(e):
+            raise disk_error(e, target) from None
+        raise
     os.replace(journal_tmp, journal)
     _apply(directory, journal)

@@ -16,14 +16,16 @@ import functools
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import subprocess
+import sys
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from twolayer._resources import usable_cores
+from twolayer._resources import memory_note, usable_cores
 
 from .experiment import Experiment
 from .store import Claim, Store
@@ -106,15 +108,23 @@ def execute(experiment_name: str, config, seed: int) -> tuple[dict | None, str |
     try:
         arrays = get(experiment_name).run(config, run_seed(experiment_name, config, seed))
         return arrays, None, started
+    except MemoryError:  # no traceback: it says nothing more than this
+        return None, f"MemoryError: the run needs more memory than this process may use ({memory_note()})", started
     except Exception:  # a failed run is recorded, the sweep goes on
         return None, traceback.format_exc(limit=6), started
 
 
+#: OpenMP threads that wait for work sleep instead of spinning: numba's parallel loops (OpenMP
+#: layer) beside other busy processes otherwise ran 20 to 90 times slower (benchmarks/bench_busy.py)
+PASSIVE_WAIT = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
 def _thread_env(jobs: int) -> dict[str, str]:
-    """Threads per worker so that jobs x threads <= usable cores (numba, OpenMP and BLAS)."""
+    """Threads per worker so that jobs x threads <= usable cores (numba, OpenMP and BLAS), and
+    OpenMP's passive waiting unless the environment chose otherwise."""
     per = str(max(1, usable_cores() // jobs))
     return {"NUMBA_NUM_THREADS": per, "OMP_NUM_THREADS": per, "OPENBLAS_NUM_THREADS": per,
-            "MKL_NUM_THREADS": per}
+            "MKL_NUM_THREADS": per, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
 
 
 def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: int = 0,
@@ -138,13 +148,50 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
         return loaded is not None
 
     todo = [i for i in range(len(configs)) if not load(i)]
+    # the arrays the current run returns: the latest recorded, then those of the runs computed here
+    layout = store.layout(experiment.name, experiment.version)
+    current = None if layout is None else tuple(layout)
+    computed: set[int] = set()
+    recompute: set[int] = set()
+
+    def set_aside(stale: list[int]) -> None:
+        """Stored results unlike the current run's: one warning, then recomputed."""
+        names = {_names(results[i]) for i in stale}
+        missing = sorted(set(current) - set().union(*names))
+        extra = sorted(set().union(*names) - set(current))
+        detail = "; ".join(f"{what}: {', '.join(n)}" for what, n in (("missing", missing), ("extra", extra)) if n)
+        many = len(stale) > 1
+        print(f"warning: {experiment.name}: {len(stale)} stored result{'s have' if many else ' has'} arrays unlike "
+              f"the current run's ({detail}); recomputing {'them' if many else 'it'}", file=sys.stderr)
+        for i in stale:
+            del results[i]
+        summary.skipped -= len(stale)
+        recompute.update(stale)
+
+    stale = [i for i in results if current is not None and _names(results[i]) != current]
+    if stale:
+        set_aside(stale)
+        todo += stale
+    elif current is None and not todo and len({_names(a) for a in results.values()}) > 1:
+        # stored results disagree and none is to be computed: recompute one of the rarest kind to learn
+        counts = Counter(_names(a) for a in results.values())
+        probe = next(i for i in sorted(results) if counts[_names(results[i])] == min(counts.values()))
+        del results[probe]
+        summary.skipped -= 1
+        recompute.add(probe)
+        todo.append(probe)
     bar = tqdm(total=len(todo), desc=experiment.name, disable=not progress or not todo)
 
     def finish(i, arrays, error, started):
+        nonlocal current
         cfg = configs[i]
         key = run_key(experiment.name, cfg, seed)
         if error is None:
             store.save(experiment.name, key, config_dict(cfg), seed, arrays, started, code_version(), overrides)
+            if _names(arrays) != current:
+                current = _names(arrays)
+                store.set_layout(experiment.name, experiment.version, list(current))
+            computed.add(i)
             results[i] = arrays
             summary.done += 1
             summary.diverged += int(np.any(arrays.get("diverged", False)))
@@ -168,7 +215,12 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
         runner = _Pool(experiment.name, seed, jobs)
     cancel = True
     try:
-        _schedule(experiment, configs, todo, store, seed, runner, load_finished, finish)
+        while todo:
+            _schedule(experiment, configs, todo, store, seed, runner, load_finished, finish, recompute)
+            todo = [i for i in results if i not in computed and current is not None and _names(results[i]) != current]
+            if todo:
+                set_aside(todo)
+                bar.total += len(todo)
         cancel = False
     finally:
         runner.close(cancel)
@@ -232,29 +284,122 @@ def _worker_init(parent: int) -> None:
 PR_SET_PDEATHSIG = 1
 
 
+def _worker_main(conn, parent: int) -> None:
+    """A pool worker: call the functions it is sent, fn(*args), one at a time, until its pipe closes."""
+    _worker_init(parent)
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(fn(*args))
+
+
+@dataclass
+class _Job:
+    process: Any
+    conn: Any
+    task: tuple = ()
+    attempt: int = 0
+
+
 class _Pool:
-    """A spawn process pool with threads per worker capped (``_thread_env``); its workers die
-    with this process and are killed when a sweep is interrupted."""
+    """Worker processes (spawn) with threads per worker capped (``_thread_env``), one pipe each,
+    so that the run a worker holds is known: a worker that dies in a run (killed by a signal, as
+    the kernel's out-of-memory killer does) is reported in one line naming the run and the signal,
+    and the run is given once more to a new worker; dying twice, it is recorded as failed. Workers
+    die with this process and are killed when a sweep is interrupted."""
 
     def __init__(self, experiment_name: str, seed: int, jobs: int):
         self.name, self.seed, self.capacity = experiment_name, seed, jobs
+        self.context = multiprocessing.get_context("spawn")
         # workers are spawned on demand, so the thread limits stay in the environment until close()
         self.saved_env = {k: os.environ.get(k) for k in _thread_env(jobs)}
         os.environ.update(_thread_env(jobs))
-        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_worker_init, initargs=(os.getpid(),))
+        self.idle: list[_Job] = []
+        self.busy: dict[Future, _Job] = {}
+
+    def _start(self) -> _Job:
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(theirs, os.getpid()), daemon=True)
+        process.start()
+        theirs.close()
+        return _Job(process, ours)
+
+    def _send(self, job: _Job, task: tuple, attempt: int) -> None:
+        job.task, job.attempt = task, attempt
+        job.conn.send(task)
+
+    def call(self, fn, *args) -> Future:
+        """``fn(*args)`` in a worker (a module-level function: it is pickled)."""
+        job = self.idle.pop() if self.idle else self._start()
+        fut: Future = Future()
+        self.busy[fut] = job
+        self._send(job, (fn, args), 1)
+        return fut
 
     def submit(self, config) -> Future:
-        return self.pool.submit(execute, self.name, config, self.seed)
+        return self.call(execute, self.name, config, self.seed)
 
     def wait(self, futures, timeout):
-        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)[0]
+        """The futures finished within ``timeout`` seconds (None: until one is)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            watched = {}
+            for fut in futures:
+                job = self.busy[fut]
+                watched[job.conn] = watched[job.process.sentinel] = fut
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = {watched[r] for r in multiprocessing.connection.wait(list(watched), left)}
+            done = set()
+            for fut in ready:
+                job = self.busy[fut]
+                try:
+                    outcome = job.conn.recv() if job.conn.poll() else None
+                except Exception:  # EOF, or the half of a result a dying worker sent
+                    outcome = None
+                if outcome is not None:
+                    fut.set_result(outcome)
+                    self.idle.append(self.busy.pop(fut))
+                    done.add(fut)
+                elif self._lost(fut, job):
+                    done.add(fut)
+            if done or (deadline is not None and time.monotonic() >= deadline):
+                return done
+
+    def _lost(self, fut: Future, job: _Job) -> bool:
+        """The worker of ``job`` died in its run: report it, and retry the run once on a new
+        worker (False) or record it as failed (True, ``fut`` set)."""
+        job.process.join(5)
+        code = job.process.exitcode
+        how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and
+               -code in signal.valid_signals() else f"exited with status {code}")
+        job.conn.close()
+        fn, args = job.task
+        what = f"{fn.__name__}{args}"
+        if fn is execute:
+            _, config, seed = args
+            what = (f"{self.name} run {' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items())} "
+                    f"(key {run_key(self.name, config, seed)})")
+        if job.attempt == 1:
+            print(f"warning: {what}: its worker was {how}; running it again (once)", file=sys.stderr)
+            fresh = self._start()
+            self.busy[fut] = fresh
+            self._send(fresh, job.task, 2)
+            return False
+        del self.busy[fut]
+        fut.set_result((None, f"WorkerLost: the worker running it was {how}, twice (out of memory? the kernel's "
+                              f"OOM killer sends SIGKILL)", time.time()))
+        return True
 
     def close(self, cancel: bool) -> None:
-        if cancel:  # interrupted: stop the running workers now instead of waiting for their runs
-            for process in list(getattr(self.pool, "_processes", {}).values()):
-                process.kill()
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        jobs = [*self.idle, *self.busy.values()]
+        for job in jobs:
+            if cancel:  # interrupted: stop the running workers now instead of waiting for their runs
+                job.process.kill()
+            job.conn.close()  # an idle worker ends when its pipe closes
+        for job in jobs:
+            job.process.join()
         for k, v in self.saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -295,11 +440,17 @@ class _Dask:
         self.client.close()
 
 
+def _names(arrays: dict) -> tuple[str, ...]:
+    return tuple(sorted(arrays))
+
+
 def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, seed: int, runner, load,
-              finish) -> None:
+              finish, recompute: set[int]) -> None:
     """Run the configs ``todo`` through ``runner``, at most ``runner.capacity`` at a time, each
-    claimed in the store first. A run another live process has claimed is set aside and checked
-    every POLL_SECONDS: loaded when it is done, computed here if its claim lapses."""
+    claimed in the store first (those in ``recompute`` even if done). A run another live process
+    has claimed is set aside and checked every POLL_SECONDS: loaded when it is done, computed here
+    if its claim lapses. A run whose executor raised (a lost dask worker, three times over) is
+    recorded as failed with the reason."""
     queue = deque(todo)
     waiting: list[int] = []
     running: dict = {}
@@ -307,7 +458,7 @@ def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, se
         while queue and len(running) < runner.capacity:
             i = queue.popleft()
             key = run_key(experiment.name, configs[i], seed)
-            state = store.claim(experiment.name, key)
+            state = store.claim(experiment.name, key, recompute=i in recompute)
             if state is Claim.DONE and not load(i):
                 state = store.claim(experiment.name, key, recompute=True)  # its file is missing or corrupt
             if state is Claim.MINE:
@@ -316,7 +467,12 @@ def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, se
                 waiting.append(i)
         if running:
             for fut in runner.wait(running, POLL_SECONDS if waiting else None):
-                finish(running.pop(fut), *fut.result())
+                i = running.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as e:  # the executor lost the run (not the run's own error)
+                    outcome = (None, f"{type(e).__name__}: {' '.join(str(e).split())[:300]}", time.time())
+                finish(i, *outcome)
         elif waiting:
             time.sleep(POLL_SECONDS)
         if not queue and waiting:

@@ -16,6 +16,13 @@ over once the claim's lease has expired or, on the same host, as soon as its pro
 A heartbeat thread renews the process's leases every LEASE_SECONDS / 3. Creating a store
 races safely: opening retries with backoff while another process holds the database, the
 pragmas included.
+
+Every statement goes through the index's boundary (``sims.index``): an index found damaged on
+opening or at any later read is moved aside and rebuilt from the result files (one warning),
+and the statement runs again; a result file that is not an .npz of plain arrays is recomputed
+(one warning); a write the disk refuses raises ``files.WriteFailed``. Table ``layouts`` keeps,
+per experiment and result-schema version, the array names its latest computed run returned
+(the runner checks stored results against them).
 """
 
 from __future__ import annotations
@@ -24,42 +31,33 @@ import hashlib
 import io
 import json
 import os
-import random
 import socket
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from .files import WriteFailed, atomic_write
+from .index import RUNS_COLUMNS, RUNS_COLUMNS_V1, Index, IndexBusy, IndexDamaged, connect, transaction
 from .table import Table
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    key TEXT PRIMARY KEY, experiment TEXT NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL,
-    status TEXT NOT NULL, metrics TEXT, checksum TEXT, started REAL, finished REAL, error TEXT,
-    version TEXT, overrides TEXT
-)
-"""
-CLAIMS = """
-CREATE TABLE IF NOT EXISTS claims (
-    key TEXT PRIMARY KEY, experiment TEXT NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL
-)
-"""
+__all__ = ["RUNS_COLUMNS", "RUNS_COLUMNS_V1", "THEORY", "Claim", "IndexBusy", "Store"]
+
 #: the experiment name under which ``Store.cached`` keeps theory curves
 THEORY = "theory"
 #: a claim not renewed for this long belongs to a dead process and may be taken over
 LEASE_SECONDS = 60.0
-#: how long opening the index may wait for other processes in total
-OPEN_TIMEOUT_SECONDS = 60.0
+
+T = TypeVar("T")
 
 
 class Claim(Enum):
@@ -70,12 +68,17 @@ class Claim(Enum):
     DONE = "done"  # finished already: load it
 
 
-class IndexBusy(ValueError):
-    """The index stayed locked by other processes for OPEN_TIMEOUT_SECONDS (not a sign of damage)."""
+#: what reading a result file raises when its bytes are not an .npz of plain arrays
+UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _arrays(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {name: z[name] for name in z.files}
 
 
 class Store:
@@ -86,81 +89,89 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.db = self._open_checked()
+        self.path_of_index = self.root / "index.sqlite"
+        try:
+            self.index = Index(self.path_of_index)
+        except IndexDamaged as e:
+            self._repair(str(e))
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._renew_leases, name="store-heartbeat", daemon=True)
         self._heartbeat.start()
 
-    def _open_checked(self) -> sqlite3.Connection:
-        """Open the index; if it is corrupt or has another layout, move it aside (one warning line
-        naming both files) and rebuild it from the .npz files, so nothing computed is lost."""
-        path = self.root / "index.sqlite"
-        try:
-            db = _open(path)
-            problem = _index_problem(db)
-        except IndexBusy:
-            raise
-        except ValueError as e:
-            db, problem = None, str(e)
-        if problem is None:
-            return db
-        if db is not None:
-            db.close()
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self.index.db
+
+    def _repair(self, problem: str) -> None:
+        """Move the damaged index aside (one warning line naming both files) and rebuild it from
+        the .npz files, so nothing computed is lost."""
+        if getattr(self, "index", None) is not None:
+            self.index.close()
+        path = self.path_of_index
         aside = path.with_name(f"index.sqlite.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
         for suffix in ("", "-wal", "-shm"):
             source = path.with_name(path.name + suffix)
             if source.exists():
                 os.replace(source, aside.with_name(aside.name + suffix))
-        db = _open(path)
-        count = self._rebuild(db)
+        self.index = Index(path)
+        count = self._rebuild()
         print(f"warning: {path}: {problem}; moved to {aside.name} and rebuilt from {count} result files",
               file=sys.stderr)
-        return db
 
-    def _rebuild(self, db: sqlite3.Connection) -> int:
+    def _guarded(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        """``fn(connection)`` (in an IMMEDIATE transaction if ``write``), through the index's
+        boundary: if the index turns out damaged it is repaired and ``fn`` runs once more."""
+        for attempt in (0, 1):
+            try:
+                if not write:
+                    return self.index.run(fn)
+                with self.index.transaction() as db:
+                    return fn(db)
+            except IndexDamaged as e:
+                if attempt:
+                    raise ValueError(f"{self.path_of_index}: damaged again after it was rebuilt ({e})") from None
+                self._repair(str(e))
+        raise AssertionError("unreachable")
+
+    def _rebuild(self) -> int:
         """Index every readable .npz under the store as a finished run (its config is not recoverable)."""
-        count = 0
+        rows = []
         for npz in sorted(self.root.glob("*/*.npz")):
             try:
                 data = npz.read_bytes()
-                with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                    arrays = {name: z[name] for name in z.files}
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+                arrays = _arrays(data)
+            except UNREADABLE:
                 continue
             metrics = {k: float(v) for k, v in arrays.items() if np.ndim(v) == 0 and np.isrealobj(v)}
             mtime = npz.stat().st_mtime
-            with self._transaction(db):
-                db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (npz.stem, npz.parent.name, "{}", -1, "done", json.dumps(metrics), _sha256(data),
-                            mtime, mtime, "index rebuilt; config unknown", None, None))
-            count += 1
-        return count
+            rows.append((npz.stem, npz.parent.name, "{}", -1, "done", json.dumps(metrics), _sha256(data),
+                         mtime, mtime, "index rebuilt; config unknown", None, None))
+        with self.index.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
 
     def close(self) -> None:
-        """Release this process's claims and close the index."""
+        """Release this process's claims and close the index (a disk that refuses the release
+        leaves the claims to lapse: this process is gone by then)."""
         self._stop.set()
         self._heartbeat.join()
-        with self._transaction():
-            self.db.execute("DELETE FROM claims WHERE owner = ?", (self.owner,))
-        self.db.close()
+        try:
+            self._guarded(lambda db: db.execute("DELETE FROM claims WHERE owner = ?", (self.owner,)), write=True)
+        except (WriteFailed, ValueError, sqlite3.Error):
+            pass
+        self.index.close()
 
     @contextmanager
-    def _transaction(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: the write lock is taken at its start (check-then-set is atomic)."""
-        db = db or self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction on the index (tests use it to set up states)."""
+        with self.index.transaction() as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def claim(self, experiment: str, key: str, recompute: bool = False) -> Claim:
         """Claim a run for this process unless it is done (``recompute``: its file was found
         corrupt, claim it anyway) or another live process holds it."""
-        now = time.time()
-        with self._transaction() as db:
+        def claim(db):
+            now = time.time()
             row = db.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
             if row is not None and row[0] == "done" and not recompute:
                 return Claim.DONE
@@ -169,29 +180,40 @@ class Store:
                 return Claim.TAKEN
             db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", (key, experiment, self.owner,
                                                                              now + self.lease))
-        return Claim.MINE
+            return Claim.MINE
+
+        return self._guarded(claim, write=True)
 
     def live_sweeps(self) -> int:
         """How many processes hold live claims on this store, counting this one (at least 1)."""
-        owners = {row[0] for row in self.db.execute("SELECT DISTINCT owner FROM claims WHERE expires > ?",
-                                                    (time.time(),))}
+        owners = self._guarded(lambda db: {row[0] for row in db.execute(
+            "SELECT DISTINCT owner FROM claims WHERE expires > ?", (time.time(),))})
         return len(owners | {self.owner})
 
     def _renew_leases(self) -> None:
-        db = _open(self.root / "index.sqlite")
-        try:
-            while not self._stop.wait(self.lease / 3):
-                with self._transaction(db):
+        """The heartbeat: renew this process's leases (on a connection of its own, opened for each
+        renewal, so that a repaired index is followed); a renewal that fails is skipped."""
+        while not self._stop.wait(self.lease / 3):
+            try:
+                db = connect(self.path_of_index)
+            except (ValueError, IndexDamaged, WriteFailed):
+                continue
+            try:
+                with transaction(db):
                     db.execute("UPDATE claims SET expires = ? WHERE owner = ?", (time.time() + self.lease, self.owner))
-        finally:
-            db.close()
+            except sqlite3.Error:
+                pass
+            finally:
+                db.close()
 
     def path(self, experiment: str, key: str) -> Path:
         return self.root / experiment / f"{key}.npz"
 
     def load(self, experiment: str, key: str) -> dict[str, np.ndarray] | None:
-        """The stored arrays of a finished run, or None if missing, failed or corrupt."""
-        row = self.db.execute("SELECT status, checksum FROM runs WHERE key = ?", (key,)).fetchone()
+        """The stored arrays of a finished run, or None if missing, failed or corrupt (a file
+        whose checksum matches the index but that is no .npz of plain arrays: one warning)."""
+        row = self._guarded(lambda db: db.execute("SELECT status, checksum FROM runs WHERE key = ?",
+                                                  (key,)).fetchone())
         if row is None or row[0] != "done":
             return None
         path = self.path(experiment, key)
@@ -201,13 +223,21 @@ class Store:
             return None
         if _sha256(data) != row[1]:
             return None
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return {name: z[name] for name in z.files}
+        try:
+            return _arrays(data)
+        except UNREADABLE as e:
+            reason = " ".join(str(e).split())[:80]
+            print(f"warning: {path}: not a readable result file ({type(e).__name__}: {reason}); recomputing it",
+                  file=sys.stderr)
+            self._guarded(lambda db: db.execute("DELETE FROM runs WHERE key = ? AND checksum = ?", (key, row[1])),
+                          write=True)  # no row points at it any more: it is warned about once
+            return None
 
     def save(self, experiment: str, key: str, config: dict, seed: int,
              arrays: dict[str, np.ndarray], started: float, version: str = "",
              overrides: dict | None = None) -> None:
-        """Write the .npz atomically (temporary file, fsync, rename), then mark the run done."""
+        """Write the .npz atomically (``files.atomic_write``), then mark the run done: a write the
+        disk refuses raises ``WriteFailed`` and leaves neither a partial file nor a row."""
         path = self.path(experiment, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():  # something else stands where the result goes: keep it, out of the way
@@ -217,19 +247,21 @@ class Store:
         buf = io.BytesIO()
         np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
         data = buf.getvalue()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, data)
         metrics = {k: float(v) for k, v in arrays.items() if np.ndim(v) == 0}
         self._upsert(key, experiment, config, seed, "done", json.dumps(metrics), _sha256(data),
                      started, None, version, overrides)
+
+    def layout(self, experiment: str, version: int) -> list[str] | None:
+        """The array names the latest run of ``experiment`` (result-schema ``version``) computed
+        into this store returned, or None if none is recorded."""
+        row = self._guarded(lambda db: db.execute("SELECT names FROM layouts WHERE experiment = ? AND version = ?",
+                                                  (experiment, version)).fetchone())
+        return None if row is None else json.loads(row[0])
+
+    def set_layout(self, experiment: str, version: int, names: list[str]) -> None:
+        self._guarded(lambda db: db.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?)",
+                                            (experiment, version, json.dumps(sorted(names)))), write=True)
 
     def table(self, experiment: str, **where) -> Table:
         """The finished runs of ``experiment`` whose config fields equal ``where``, one row each:
@@ -239,10 +271,12 @@ class Store:
         --------
         >>> Store(out).table("width", k=2).group("m", "weights").mean   # doctest: +SKIP
         """
-        rows = []
         query = "SELECT key, config, seed, version, overrides FROM runs WHERE experiment = ? AND status = 'done'"
-        for key, config, seed, version, overrides in self.db.execute(query, (experiment,)).fetchall():
-            fields = {k: v for k, v in json.loads(config).items() if k != "type"}
+        found = self._guarded(lambda db: [(key, json.loads(config), seed, version, overrides) for
+                                          key, config, seed, version, overrides in db.execute(query, (experiment,))])
+        rows = []
+        for key, config, seed, version, overrides in found:
+            fields = {k: v for k, v in config.items() if k != "type"}
             if any(fields.get(k) != (getattr(v, "value", v)) for k, v in where.items()):
                 continue
             arrays = self.load(experiment, key)
@@ -254,12 +288,16 @@ class Store:
         """How the finished runs ``keys`` of ``experiment`` were made: the code versions that
         computed them, their number, the sum of their compute times and the wall time from the
         first run's start to the last run's end (seconds)."""
-        rows = []
-        for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
-            chunk = keys[start:start + 500]
-            rows += self.db.execute(
-                f"SELECT version, started, finished FROM runs WHERE experiment = ? AND status = 'done' "
-                f"AND key IN ({', '.join('?' * len(chunk))})", (experiment, *chunk)).fetchall()
+        def select(db):
+            rows = []
+            for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+                chunk = keys[start:start + 500]
+                rows += db.execute(
+                    f"SELECT version, started, finished FROM runs WHERE experiment = ? AND status = 'done' "
+                    f"AND key IN ({', '.join('?' * len(chunk))})", (experiment, *chunk)).fetchall()
+            return rows
+
+        rows = self._guarded(select)
         if not rows:
             return {"runs": 0}
         started = [r[1] for r in rows if r[1] is not None]
@@ -286,35 +324,14 @@ class Store:
     def _upsert(self, key, experiment, config, seed, status, metrics, checksum, started, error, version,
                 overrides):
         """Record the run and release its claim, in one transaction."""
-        with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key, experiment, json.dumps(config, sort_keys=True, default=str), seed, status, metrics,
-                        checksum, started, time.time(), error, version, json.dumps(overrides or {}, sort_keys=True)))
+        row = (key, experiment, json.dumps(config, sort_keys=True, default=str), seed, status, metrics,
+               checksum, started, time.time(), error, version, json.dumps(overrides or {}, sort_keys=True))
+
+        def upsert(db):
+            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             db.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, self.owner))
 
-
-RUNS_COLUMNS = ["key", "experiment", "config", "seed", "status", "metrics", "checksum", "started", "finished",
-                "error", "version", "overrides"]
-#: the columns of the first layout, brought up to date in place by adding the provenance columns
-RUNS_COLUMNS_V1 = RUNS_COLUMNS[:10]
-
-
-def _index_problem(db: sqlite3.Connection) -> str | None:
-    """Why the index cannot be used (integrity check failed, another table layout), or None."""
-    try:
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            return f"integrity check failed ({check})"
-        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
-    except sqlite3.DatabaseError as e:
-        return f"not a valid result index ({e})"
-    if columns == RUNS_COLUMNS_V1:
-        db.execute("ALTER TABLE runs ADD COLUMN version TEXT")
-        db.execute("ALTER TABLE runs ADD COLUMN overrides TEXT")
-        columns = RUNS_COLUMNS
-    if columns != RUNS_COLUMNS:
-        return f"runs table has columns {columns}, expected {RUNS_COLUMNS}"
-    return None
+        self._guarded(upsert, write=True)
 
 
 def _owner_alive(owner: str) -> bool:
@@ -331,29 +348,3 @@ def _owner_alive(owner: str) -> bool:
     except PermissionError:  # exists, owned by another user
         return True
     return True
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    """Connect to the index, set WAL and create the tables, retrying with jittered exponential
-    backoff while another process holds the database (the busy timeout does not cover the
-    journal-mode pragma). Raises ValueError naming the file if it stays busy or is not a database."""
-    deadline = time.monotonic() + OPEN_TIMEOUT_SECONDS
-    delay = 0.005
-    while True:
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-            db.execute(CLAIMS)
-            return db
-        except sqlite3.OperationalError as e:
-            db.close()
-            if "locked" not in str(e) and "busy" not in str(e):
-                raise ValueError(f"{path}: cannot open the result index ({e})") from None
-            if time.monotonic() > deadline:
-                raise IndexBusy(f"{path}: the result index stayed locked for {OPEN_TIMEOUT_SECONDS:.0f} s") from None
-            time.sleep(delay * (1 + random.random()))
-            delay = min(2 * delay, 0.5)
-        except sqlite3.DatabaseError as e:
-            db.close()
-            raise ValueError(f"{path}: not a valid result index ({e})") from None

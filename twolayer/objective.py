@@ -208,7 +208,8 @@ class Classification(Objective):
             raise ValueError(f"labels reach {self.y.max()} but the network has {outputs} outputs")
 
     def scores(self, net) -> tuple[float, float]:
-        """(mean loss, error rate) on the data."""
+        """(mean loss, error rate) on the data (after ``check(net)``)."""
+        self.check(net)
         Z = net(self.X)
         rows = np.arange(self.y.size)
         if self.loss_kind is ClassificationLoss.CE:
