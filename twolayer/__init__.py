@@ -5,10 +5,11 @@ biases) and ``TorchNetwork`` (any traceable PyTorch module: convolutional, Batch
 LayerNorm, GroupNorm, residual; float64 or float32, ``Precision``; ``vgg``, ``resnet``,
 ``from_torch``, ``to_torch``). Objectives: ``Population``, ``Empirical``,
 ``Classification``. One API for all networks: ``train``, ``match``, ``permute``,
-``interpolate``, ``barrier``, ``barrier_modulo_permutation``.
+``interpolate``, ``barrier``, ``barrier_modulo_permutation``; pictures of the landscape (the
+linear path, the plane through three networks) in ``twolayer.plot``.
 """
 
-from . import data
+from . import data, plot
 from .barriers import BarrierKind, BarrierResult, barrier, barrier_modulo_permutation, path_barrier
 from .condensation import SparsityReport, sparsity
 from .convert import to_mlp, to_student
@@ -39,7 +40,7 @@ __all__ = [
     "TrainResult",
     "as_generator", "barrier", "barrier_modulo_permutation", "child", "child_seeds", "data",
     "empirical_loss", "empirical_loss_and_grad", "from_torch", "input_law", "interpolate", "match",
-    "neuron_measure", "ot_interpolate", "participation_dimension", "path_barrier", "permute",
+    "neuron_measure", "ot_interpolate", "participation_dimension", "path_barrier", "permute", "plot",
     "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad", "resnet",
     "sharpness", "sparsity", "to_mlp", "to_student", "to_torch", "train", "train_replicas", "vgg", "wasserstein",
 ]
