@@ -240,6 +240,15 @@ class ChannelConcat(nn.Module):
         return self.out(torch.cat([self.a(x), self.b(x)], dim=1))
 
 
+class MaxOverPositions(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = nn.Conv1d(1, 4, 3), nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.conv(x).max(-1)[0])
+
+
 def test_refusals_name_the_module_or_node_in_one_line():
     cases = [
         (Untraceable(), (3,), r"^Untraceable cannot be traced by torch.fx \(.*\); give it a permutation_spec"),
@@ -249,6 +258,7 @@ def test_refusals_name_the_module_or_node_in_one_line():
         (nn.Sequential(nn.Linear(3, 4), nn.MultiheadAttention(4, 2)), (3,), r"does not run on inputs"),
         (nn.Sequential(nn.Conv1d(1, 4, 3), nn.Linear(6, 2)), (1, 8),
          r"layer '1' \(Linear\) reads axis 2, but the permuted features are on axis 1"),
+        (MaxOverPositions(), (1, 8), r"node 'max_1' \(max\) makes a tuple or a number from permuted tensors"),
     ]
     for module, shape, message in cases:
         with pytest.raises(ValueError, match=message) as info:

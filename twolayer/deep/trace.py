@@ -139,6 +139,8 @@ _BINARY = {"add", "sub", "mul", "truediv", "div", "iadd", "isub", "imul", "itrue
            "div_", "maximum", "minimum", "where", "pow"}
 _REDUCE = {"mean", "sum", "amax", "amin", "var", "std", "logsumexp"}
 _RESHAPE = {"flatten", "view", "reshape", "squeeze", "unsqueeze"}
+#: questions about a tensor's shape or type: their answers are not permuted
+_QUERIES = {"size", "getattr", "dim", "numel", "type", "is_floating_point"}
 #: preference of taps: activation layers, then normalisation layers, then weighted layers
 _ACTIVATION_RANK, _NORM_RANK, _WEIGHTED_RANK = 0, 1, 2
 
@@ -297,7 +299,10 @@ class _Tracer:
         if not any(isinstance(v, (_Feat, _Param)) for v in inputs):
             return None  # sizes, or tensors made from constants (not permuted)
         if out_shape is None:  # sizes, shapes, dtypes: not tensors
-            return None
+            if name in _QUERIES or not self.feats(node):
+                return None
+            self.refuse(node, "makes a tuple or a number from permuted tensors (e.g. max with dim); the "
+                              "tracer follows tensors only")
         feat = self.only_input(node)
         if name in _UNARY:
             return feat
