@@ -190,7 +190,7 @@ class _Tracer:
         feats = self.feats(node)
         if any(isinstance(self.value.get(a), _Param) for a in node.all_input_nodes):
             self.refuse(node, "reads a parameter directly; use a layer (nn.Linear, nn.Conv...) for it")
-        if len({(f.var, f.axis) for f in feats}) > 1:
+        if len({(self.streams.find(f.var), f.axis) for f in feats}) > 1:
             self.refuse(node, "reads several permuted tensors")
         return feats[0] if feats else None
 
