@@ -78,24 +78,25 @@ def barriers(cfg: RealConfig, data, pair: int) -> dict:
 
 def main():
     pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 4
-    torch.set_num_threads(2)
     data = dataset("mnist1d", 0)
     rows = []
     for arch, depth in (("vgg", 8), ("resnet", 8)):
         cfg = RealConfig(arch=arch, multiplier=0.5, depth=depth, steps=600)
         row = {"network": f"{arch}-{depth}" if arch == "resnet" else "vgg-small-bn", "multiplier": 0.5,
                **speed(cfg, data)}
-        print(row, flush=True)
-        per_pair = [barriers(cfg, data, p) for p in range(pairs)]
-        for key in ("plain_loss", "plain_error", "weights_loss", "weights_error", "test_loss_A"):
-            b64 = np.array([p["float64"][key] for p in per_pair])
-            b32 = np.array([p["float32"][key] for p in per_pair])
-            row[key] = {"float64": b64.tolist(), "float32": b32.tolist(), "difference": (b32 - b64).tolist(),
-                        "max_abs_difference": float(np.abs(b32 - b64).max()),
-                        "pair_to_pair_sd_float64": float(b64.std(ddof=1)) if pairs > 1 else None}
-            print(key, row[key], flush=True)
         rows.append(row)
-    report("bench_dtype", rows)
+        print(row, flush=True)
+        per_pair = []
+        for p in range(pairs):
+            per_pair.append(barriers(cfg, data, p))
+            print(p, per_pair[-1], flush=True)
+            for key in ("plain_loss", "plain_error", "weights_loss", "weights_error", "test_loss_A"):
+                b64 = np.array([q["float64"][key] for q in per_pair])
+                b32 = np.array([q["float32"][key] for q in per_pair])
+                row[key] = {"float64": b64.tolist(), "float32": b32.tolist(), "difference": (b32 - b64).tolist(),
+                            "max_abs_difference": float(np.abs(b32 - b64).max()),
+                            "pair_to_pair_sd_float64": float(b64.std(ddof=1)) if b64.size > 1 else None}
+            report("bench_dtype", rows)  # after every pair: an interrupted run keeps what it measured
 
 
 if __name__ == "__main__":

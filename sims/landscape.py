@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     aligned = tl.permute(B, tl.match(A, B).perms)
     grid = tl.plot.plane_grid(A, B, aligned, test, resolution=args.resolution, recompute_bn=kwargs["recompute_bn"])
     X, Y = np.meshgrid(grid.x, grid.y)
-    save(tl.plot.draw_plane(grid, title.replace("; B aligned", "; pi(B): B aligned")), "landscape_plane", out,
+    save(tl.plot.draw_plane(grid, title.replace("; B aligned", "; π(B): B aligned")), "landscape_plane", out,
          {"x": X.ravel(), "y": Y.ravel(), "loss": grid.loss.ravel(), "error": grid.error.ravel()},
          protocol | {"points_xy": grid.points.tolist(), "points": list(grid.labels),
                      "loss_at_points": grid.point_loss.tolist(), "grid_loss_min": float(grid.loss.min()),

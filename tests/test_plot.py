@@ -57,7 +57,7 @@ def test_plane_grid_coordinates_are_orthonormal_and_hit_the_three_networks(mlps)
     assert grid.x[0] < grid.points[:, 0].min() and grid.y[-1] > grid.points[:, 1].max()
     fig = plot.draw_plane(grid)
     assert len(fig.axes) == 4  # two panels, two colour bars
-    assert fig.axes[0].get_xlabel().startswith("$x$") and len(fig.axes[0].texts) == 3
+    assert fig.axes[0].get_xlabel().startswith("$x$: from A towards B") and len(fig.axes[0].texts) == 3
 
 
 def test_plane_through_pytorch_networks_with_batchnorm():

@@ -179,7 +179,7 @@ def draw_path(curves: list[PathCurve], title: str | None = None):
         ax.set_xlabel(r"$t$ on $\theta(t) = t\,\theta_A + (1-t)\,\pi(\theta_B)$  (0: B, 1: A)")
         ax.set_ylabel(what)
         ax.set_xlim(0, 1)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), title="barriers", title_fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -327,8 +327,8 @@ def draw_plane(grid: PlaneGrid, title: str | None = None):
         for (px, py), label in zip(grid.points, grid.labels):
             ax.annotate(label, (px, py), xytext=(5, 5), textcoords="offset points", color="w", fontsize=10,
                         fontweight="bold")
-        ax.set_xlabel(r"$x$ along $\theta_B - \theta_A$ (parameter distance)")
-        ax.set_ylabel(r"$y$ towards $\theta_C$, orthogonal (parameter distance)")
+        ax.set_xlabel(f"$x$: from {grid.labels[0]} towards {grid.labels[1]} (parameter distance)")
+        ax.set_ylabel(f"$y$: orthogonal, towards {grid.labels[2]} (parameter distance)")
         ax.set_aspect("equal")
     if title:
         fig.suptitle(title, fontsize=10)
