@@ -79,3 +79,12 @@ def test_bad_inputs_name_the_field(mlps):
         plot.path_curves(A, B, task, methods=("bogus",))
     with pytest.raises(ValueError, match="labels must be three strings"):
         plot.plane_grid(A, B, B, task, labels=("A",))
+
+
+def test_landscape_command_refuses_a_bad_resolution_in_one_line():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "sims.landscape", "--resolution", "2"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: --resolution must be >= 3 and --seed >= 0"
