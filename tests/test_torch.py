@@ -169,8 +169,8 @@ def test_torch_training_is_reproducible_learns_and_respects_masks():
 def test_unsupported_sequentials_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="pool to size 1 first"):
         tl.from_torch(nn.Sequential(nn.Conv1d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6, 2)), (1, 8))
-    with pytest.raises(ValueError, match="not supported in a Sequential"):
-        tl.from_torch(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)), (3,))
+    with pytest.raises(ValueError, match=r"layer '1' \(ConvTranspose1d\) is not a supported layer"):
+        tl.from_torch(nn.Sequential(nn.Conv1d(1, 4, 3), nn.ConvTranspose1d(4, 2, 3)), (1, 8))
     with pytest.raises(ValueError, match="input_shape is needed"):
         tl.from_torch(nn.Sequential(nn.Conv1d(1, 4, 3), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 2)))
     with pytest.raises(ValueError, match="depth must be 6 n \\+ 2"):
@@ -178,3 +178,31 @@ def test_unsupported_sequentials_are_refused_with_the_reason():
     net = tl.vgg((1, 16), 3, width=0.25)
     with pytest.raises(ValueError, match="X has 10 features; the network takes 16"):
         net(np.zeros((2, 10)))
+
+
+def test_float32_networks_train_and_evaluate_in_float32_close_to_float64():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 16))
+    y = (X[:, :8].sum(1) > 0).astype(int)
+    task = tl.Classification(X, y, shape=(1, 16))
+    net64 = tl.vgg((1, 16), 2, width=0.25, batch_norm=True, seed=0)
+    net32 = tl.vgg((1, 16), 2, width=0.25, batch_norm=True, seed=0, dtype="float32")
+    assert net32.dtype is tl.Precision.FLOAT32 and net32.arrays()["0.weight"].dtype == np.float32
+    out32 = net32(X)
+    assert out32.dtype == np.float64  # returned in float64, computed in float32
+    gap = np.max(np.abs(out32 - net64(X)))
+    assert 0 < gap < 1e-5
+    trained = tl.train(net32, task, "sgd", steps=30, batch=32, seed=1).net
+    assert trained.dtype is tl.Precision.FLOAT32 and trained.arrays()["0.weight"].dtype == np.float32
+    trained64 = tl.train(net64, task, "sgd", steps=30, batch=32, seed=1).net
+    assert np.max(np.abs(trained.arrays()["0.weight"] - trained64.arrays()["0.weight"])) < 1e-3
+    # a permuted copy: zero barrier to float32 rounding, not to float64's
+    permuted = tl.permute(trained, _random_perms(trained))
+    res = tl.barrier_modulo_permutation(trained, permuted, task)
+    assert abs(res.value) <= 1e-5
+    assert np.array_equal(trained.astype("float64").arrays()["0.weight"],
+                          trained.arrays()["0.weight"].astype(np.float64))
+    with pytest.raises(ValueError, match="same structure"):
+        tl.barrier(trained, trained64, task)
+    with pytest.raises(ValueError, match="dtype must be one of 'float64', 'float32'"):
+        tl.vgg((1, 16), 2, dtype="half")

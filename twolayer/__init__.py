@@ -1,17 +1,19 @@
 """twolayer: an exact, fast laboratory for linear mode connectivity of two-layer ReLU networks.
 
 Networks: ``Teacher``, ``Student`` (two-layer, exact population loss), ``MLP`` (deep, with
-biases) and ``TorchNetwork`` (PyTorch modules: convolutional, BatchNorm, residual; ``vgg``,
-``resnet``, ``from_torch``, ``to_torch``). Objectives: ``Population``, ``Empirical``,
+biases) and ``TorchNetwork`` (any traceable PyTorch module: convolutional, BatchNorm,
+LayerNorm, GroupNorm, residual; float64 or float32, ``Precision``; ``vgg``, ``resnet``,
+``from_torch``, ``to_torch``). Objectives: ``Population``, ``Empirical``,
 ``Classification``. One API for all networks: ``train``, ``match``, ``permute``,
-``interpolate``, ``barrier``, ``barrier_modulo_permutation``.
+``interpolate``, ``barrier``, ``barrier_modulo_permutation``; pictures of the landscape (the
+linear path, the plane through three networks) in ``twolayer.plot``.
 """
 
-from . import data
+from . import data, plot
 from .barriers import BarrierKind, BarrierResult, barrier, barrier_modulo_permutation, path_barrier
 from .condensation import SparsityReport, sparsity
 from .convert import to_mlp, to_student
-from .deep import MLP, MLPTrainResult, TorchNetwork, resnet, vgg
+from .deep import MLP, MLPTrainResult, Precision, TorchNetwork, resnet, vgg
 from .hessian import population_hessian, sharpness
 from .interop import from_torch, to_torch
 from .laws import INPUT_LAWS, Gaussian, InputLaw, Sphere, input_law
@@ -34,10 +36,11 @@ from .transport import ot_interpolate
 __all__ = [
     "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Classification", "ClassificationLoss",
     "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "Matching", "Objective", "PermutationSpec",
-    "Population", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher", "TorchNetwork", "TrainResult",
+    "Population", "Precision", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher", "TorchNetwork",
+    "TrainResult",
     "as_generator", "barrier", "barrier_modulo_permutation", "child", "child_seeds", "data",
     "empirical_loss", "empirical_loss_and_grad", "from_torch", "input_law", "interpolate", "match",
-    "neuron_measure", "ot_interpolate", "participation_dimension", "path_barrier", "permute",
+    "neuron_measure", "ot_interpolate", "participation_dimension", "path_barrier", "permute", "plot",
     "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad", "resnet",
     "sharpness", "sparsity", "to_mlp", "to_student", "to_torch", "train", "train_replicas", "vgg", "wasserstein",
 ]

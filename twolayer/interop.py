@@ -3,8 +3,11 @@
 ``from_torch`` turns an ``nn.Sequential`` of ``Linear``/``ReLU`` layers (biases allowed), or
 the state dict of one, into the package's ``MLP`` (the package's own fully connected network,
 measured faster than PyTorch for small MLPs in ``benchmarks/bench_mlp.py``); any other module
-(convolutions, BatchNorm, residual blocks) becomes a ``TorchNetwork``. ``to_torch`` is the
-inverse. Everything is float64: a network's outputs equal PyTorch's to rounding.
+(convolutions, normalisation layers, residual blocks, a ``forward`` of its own) becomes a
+``TorchNetwork`` whose permutation specification is traced from its graph
+(``twolayer.deep.trace``) unless the module gives its own (``permutation_spec()``). ``to_torch``
+is the inverse. Float64 by default, so that a network's outputs equal PyTorch's to rounding;
+``dtype="float32"`` keeps a ``TorchNetwork`` in float32 (faster, rounding ~1e-7).
 
 ``match``, ``barrier``, ``barrier_modulo_permutation`` and ``train`` accept PyTorch modules
 directly and convert them with ``as_network``.
@@ -19,7 +22,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .deep.mlp import MLP
-from .deep.torchnet import TorchNetwork, sequential_spec, torch_module
+from .deep.torchnet import Precision, TorchNetwork, torch_module
+from .deep.trace import traced_spec
 
 
 def _is_module(obj) -> bool:
@@ -62,19 +66,22 @@ def _is_plain_mlp(module) -> bool:
     return "?" not in kinds and "".join(kinds) == "LR" * (len(kinds) // 2) + "L"
 
 
-def from_torch(obj, input_shape=None) -> MLP | TorchNetwork:
-    """The package's network for a PyTorch module or state dict (copied, float64).
+def from_torch(obj, input_shape=None, dtype: Precision | str = Precision.FLOAT64) -> MLP | TorchNetwork:
+    """The package's network for a PyTorch module or state dict (copied).
 
     Parameters
     ----------
     obj : torch.nn.Module or mapping name -> tensor
         An ``nn.Sequential`` alternating ``Linear`` and ``ReLU`` (or its state dict: ``Linear``
-        weights and biases in order) gives an ``MLP``. Any other module gives a
-        ``TorchNetwork``: an ``nn.Sequential`` of Linear/Conv/BatchNorm/ReLU/pooling layers gets
-        its permutation specification inferred; another module must have a method
-        ``permutation_spec()`` returning (PermutationSpec, taps).
+        weights and biases in order) gives an ``MLP`` (float64). Any other module gives a
+        ``TorchNetwork`` whose permutation specification is traced with ``torch.fx`` (residual
+        streams, BatchNorm, LayerNorm, GroupNorm, depthwise convolutions:
+        ``twolayer.deep.trace``), or read from the module's method ``permutation_spec()``
+        returning (PermutationSpec, taps) when it has one.
     input_shape : tuple of int, optional
         One example's shape, needed for a ``TorchNetwork`` (e.g. (1, 40) for MNIST-1D).
+    dtype : "float64" (default) or "float32"
+        The precision of a ``TorchNetwork`` (``Precision``); an MLP is float64.
 
     Examples
     --------
@@ -84,27 +91,37 @@ def from_torch(obj, input_shape=None) -> MLP | TorchNetwork:
     >>> X = np.random.default_rng(0).standard_normal((4, 3))
     >>> bool(np.allclose(net(X), seq(torch.from_numpy(X)).detach().numpy(), rtol=0, atol=1e-12))
     True
+    >>> class Residual(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.inp, self.block, self.out = torch.nn.Linear(3, 8), torch.nn.Linear(8, 8), torch.nn.Linear(8, 2)
+    ...     def forward(self, x):
+    ...         h = self.inp(x)
+    ...         return self.out(h + torch.relu(self.block(h)))
+    >>> tl.from_torch(Residual(), (3,)).spec.names    # the residual stream and nothing else
+    ('P1',)
     """
+    precision = Precision.of(dtype)
     if isinstance(obj, Mapping):
         return _mlp_from_state_dict(obj)
     if not _is_module(obj):
         raise ValueError(f"obj must be a torch.nn.Module or a state dict; got {type(obj).__name__}")
-    if _is_plain_mlp(obj):
+    if _is_plain_mlp(obj) and precision is Precision.FLOAT64:
         return _mlp_from_state_dict(obj.state_dict())
     if input_shape is None:
         raise ValueError(f"input_shape is needed to bring in a {type(obj).__name__} (one example's shape, "
                          "e.g. (1, 40) for MNIST-1D)")
-    module = copy.deepcopy(obj).double()
+    module = copy.deepcopy(obj).to(precision.torch)
     if hasattr(module, "permutation_spec"):
         spec, taps = module.permutation_spec()
     else:
-        spec, taps = sequential_spec(module)
-    return TorchNetwork(module, tuple(input_shape), spec, taps)
+        spec, taps = traced_spec(module, tuple(input_shape))
+    return TorchNetwork(module, tuple(input_shape), spec, taps, precision)
 
 
 def to_torch(net: MLP | TorchNetwork):
-    """A float64 PyTorch module computing the same function: ``nn.Sequential(Linear, ReLU, ...,
-    Linear)`` for an MLP, a copy of the module for a ``TorchNetwork``."""
+    """A PyTorch module computing the same function: a float64 ``nn.Sequential(Linear, ReLU, ...,
+    Linear)`` for an MLP, a copy of the module (in the network's precision) for a ``TorchNetwork``."""
     torch = torch_module()
     if isinstance(net, TorchNetwork):
         return copy.deepcopy(net.module)

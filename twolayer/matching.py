@@ -117,7 +117,7 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
     names = spec.names
     perms = {name: np.arange(spec.size(arrays_A, name)) for name in names}
     scored = {name: [(p, ax) for p, ax in spec.axes[name] if p not in spec.unscored] for name in names}
-    if len(names) == 1 and not metrics:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
+    if len(names) == 1 and not metrics and spec.groups(names[0]) == 1:  # nearest-neighbour shortcut
         (name,) = names
         rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in scored[name]])  # noqa: E731
         return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}
@@ -129,7 +129,7 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
             B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
             score = sum(_moved(weighted[p] if ax == 0 and p in weighted else arrays_A[p], ax) @ _moved(B[p], ax).T
                         for p, ax in scored[name])
-            new = assignment(-score)
+            new = assignment(-score, spec.groups(name))
             if not np.array_equal(new, perms[name]):
                 perms[name], changed = new, True
         if not changed or len(names) == 1:  # one permutation: its one assignment is exact
@@ -195,7 +195,7 @@ def _activations(A, B, objective, n, seed):
     perms, corr = {}, []
     for name in A.permutation_spec().names:
         C = activation_correlation(HA[name], HB[name])
-        perms[name] = assignment(-C)
+        perms[name] = assignment(-C, A.permutation_spec().groups(name))
         corr.append(C[np.arange(C.shape[0]), perms[name]].mean())
     return Matching("activations", perms=perms, info={"correlation": float(np.mean(corr))})
 

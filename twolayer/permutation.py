@@ -24,7 +24,7 @@ symmetries. ICLR 2023. arXiv:2209.04836.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,14 +38,24 @@ class PermutationSpec:
 
     ``unscored`` names arrays that are permuted but not compared by weight matching: the
     running statistics of BatchNorm, which are estimates of the data, not learned weights.
+    ``blocks`` gives, for a permutation that must keep its units within contiguous groups of
+    equal size (GroupNorm's groups of channels), the number of groups g: matching searches the
+    block-diagonal permutations (unit i stays in group floor(i g / n)), one assignment per group;
+    moving units across groups changes the group statistics. (Moving whole groups is also a
+    symmetry; it is not searched.)
     """
 
     axes: Mapping[str, tuple[tuple[str, int], ...]]
     unscored: frozenset[str] = frozenset()
+    blocks: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.axes)
+
+    def groups(self, name: str) -> int:
+        """The number of groups permutation ``name`` must keep its units in (1: any permutation)."""
+        return int(self.blocks.get(name, 1))
 
     def size(self, arrays: Mapping[str, np.ndarray], name: str) -> int:
         """The number of units permutation ``name`` reorders."""
@@ -64,13 +74,17 @@ class Network(Protocol):
     def structure(self) -> tuple: ...
 
 
-def check_perm(perm, n: int, name: str = "perm") -> np.ndarray:
-    """``perm`` as an int64 array holding a permutation of range(n)."""
+def check_perm(perm, n: int, name: str = "perm", groups: int = 1) -> np.ndarray:
+    """``perm`` as an int64 array holding a permutation of range(n) that keeps every unit within
+    its group of n / groups contiguous units."""
     p = np.asarray(perm)
     if p.shape != (n,) or not np.issubdtype(p.dtype, np.integer):
         raise ValueError(f"{name} must be an integer array of shape ({n},); got {p.dtype} {p.shape}")
     if not np.array_equal(np.sort(p), np.arange(n)):
         raise ValueError(f"{name} must be a permutation of range({n})")
+    size = n // groups
+    if groups > 1 and np.any(p // size != np.arange(n) // size):
+        raise ValueError(f"{name} must move units only within their groups of {size} (GroupNorm's {groups} groups)")
     return p.astype(np.int64)
 
 
@@ -104,7 +118,7 @@ def as_perms(net: Network, perms) -> dict[str, np.ndarray]:
         given = dict(zip(spec.names, perms))
     if set(given) != set(spec.names):
         raise ValueError(f"perms must name exactly {', '.join(spec.names)}; got {', '.join(map(str, given))}")
-    return {name: check_perm(given[name], spec.size(arrays, name), f"perms[{name!r}]")
+    return {name: check_perm(given[name], spec.size(arrays, name), f"perms[{name!r}]", spec.groups(name))
             for name in spec.names}
 
 

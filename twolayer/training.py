@@ -148,7 +148,8 @@ def train(net: Student | MLP | TorchNetwork, objective: Objective, method: str =
         Student: ``Population(teacher)`` (exact; methods ``gd``, ``online``) or
         ``Empirical(X, y)`` (methods ``gd``, ``sgd``). MLP and TorchNetwork:
         ``Classification(X, y)`` (method ``sgd``, with momentum; see
-        ``twolayer.deep.train_sgd``; PyTorch networks train in PyTorch, float64).
+        ``twolayer.deep.train_sgd``; PyTorch networks train in PyTorch, in their precision:
+        float64 unless made with ``dtype="float32"``).
     method : {"gd", "sgd", "online"}
         ``gd``: full batch, theta <- theta - lr grad R(theta). ``sgd``: minibatches of
         ``batch`` rows of the data, with or without replacement (without: shuffled epochs).

@@ -9,7 +9,7 @@ PyTorch is imported only when a ``TorchNetwork`` is made.
 
 from .architectures import resnet, vgg
 from .mlp import MLP
-from .torchnet import TorchNetwork
+from .torchnet import Precision, TorchNetwork
 from .training import MLPTrainResult, train_sgd
 
-__all__ = ["MLP", "MLPTrainResult", "TorchNetwork", "resnet", "train_sgd", "vgg"]
+__all__ = ["MLP", "MLPTrainResult", "Precision", "TorchNetwork", "resnet", "train_sgd", "vgg"]

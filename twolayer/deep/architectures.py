@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from ..permutation import PermutationSpec
 from ..random import SeedLike, as_generator
 from ..validation import check_positive_float, check_positive_int
-from .torchnet import TorchNetwork, norm_entries, norm_statistics, sequential_spec, torch_module
+from .torchnet import Precision, Taps, TorchNetwork, norm_entries, norm_statistics, torch_module
+from .trace import traced_spec
 
 #: channel lists ("M": 2-wide max pooling); "small" suits MNIST-1D's 40 points, "vgg16" is VGG-16
 VGG_LAYERS = {
@@ -60,8 +61,9 @@ def _channels(base: int, width: float) -> int:
 
 
 def vgg(input_shape, classes: int = 10, width: float = 1.0, layers: str = "small", batch_norm: bool = False,
-        seed: SeedLike = 0) -> TorchNetwork:
-    """A VGG-style network (module docstring) with PyTorch's default initialisation from ``seed``.
+        seed: SeedLike = 0, dtype: Precision | str = Precision.FLOAT64) -> TorchNetwork:
+    """A VGG-style network (module docstring) with PyTorch's default initialisation from ``seed``,
+    in ``dtype`` (float64 or float32), its permutation specification traced (``twolayer.deep.trace``).
 
     Examples
     --------
@@ -92,8 +94,8 @@ def vgg(input_shape, classes: int = 10, width: float = 1.0, layers: str = "small
             channels = out
         mods += [gap(1), nn.Flatten(), nn.Linear(channels, classes)]
         module = nn.Sequential(*mods)
-    spec, taps = sequential_spec(module)
-    return TorchNetwork(module, tuple(input_shape), spec, taps)
+    spec, taps = traced_spec(module, tuple(input_shape))
+    return TorchNetwork(module, tuple(input_shape), spec, taps, dtype)
 
 
 def _resnet_module(input_shape, classes: int, width: float, blocks: int):
@@ -146,7 +148,7 @@ def _resnet_module(input_shape, classes: int, width: float, blocks: int):
     return ResNet()
 
 
-def resnet_spec(blocks: int, stages: int = 3) -> tuple[PermutationSpec, dict[str, tuple[str, ...]]]:
+def resnet_spec(blocks: int, stages: int = 3) -> tuple[PermutationSpec, Taps]:
     """The permutation specification and activation taps of ``resnet``'s module (module docstring)."""
     axes: dict[str, list[tuple[str, int]]] = {"S1": [("conv.weight", 0), *norm_entries("bn")]}
     taps: dict[str, list[str]] = {"S1": ["relu"]}
@@ -170,12 +172,13 @@ def resnet_spec(blocks: int, stages: int = 3) -> tuple[PermutationSpec, dict[str
             taps.setdefault(stream, []).append(f"{p}.relu2")
     axes[f"S{stages}"].append(("fc.weight", 1))
     return (PermutationSpec({k: tuple(v) for k, v in axes.items()}, norm_statistics(stats)),
-            {k: tuple(v) for k, v in taps.items()})
+            {k: tuple((module, 1) for module in v) for k, v in taps.items()})
 
 
-def resnet(input_shape, classes: int = 10, width: float = 1.0, depth: int = 20, seed: SeedLike = 0) -> TorchNetwork:
+def resnet(input_shape, classes: int = 10, width: float = 1.0, depth: int = 20, seed: SeedLike = 0,
+           dtype: Precision | str = Precision.FLOAT64) -> TorchNetwork:
     """A ResNet of depth 6 n + 2 (20: ResNet-20; module docstring) with PyTorch's default
-    initialisation from ``seed``.
+    initialisation from ``seed``, in ``dtype`` (float64 or float32).
 
     Examples
     --------
@@ -192,4 +195,4 @@ def resnet(input_shape, classes: int = 10, width: float = 1.0, depth: int = 20, 
     with _seeded(seed):
         module = _resnet_module(tuple(input_shape), classes, width, blocks)
     spec, taps = module.permutation_spec()
-    return TorchNetwork(module, tuple(input_shape), spec, taps)
+    return TorchNetwork(module, tuple(input_shape), spec, taps, dtype)

@@ -1,4 +1,5 @@
-"""Minibatch SGD with momentum for ``TorchNetwork``s, in PyTorch (float64).
+"""Minibatch SGD with momentum for ``TorchNetwork``s, in PyTorch, in the network's precision
+(float64 by default, float32 when the network is: ``TorchNetwork.dtype``).
 
 The same protocol as the MLP's ``train_sgd``: v <- mu v + grad, theta <- theta - lr v on
 minibatches of shuffled epochs drawn from child 0 of ``SeedSequence(seed)`` (so an MLP and a
@@ -29,14 +30,14 @@ def train_torch(net: TorchNetwork, X: np.ndarray, y: np.ndarray, cross_entropy: 
     mask_t = None
     check_masks(masks, model.arrays())
     if masks is not None:
-        mask_t = {k: torch.from_numpy(np.asarray(masks[k], dtype=np.float64)) for k in params}
+        mask_t = {k: torch.from_numpy(np.asarray(masks[k], dtype=net.dtype.numpy)) for k in params}
         with torch.no_grad():
             for k, p in params.items():
                 p.mul_(mask_t[k])
     optimizer = torch.optim.SGD(module.parameters(), lr=opt.lr, momentum=opt.momentum)
-    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)).reshape(-1, *net.input_shape)
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=net.dtype.numpy)).reshape(-1, *net.input_shape)
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    targets = None if cross_entropy else torch.nn.functional.one_hot(yt, net.out_features).double()
+    targets = None if cross_entropy else torch.nn.functional.one_hot(yt, net.out_features).to(net.dtype.torch)
     losses, saved, batches = [], [], minibatches(X.shape[0], opt.batch, seed)
     module.train()
     try:

@@ -1,9 +1,12 @@
 """PyTorch networks (convolutional, BatchNorm, residual) behind the package's network protocol.
 
-A ``TorchNetwork`` holds a float64 ``torch.nn.Module``, the shape of one input (channels, then
-length or height and width) and a permutation specification over the module's state-dict
-names, so that ``match``, ``permute``, ``interpolate`` and the barriers treat it like the
-package's own networks. Inputs are rows of flattened examples, X of shape (n, prod(shape)).
+A ``TorchNetwork`` holds a ``torch.nn.Module`` in float64 (default: outputs equal to rounding,
+barriers of exact copies exactly zero) or float32 (``Precision``: 2-4 times faster on CPU,
+``benchmarks/bench_dtype.py``), the shape of one input (channels, then length or height and
+width) and a permutation specification over the module's state-dict names, so that ``match``,
+``permute``, ``interpolate`` and the barriers treat it like the package's own networks. Inputs
+are rows of flattened examples, X of shape (n, prod(shape)); outputs and activations are
+returned in float64 whatever the network's precision.
 
 Permutation specifications (Git Re-Basin's, with state-dict names as parameters):
 
@@ -16,8 +19,13 @@ Permutation specifications (Git Re-Basin's, with state-dict names as parameters)
   stage (stem or shortcut output, each block's second convolution and BatchNorm) and by every
   layer reading it (``twolayer.deep.architectures``).
 
+Any module ``torch.fx`` can trace gets its specification inferred from its graph
+(``twolayer.deep.trace``: residual streams, LayerNorm, GroupNorm, depthwise convolutions); a
+module may instead give its own with a method ``permutation_spec()`` returning (spec, taps).
+
 Activations of a channel, for activation matching, are that channel's outputs at every position
-(Git Re-Basin's treatment of convolutions): (n, C, L) -> (n L, C).
+(Git Re-Basin's treatment of convolutions): (n, C, L) -> (n L, C); taps name each module read
+with its feature axis (1 for convolutions, the last for ``Linear`` layers on sequences).
 
 BatchNorm after interpolation: the interpolated running statistics are not the statistics of the
 interpolated network's pre-activations, which inflates barriers (Jordan et al. 2023); the remedy,
@@ -36,6 +44,7 @@ import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -44,6 +53,43 @@ from ..validation import check_array
 
 #: rows per forward pass when evaluating (bounds memory; results do not depend on it)
 EVAL_BATCH = 2048
+
+#: permutation name -> the (module name, feature axis) pairs whose outputs are its units' activations
+Taps = Mapping[str, tuple[tuple[str, int], ...]]
+
+
+class Precision(Enum):
+    """The floating-point type a PyTorch network is trained and evaluated in."""
+
+    FLOAT64 = "float64"  #: the default: outputs of permuted copies equal to rounding (1e-12)
+    FLOAT32 = "float32"  #: faster (2-4 x on CPU), rounding ~1e-7 relative
+
+    @classmethod
+    def of(cls, value) -> Precision:
+        """``value`` as a Precision: a member, "float32"/"float64", a NumPy or a torch dtype; anything
+        else is a ``ValueError`` naming the field ``dtype``."""
+        if isinstance(value, cls):
+            return value
+        if value is None:
+            raise ValueError("dtype must be one of 'float64', 'float32' (or their NumPy / torch types); got None")
+        name = str(value).removeprefix("torch.")
+        try:
+            name = np.dtype(value).name
+        except TypeError:
+            pass
+        try:
+            return cls(name)
+        except ValueError:
+            raise ValueError(f"dtype must be one of 'float64', 'float32' (or their NumPy / torch types); "
+                             f"got {value!r}") from None
+
+    @property
+    def torch(self):
+        return getattr(torch_module(), self.value)
+
+    @property
+    def numpy(self) -> np.dtype:
+        return np.dtype(self.value)
 
 
 def torch_module():
@@ -62,19 +108,22 @@ class TorchNetwork:
     Parameters
     ----------
     module : torch.nn.Module
-        Kept in float64 (converted on construction, not copied: use ``from_torch`` to copy).
+        Converted to ``dtype`` on construction, not copied (use ``from_torch`` to copy).
     input_shape : tuple of int
         One example's shape; X rows hold prod(input_shape) features.
     spec : PermutationSpec
         Over the names of ``module.state_dict()``.
-    taps : dict permutation name -> tuple of module names
+    taps : dict permutation name -> tuple of (module name, feature axis)
         The modules whose outputs are the activations of that permutation's units.
+    dtype : Precision, "float64" (default) or "float32"
+        What the module is trained and evaluated in.
     """
 
     module: object
     input_shape: tuple[int, ...]
     spec: PermutationSpec
-    taps: Mapping[str, tuple[str, ...]]
+    taps: Taps
+    dtype: Precision | str = Precision.FLOAT64
 
     def __post_init__(self):
         torch = torch_module()
@@ -84,7 +133,8 @@ class TorchNetwork:
         if not shape or min(shape) < 1:
             raise ValueError(f"input_shape must be positive sizes; got {self.input_shape}")
         object.__setattr__(self, "input_shape", shape)
-        self.module.double().eval()
+        object.__setattr__(self, "dtype", Precision.of(self.dtype))
+        self.module.to(self.dtype.torch).eval()
         names = set(self.module.state_dict())
         for perm, pairs in self.spec.axes.items():
             for param, _ in pairs:
@@ -92,9 +142,10 @@ class TorchNetwork:
                     raise ValueError(f"permutation {perm!r} names {param!r}, which the module does not have")
         modules = dict(self.module.named_modules())
         for perm, taps in self.taps.items():
-            missing = [t for t in taps if t not in modules]
-            if perm not in self.spec.axes or missing:
-                raise ValueError(f"taps of {perm!r} must name modules of the network; got {taps}")
+            bad = [t for t in taps if not (isinstance(t, tuple) and len(t) == 2 and t[0] in modules)]
+            if perm not in self.spec.axes or bad:
+                raise ValueError(f"taps of {perm!r} must be (module name, feature axis) pairs of the network; "
+                                 f"got {taps}")
 
     # shapes
     @property
@@ -113,7 +164,7 @@ class TorchNetwork:
     # the alignment protocol of ``twolayer.permutation``
     @property
     def structure(self) -> tuple:
-        return (type(self.module).__name__, self.input_shape,
+        return (type(self.module).__name__, self.input_shape, self.dtype.value,
                 tuple((k, tuple(v.shape)) for k, v in self.module.state_dict().items()))
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -126,13 +177,24 @@ class TorchNetwork:
         state = module.state_dict()
         for k, v in state.items():
             if v.is_floating_point():
-                state[k] = torch.as_tensor(np.asarray(arrays[k], dtype=np.float64)).reshape(v.shape)
+                state[k] = torch.as_tensor(np.asarray(arrays[k], dtype=self.dtype.numpy)).reshape(v.shape)
         module.load_state_dict(state)
-        return TorchNetwork(module, self.input_shape, self.spec, self.taps)
+        return TorchNetwork(module, self.input_shape, self.spec, self.taps, self.dtype)
 
     def copy(self) -> TorchNetwork:
         """An independent copy (its own module)."""
-        return TorchNetwork(copy.deepcopy(self.module), self.input_shape, self.spec, self.taps)
+        return TorchNetwork(copy.deepcopy(self.module), self.input_shape, self.spec, self.taps, self.dtype)
+
+    def astype(self, dtype: Precision | str) -> TorchNetwork:
+        """A copy in another precision (``Precision``): float32 for speed, float64 for exactness.
+
+        Examples
+        --------
+        >>> from twolayer import vgg
+        >>> vgg((1, 16), 3, width=0.25).astype("float32").arrays()["0.weight"].dtype
+        dtype('float32')
+        """
+        return TorchNetwork(copy.deepcopy(self.module), self.input_shape, self.spec, self.taps, Precision.of(dtype))
 
     def permutation_spec(self) -> PermutationSpec:
         return self.spec
@@ -144,29 +206,32 @@ class TorchNetwork:
             raise ValueError(f"X has {X.shape[1]} features; the network takes {self.in_features} "
                              f"(inputs of shape {self.input_shape})")
         for start in range(0, X.shape[0], EVAL_BATCH):
-            yield torch.from_numpy(np.ascontiguousarray(X[start:start + EVAL_BATCH])).reshape(-1, *self.input_shape)
+            rows = np.ascontiguousarray(X[start:start + EVAL_BATCH], dtype=self.dtype.numpy)
+            yield torch.from_numpy(rows).reshape(-1, *self.input_shape)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Outputs (logits) of shape (n, outputs), the network in evaluation mode."""
         torch = torch_module()
         self.module.eval()
         with torch.no_grad():
-            return np.concatenate([self.module(x).numpy() for x in self._batches(X)])
+            return np.concatenate([self.module(x).numpy() for x in self._batches(X)]).astype(np.float64)
 
     def hidden(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """{permutation: activations of shape (samples, units)}: every tap's output with the channel
+        """{permutation: activations of shape (samples, units)}: every tap's output with its feature
         axis last and the examples and positions as samples, the taps of one permutation stacked."""
         torch = torch_module()
         modules = dict(self.module.named_modules())
-        seen: dict[str, list[np.ndarray]] = {t: [] for taps in self.taps.values() for t in taps}
+        seen: dict[tuple[str, int], list[np.ndarray]] = {t: [] for taps in self.taps.values() for t in taps}
 
         def hook(name):
             def keep(_module, _inputs, output):
                 h = output.detach()
-                seen[name].append(torch.movedim(h, 1, -1).reshape(-1, h.shape[1]).numpy().copy())
+                for (module, axis), found in seen.items():
+                    if module == name:
+                        found.append(torch.movedim(h, axis, -1).reshape(-1, h.shape[axis]).numpy().astype(np.float64))
             return keep
 
-        handles = [modules[name].register_forward_hook(hook(name)) for name in seen]
+        handles = [modules[name].register_forward_hook(hook(name)) for name in {t[0] for t in seen}]
         try:
             self(X)
         finally:
@@ -217,16 +282,6 @@ class TorchNetwork:
         return net
 
 
-def _layer_kinds():
-    torch = torch_module()
-    nn = torch.nn
-    weighted = (nn.Linear, nn.Conv1d, nn.Conv2d)
-    norms = (nn.BatchNorm1d, nn.BatchNorm2d)
-    passive = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
-               nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
-    return weighted, norms, passive
-
-
 def norm_entries(prefix: str) -> list[tuple[str, int]]:
     """The (name, axis 0) pairs of a BatchNorm module's four per-channel arrays."""
     return [(f"{prefix}.{k}", 0) for k in ("weight", "bias", "running_mean", "running_var")]
@@ -235,56 +290,3 @@ def norm_entries(prefix: str) -> list[tuple[str, int]]:
 def norm_statistics(prefixes) -> frozenset[str]:
     """Names of the running statistics of the BatchNorm modules ``prefixes``."""
     return frozenset(f"{p}.{k}" for p in prefixes for k in ("running_mean", "running_var"))
-
-
-def sequential_spec(module) -> tuple[PermutationSpec, dict[str, tuple[str, ...]]]:
-    """The permutation specification and activation taps of a ``torch.nn.Sequential`` of
-    Linear / Conv1d / Conv2d layers with BatchNorm, ReLU, pooling, Flatten and Dropout between
-    them: one permutation per weighted layer but the last (module docstring).
-
-    A Flatten that turns C channels of spatial size k > 1 into C k features of a Linear layer
-    is refused (the permutation would act on blocks of k columns): pool to size 1 first.
-    """
-    torch = torch_module()
-    if not isinstance(module, torch.nn.Sequential):
-        raise ValueError(f"a permutation spec is inferred for torch.nn.Sequential only; a "
-                         f"{type(module).__name__} must define permutation_spec()")
-    weighted, norms, passive = _layer_kinds()
-    layers = list(module.named_children())
-    last = max((i for i, (_, m) in enumerate(layers) if isinstance(m, weighted)), default=None)
-    if last is None:
-        raise ValueError("the Sequential has no Linear or Conv layer")
-    axes: dict[str, list[tuple[str, int]]] = {}
-    taps: dict[str, tuple[str, ...]] = {}
-    stats: list[str] = []
-    current, units = None, None
-    for i, (name, m) in enumerate(layers):
-        if isinstance(m, weighted):
-            if current is not None:
-                fan_in = m.in_features if isinstance(m, torch.nn.Linear) else m.in_channels
-                if fan_in != units:
-                    raise ValueError(f"layer {name} ({type(m).__name__}) takes {fan_in} inputs from {units} channels: "
-                                     "flattening channels of spatial size > 1 is not covered by a permutation; "
-                                     "pool to size 1 first (AdaptiveAvgPool)")
-                axes[current].append((f"{name}.weight", 1))
-            if i == last:
-                break
-            current = f"P{len(axes) + 1}"
-            units = m.weight.shape[0]
-            axes[current] = [(f"{name}.weight", 0)] + ([(f"{name}.bias", 0)] if m.bias is not None else [])
-            taps[current] = (name,)
-        elif isinstance(m, norms):
-            if current is None or not (m.affine and m.track_running_stats):
-                raise ValueError(f"layer {name}: BatchNorm must follow a Linear or Conv layer and have affine "
-                                 "parameters and running statistics")
-            axes[current] += norm_entries(name)
-            stats.append(name)
-            taps[current] = (name,)
-        elif isinstance(m, torch.nn.ReLU):
-            if current is not None:
-                taps[current] = (name,)
-        elif not isinstance(m, passive):
-            raise ValueError(f"layer {name} ({type(m).__name__}) is not supported in a Sequential (Linear, Conv1d, "
-                             "Conv2d, BatchNorm, ReLU, pooling, Flatten, Dropout); give the module a "
-                             "permutation_spec() method")
-    return PermutationSpec({k: tuple(v) for k, v in axes.items()}, norm_statistics(stats)), taps

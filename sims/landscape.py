@@ -1,0 +1,87 @@
+"""The landscape pictures of ``twolayer.plot`` for one pair of real-data networks.
+
+    python -m sims.landscape [--figures DIR] [--resolution N] [--seed S]
+
+Two VGG-style networks with BatchNorm (channel multiplier 0.5) trained on MNIST-1D by the
+protocol of ``real_conv`` (``sims/experiments/realdata.py``: 600 steps of SGD with momentum,
+lr 0.05, batch 128; seeds from ``SeedSequence(S)`` as the experiments draw them), B aligned to A
+by weight matching, then
+
+* ``landscape_path``: test loss and error rate along theta(t) = t theta_A + (1 - t) theta_B,
+  without alignment and with pi(B), BatchNorm statistics recomputed on 1000 training rows at
+  every t (solid) or interpolated (dashed);
+* ``landscape_plane``: test loss and error rate on the plane through A, B and pi(B)
+  (``twolayer.plot.plane_grid``, N x N points, statistics recomputed at every point).
+
+Writes PNG, PDF, CSV and JSON of both to DIR (default ``results/figures``; the committed ones:
+``--figures figures``). Data are generated offline (``mnist1d``), never downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from twolayer.random import child
+
+from .common import save
+from .experiments.realdata import RealConfig, barrier_kwargs, dataset, test_objective, train_objective
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sims.landscape", description=__doc__.splitlines()[0])
+    parser.add_argument("--figures", default="results/figures", help="folder of the figures (default %(default)s)")
+    parser.add_argument("--resolution", type=int, default=21, help="plane grid points per axis (default 21)")
+    parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.resolution < 3 or args.seed < 0:
+        print("error: --resolution must be >= 3 and --seed >= 0", file=sys.stderr)
+        return 2
+    out = Path(args.figures)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    cfg = RealConfig(arch="vgg", multiplier=0.5, steps=600)
+    data = dataset(cfg.data, cfg.n_train)
+    train, test, kwargs = train_objective(data), test_objective(data), barrier_kwargs(data)
+    seq = np.random.SeedSequence(args.seed)
+    A, B = (tl.train(cfg.network(data, child(seq, 2 * i)), train, "sgd", lr=cfg.lr, steps=cfg.steps,
+                     batch=cfg.batch, seed=child(seq, 2 * i + 1)).net for i in range(2))
+    protocol = {"data": data.name, "network": "VGG-small, BatchNorm, channel multiplier 0.5",
+                "training": f"SGD momentum 0.9, lr {cfg.lr}, batch {cfg.batch}, {cfg.steps} steps",
+                "seed": args.seed, "evaluated_on": f"test set ({test.X.shape[0]} rows)",
+                "batch_norm_rows": int(kwargs["recompute_bn"].shape[0])}
+
+    curves = tl.plot.path_curves(A, B, test, methods=(None, "weights"), batch_norm=(True, False), ts=kwargs["ts"])
+    title = f"{data.name}: VGG (BN, x0.5), test set; B aligned to A by weight matching"
+    columns = {"t": curves[0].ts}
+    fitted = dict(protocol)
+    for c in curves:
+        key = f"{c.method or 'none'}_{'bn_recomputed' if c.recompute_bn else 'bn_interpolated'}"
+        columns[f"{key}_loss"], columns[f"{key}_error"] = c.loss, c.error
+        fitted[f"{key}_loss_barrier"], fitted[f"{key}_error_barrier"] = c.barrier, c.error_barrier
+    save(tl.plot.draw_path(curves, title), "landscape_path", out, columns, fitted)
+
+    aligned = tl.permute(B, tl.match(A, B).perms)
+    grid = tl.plot.plane_grid(A, B, aligned, test, resolution=args.resolution, recompute_bn=kwargs["recompute_bn"])
+    X, Y = np.meshgrid(grid.x, grid.y)
+    save(tl.plot.draw_plane(grid, title.replace("; B aligned", "; π(B): B aligned")), "landscape_plane", out,
+         {"x": X.ravel(), "y": Y.ravel(), "loss": grid.loss.ravel(), "error": grid.error.ravel()},
+         protocol | {"points_xy": grid.points.tolist(), "points": list(grid.labels),
+                     "loss_at_points": grid.point_loss.tolist(), "grid_loss_min": float(grid.loss.min()),
+                     "grid_loss_max": float(grid.loss.max()), "resolution": args.resolution,
+                     "wall_seconds": time.perf_counter() - start})
+    print(f"landscape_path and landscape_plane written to {out} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
