@@ -9,6 +9,7 @@ biases) and ``TorchNetwork`` (PyTorch modules: convolutional, BatchNorm, residua
 
 from . import data
 from .barriers import BarrierKind, BarrierResult, barrier, barrier_modulo_permutation, path_barrier
+from .certify import Certificate, certified_barrier
 from .condensation import SparsityReport, sparsity
 from .convert import to_mlp, to_student
 from .deep import MLP, MLPTrainResult, TorchNetwork, resnet, vgg
@@ -28,16 +29,18 @@ from .model import Student, Teacher
 from .objective import Classification, ClassificationLoss, Empirical, Objective, Population
 from .permutation import PermutationSpec, interpolate, permute
 from .random import SeedLike, as_generator, child, child_seeds
+from .repair import Repair, unit_moments
 from .training import TrainResult, train, train_replicas
 from .transport import ot_interpolate
 
 __all__ = [
-    "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Classification", "ClassificationLoss",
-    "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "Matching", "Objective", "PermutationSpec",
-    "Population", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher", "TorchNetwork", "TrainResult",
-    "as_generator", "barrier", "barrier_modulo_permutation", "child", "child_seeds", "data",
-    "empirical_loss", "empirical_loss_and_grad", "from_torch", "input_law", "interpolate", "match",
-    "neuron_measure", "ot_interpolate", "participation_dimension", "path_barrier", "permute",
-    "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad", "resnet",
-    "sharpness", "sparsity", "to_mlp", "to_student", "to_torch", "train", "train_replicas", "vgg", "wasserstein",
+    "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Certificate", "Classification",
+    "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "Matching", "Objective",
+    "PermutationSpec", "Population", "Repair", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher",
+    "TorchNetwork", "TrainResult", "as_generator", "barrier", "barrier_modulo_permutation",
+    "certified_barrier", "child", "child_seeds", "data", "empirical_loss", "empirical_loss_and_grad",
+    "from_torch", "input_law", "interpolate", "match", "neuron_measure", "ot_interpolate",
+    "participation_dimension", "path_barrier", "permute", "population_gradient", "population_hessian",
+    "population_loss", "population_loss_and_grad", "resnet", "sharpness", "sparsity", "to_mlp", "to_student",
+    "to_torch", "train", "train_replicas", "unit_moments", "vgg", "wasserstein",
 ]
