@@ -25,6 +25,7 @@ from .losses import (
 )
 from .matching import METHODS, Matching, match
 from .measures import neuron_measure, participation_dimension, wasserstein
+from .merge import MergeResult, merge_many, merge_scores
 from .model import Student, Teacher
 from .objective import Classification, ClassificationLoss, Empirical, Objective, Population
 from .permutation import PermutationSpec, interpolate, permute
@@ -35,11 +36,11 @@ from .transport import ot_interpolate
 
 __all__ = [
     "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Certificate", "Classification",
-    "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "Matching", "Objective",
+    "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "MergeResult", "Matching", "Objective",
     "PermutationSpec", "Population", "Repair", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher",
     "TorchNetwork", "TrainResult", "as_generator", "barrier", "barrier_modulo_permutation",
     "certified_barrier", "child", "child_seeds", "data", "empirical_loss", "empirical_loss_and_grad",
-    "from_torch", "input_law", "interpolate", "match", "neuron_measure", "ot_interpolate",
+    "from_torch", "input_law", "interpolate", "match", "merge_many", "merge_scores", "neuron_measure", "ot_interpolate",
     "participation_dimension", "path_barrier", "permute", "population_gradient", "population_hessian",
     "population_loss", "population_loss_and_grad", "resnet", "sharpness", "sparsity", "to_mlp", "to_student",
     "to_torch", "train", "train_replicas", "unit_moments", "vgg", "wasserstein",

@@ -106,14 +106,16 @@ def _moved(arr: np.ndarray, axis: int) -> np.ndarray:
 
 def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
                     arrays_B: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray] | None = None,
-                    max_sweeps: int = 100, seed=0) -> tuple[dict[str, np.ndarray], dict]:
+                    max_sweeps: int = 100, seed=0, start: Mapping[str, np.ndarray] | None = None
+                    ) -> tuple[dict[str, np.ndarray], dict]:
     """Permutations pi maximising sum_{(p, axis)} <theta^A_p, pi(theta^B)_p> along each axis.
 
     ``metrics[p]`` (optional) is the second moment Sigma of weight matrix p's input: where a
     permutation reorders the rows of p (axis 0, the incoming weights of its units) they are
     compared in w^T Sigma w'; along axis 1 p is compared plainly. One permutation: one exact linear
     assignment. Several: Git Re-Basin's coordinate descent, each permutation solved exactly
-    with the others fixed, in a random order per sweep, until a sweep changes nothing.
+    with the others fixed, in a random order per sweep, until a sweep changes nothing, from the
+    identity or from the permutations ``start``.
 
     Returns the permutations and {"objective": sum_p <theta^A_p, pi(theta^B)_p> over the scored
     parameters (plain inner products), "sweeps": the sweeps made}. Every product runs with BLAS
@@ -122,18 +124,20 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
     """
     max_sweeps = check_positive_int("max_sweeps", max_sweeps)
     with single_threaded_blas():
-        perms, sweeps = _coordinate_descent(spec, arrays_A, arrays_B, metrics or {}, max_sweeps, seed)
+        perms, sweeps = _coordinate_descent(spec, arrays_A, arrays_B, metrics or {}, max_sweeps, seed, start)
         B = permute_arrays(spec, perms, arrays_B)
         objective = sum(float(np.vdot(arrays_A[p], B[p])) for p in arrays_A if p not in spec.unscored)
     return perms, {"objective": objective, "sweeps": sweeps}
 
 
-def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed) -> tuple[dict[str, np.ndarray], int]:
+def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed, start
+                        ) -> tuple[dict[str, np.ndarray], int]:
     # a metric weighs the rows of a weight matrix (its axis 0: incoming weights) only; the same
     # matrix read along axis 1 (outgoing weights of the layer below) is compared plainly
     weighted = {p: arrays_A[p] @ metrics[p] for p in metrics}
     names = spec.names
-    perms = {name: np.arange(spec.size(arrays_A, name)) for name in names}
+    perms = {name: np.arange(spec.size(arrays_A, name)) if start is None else np.asarray(start[name])
+             for name in names}
     scored = {name: [(p, ax) for p, ax in spec.axes[name] if p not in spec.unscored] for name in names}
     if len(names) == 1 and not metrics:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
         (name,) = names
