@@ -21,12 +21,22 @@ refine       Student        from ``weights``, swaps pi(i) <-> pi(j) while the ex
                             population loss falls (``twolayer.refine``; Population objective)
 ot           Student        the optimal transport plan between the neuron measures; widths
                             may differ (``twolayer.transport``)
+sinkhorn     Student, MLP,  weights matching with each exact assignment replaced by the
+             TorchNetwork   entropic (soft) assignment of log-domain Sinkhorn at regularisation
+                            ``reg`` (relative to the score's range), rounded to the permutation
+                            of largest mass; reg -> 0 gives weights (``twolayer.sinkhorn``)
+ste          Student, MLP,  Git Re-Basin's straight-through estimator: a free copy of B's
+             TorchNetwork   weights, projected on B's permutations by weights matching, moved
+                            by Adam along the gradient of the midpoint loss; keeps the best
+                            permutation seen, from weights' (``twolayer.ste``; needs an objective)
 ============ ============== ================================================================
 
 References
 ----------
 S. K. Ainsworth, J. Hayase, S. Srinivasa. Git Re-Basin: merging models modulo permutation
-symmetries. ICLR 2023. arXiv:2209.04836 (weight and activation matching).
+symmetries. ICLR 2023. arXiv:2209.04836 (weight and activation matching, the straight-through
+estimator).
+F. A. G. Peña et al. Re-basin via implicit Sinkhorn differentiation. CVPR 2023. arXiv:2212.12042.
 """
 
 from __future__ import annotations
@@ -106,8 +116,8 @@ def _moved(arr: np.ndarray, axis: int) -> np.ndarray:
 
 def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
                     arrays_B: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray] | None = None,
-                    max_sweeps: int = 100, seed=0, start: Mapping[str, np.ndarray] | None = None
-                    ) -> tuple[dict[str, np.ndarray], dict]:
+                    max_sweeps: int = 100, seed=0, start: Mapping[str, np.ndarray] | None = None,
+                    solve: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Permutations pi maximising sum_{(p, axis)} <theta^A_p, pi(theta^B)_p> along each axis.
 
     ``metrics[p]`` (optional) is the second moment Sigma of weight matrix p's input: where a
@@ -115,7 +125,8 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
     compared in w^T Sigma w'; along axis 1 p is compared plainly. One permutation: one exact linear
     assignment. Several: Git Re-Basin's coordinate descent, each permutation solved exactly
     with the others fixed, in a random order per sweep, until a sweep changes nothing, from the
-    identity or from the permutations ``start``.
+    identity or from the permutations ``start``. ``solve(score) -> perm`` replaces the exact
+    assignment of each step (``twolayer.sinkhorn``).
 
     Returns the permutations and {"objective": sum_p <theta^A_p, pi(theta^B)_p> over the scored
     parameters (plain inner products), "sweeps": the sweeps made}. Every product runs with BLAS
@@ -124,13 +135,13 @@ def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
     """
     max_sweeps = check_positive_int("max_sweeps", max_sweeps)
     with single_threaded_blas():
-        perms, sweeps = _coordinate_descent(spec, arrays_A, arrays_B, metrics or {}, max_sweeps, seed, start)
+        perms, sweeps = _coordinate_descent(spec, arrays_A, arrays_B, metrics or {}, max_sweeps, seed, start, solve)
         B = permute_arrays(spec, perms, arrays_B)
         objective = sum(float(np.vdot(arrays_A[p], B[p])) for p in arrays_A if p not in spec.unscored)
     return perms, {"objective": objective, "sweeps": sweeps}
 
 
-def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed, start
+def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed, start, solve
                         ) -> tuple[dict[str, np.ndarray], int]:
     # a metric weighs the rows of a weight matrix (its axis 0: incoming weights) only; the same
     # matrix read along axis 1 (outgoing weights of the layer below) is compared plainly
@@ -139,7 +150,9 @@ def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed, sta
     perms = {name: np.arange(spec.size(arrays_A, name)) if start is None else np.asarray(start[name])
              for name in names}
     scored = {name: [(p, ax) for p, ax in spec.axes[name] if p not in spec.unscored] for name in names}
-    if len(names) == 1 and not metrics:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
+    exact = solve is None
+    solve = solve or (lambda score: assignment(-score))
+    if len(names) == 1 and not metrics and exact:  # min sum |f_A - f_B[pi]|^2: nearest-neighbour shortcut
         (name,) = names
         rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in scored[name]])  # noqa: E731
         return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}, 1
@@ -153,10 +166,10 @@ def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed, sta
             B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
             score = sum(_moved(weighted[p] if ax == 0 and p in weighted else arrays_A[p], ax) @ _moved(B[p], ax).T
                         for p, ax in scored[name])
-            new = assignment(-score)
+            new = solve(score)
             if not np.array_equal(new, perms[name]):
                 perms[name], changed = new, True
-        if not changed or len(names) == 1:  # one permutation: its one assignment is exact
+        if not changed or (len(names) == 1 and exact):  # one permutation: its one assignment is exact
             break
     return perms, sweeps
 
@@ -235,6 +248,21 @@ def _refine(A, B, objective, max_sweeps, candidates):
     return Matching("refine", perms={"P": perm}, info={**info, "objective": info["midpoint_loss"]})
 
 
+def _sinkhorn(A, B, objective, reg, max_iter, max_sweeps, seed):
+    from .sinkhorn import sinkhorn_solver
+
+    solve = sinkhorn_solver(reg, max_iter)
+    perms, info = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), None, max_sweeps, seed, solve=solve)
+    return Matching("sinkhorn", perms=perms, info={"cost": _distance(A, B, perms), **info})
+
+
+def _ste(A, B, objective, steps, lr, seed):
+    from .ste import straight_through
+
+    perms, info = straight_through(A, B, objective, steps, lr, seed)
+    return Matching("ste", perms=perms, info=info)
+
+
 def _ot(A, B, objective):
     plan, info = transport_plan(A, B)
     return Matching("ot", plan=plan, info={**info, "objective": info["cost"], "sweeps": 1})
@@ -247,6 +275,9 @@ METHODS: dict[str, MatchingMethod] = {m.name: m for m in (
     MatchingMethod("activations", (Student, MLP, TorchNetwork), {"n": None, "seed": 0}, _activations),
     MatchingMethod("refine", (Student,), {"max_sweeps": 20, "candidates": 16}, _refine),
     MatchingMethod("ot", (Student,), {}, _ot),
+    MatchingMethod("sinkhorn", (Student, MLP, TorchNetwork), {"reg": 0.01, "max_iter": 1000, "max_sweeps": 100,
+                                                              "seed": 0}, _sinkhorn),
+    MatchingMethod("ste", (Student, MLP, TorchNetwork), {"steps": 100, "lr": 0.01, "seed": 0}, _ste),
 )}
 
 
