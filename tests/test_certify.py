@@ -30,27 +30,30 @@ def test_path_terms_give_the_population_loss_of_the_path():
     teacher = tl.Teacher.random(2, 4, seed=2, inputs="sphere")
     A, B = tl.Student.init(5, 4, seed=3), tl.Student.init(5, 4, seed=4)
     ts = np.array([0.0, 0.3, 1.0])
-    U, Q, const = path_terms(A, B, teacher, ts)
     perm = rng.permutation(5)
-    for g, t in enumerate(ts):
-        value = U[g][np.arange(5), perm].sum() + const + sum(
-            Q[g, i * 5 + perm[i], j * 5 + perm[j]] for i in range(5) for j in range(i + 1, 5))
-        exact = tl.population_loss(tl.interpolate(A, tl.permute(B, perm), t), teacher)
-        assert value == pytest.approx(exact, rel=1e-12)
+    for repair in (False, True):
+        U, Q, const = path_terms(A, B, teacher, ts, repair)
+        for g, t in enumerate(ts):
+            value = U[g][np.arange(5), perm].sum() + const + sum(
+                Q[g, i * 5 + perm[i], j * 5 + perm[j]] for i in range(5) for j in range(i + 1, 5))
+            net = tl.interpolate(A, tl.permute(B, perm), t, "repair" if repair else "none", tl.Population(teacher))
+            assert value == pytest.approx(tl.population_loss(net, teacher), rel=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["midpoint", "sup"])
-def test_certified_barrier_equals_brute_force_and_bounds_every_method(kind):
+@pytest.mark.parametrize("kind, repair", [("midpoint", "none"), ("sup", "none"), ("sup", "repair")])
+def test_certified_barrier_equals_brute_force_and_bounds_every_method(kind, repair):
     teacher = tl.Teacher.orthonormal(2, 4)
     task = tl.Population(teacher)
     A, B = (tl.train(tl.Student.init(5, 4, 0.5, seed=s), task, steps=1500, lr=0.05).student for s in (1, 2))
-    cert = certified_barrier(A, B, task, kind)
-    brute = [tl.barrier(A, tl.permute(B, np.array(p)), task, kind=kind).value
+    cert = certified_barrier(A, B, task, kind, repair=repair)
+    brute = [tl.barrier(A, tl.permute(B, np.array(p)), task, kind=kind, repair=repair).value
              for p in itertools.permutations(range(5))]
     assert cert.value == pytest.approx(min(brute), rel=1e-9, abs=1e-15) and cert.permutations == 120
-    assert tl.barrier(A, tl.permute(B, cert.perm), task, kind=kind).value == pytest.approx(cert.value, rel=1e-9)
-    for method in ("weights", "activations", "refine"):
-        assert tl.barrier_modulo_permutation(A, B, task, method, kind=kind).value >= cert.value - 1e-15
+    again = tl.barrier(A, tl.permute(B, cert.perm), task, kind=kind, repair=repair).value
+    assert again == pytest.approx(cert.value, rel=1e-9)
+    for method in ("weights", "activations", "refine", "sinkhorn", "ste"):
+        found = tl.barrier_modulo_permutation(A, B, task, method, kind=kind, repair=repair).value
+        assert found >= cert.value - 1e-15
 
 
 def test_certified_barrier_refuses_what_it_cannot_certify():

@@ -39,6 +39,7 @@ from .model import Student
 from .objective import Population
 from .permutation import check_compatible, permute
 from .reference import arccos_kernel
+from .repair import Repair, check_repair
 from .validation import check_enum
 
 #: the widest pair enumerated (10! = 3.6 million permutations: seconds; 11!: a minute and 0.3 GB)
@@ -69,14 +70,22 @@ class Certificate:
     candidates: int
 
 
-def path_terms(A: Student, B: Student, teacher, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """U of shape (g, m, m), Q of shape (g, m^2, m^2) and const (module docstring) on the grid ts."""
+def path_terms(A: Student, B: Student, teacher, ts: np.ndarray, repair: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """U of shape (g, m, m), Q of shape (g, m^2, m^2) and const (module docstring) on the grid ts;
+    with ``repair`` each neuron n_ip(t) scaled to norm t |w_i| + (1 - t) |w'_p| (the exact REPAIR
+    of ``twolayer.repair``, a function of the pair (i, p) too)."""
     m, d = A.m, A.d
     scale = teacher.inputs.moment_scale(d)
     U = np.empty((len(ts), m, m))
     Q = np.empty((len(ts), m * m, m * m))
+    norms_A, norms_B = np.linalg.norm(A.W, axis=1), np.linalg.norm(B.W, axis=1)
     for g, t in enumerate(ts):
         N = (t * A.W[:, None, :] + (1 - t) * B.W[None, :, :]).reshape(m * m, d)
+        if repair:
+            goal = (t * norms_A[:, None] + (1 - t) * norms_B[None, :]).ravel()
+            now = np.linalg.norm(N, axis=1)
+            N = N * np.divide(goal, now, out=np.ones_like(now), where=now > 0)[:, None]
         alpha = (A.c * (t * A.a[:, None] + (1 - t) * B.a[None, :])).ravel()
         U[g] = (scale * (0.25 * alpha**2 * (N * N).sum(1) - alpha * (arccos_kernel(N, teacher.V) @ teacher.b))
                 ).reshape(m, m)
@@ -95,7 +104,7 @@ def unrank(rank: int, m: int) -> np.ndarray:
 
 
 def certified_barrier(A: Student, B: Student, objective: Population, kind: BarrierKind | str = "sup",
-                      ts=None) -> Certificate:
+                      ts=None, repair: Repair | str = Repair.NONE) -> Certificate:
     """The exact minimum over all m! permutations pi of the barrier between A and pi(B).
 
     .. math::
@@ -115,6 +124,8 @@ def certified_barrier(A: Student, B: Student, objective: Population, kind: Barri
     kind : BarrierKind or {"sup", "midpoint", "endpoints_mean"}
     ts : array, optional
         The grid of ``barrier`` (default 25 points).
+    repair : Repair or {"none", "repair", "rescale"}
+        The minimum of the repaired barrier (``twolayer.repair``, exact for students).
 
     Returns
     -------
@@ -144,19 +155,21 @@ def certified_barrier(A: Student, B: Student, objective: Population, kind: Barri
     if A.m > MAX_ENUMERATION_WIDTH:
         raise ValueError(f"A.m must be <= {MAX_ENUMERATION_WIDTH} to enumerate all m! permutations; got {A.m}")
     kind = check_enum("kind", kind, BarrierKind)
+    repair = check_repair(repair)
     grid = np.array([0.5]) if kind is BarrierKind.MIDPOINT else _grid(ts)
     teacher = objective.teacher
     loss_A, loss_B = population_loss(A, teacher), population_loss(B, teacher)
-    U, Q, const = path_terms(A, B, teacher, grid)
+    U, Q, const = path_terms(A, B, teacher, grid, repair is not Repair.NONE)
     maxima = grid_maxima(U, Q, kind.baseline(grid, loss_A, loss_B) - const)
     order = np.argsort(maxima, kind="stable")
     best = unrank(int(order[0]), A.m)
     if kind is BarrierKind.MIDPOINT:
         return Certificate(best, float(maxima[order[0]]), kind, maxima.size, 1)
-    upper = barrier(A, permute(B, best), objective, grid, kind).value
+    upper = barrier(A, permute(B, best), objective, grid, kind, repair=repair).value
     # rounding: the kernel's sums and barrier's loss differ by ~1e-15 of the loss scale
     slack = 1e-12 * max(loss_A, loss_B, abs(const), 1e-300)
     candidates = order[maxima[order] <= upper + slack]
-    values = [barrier(A, permute(B, unrank(int(r), A.m)), objective, grid, kind).value for r in candidates]
+    values = [barrier(A, permute(B, unrank(int(r), A.m)), objective, grid, kind, repair=repair).value
+              for r in candidates]
     i = int(np.argmin(values))
     return Certificate(unrank(int(candidates[i]), A.m), float(values[i]), kind, maxima.size, len(candidates))
