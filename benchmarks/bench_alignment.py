@@ -23,9 +23,26 @@ def condensed_minimum(m, k, d, rng, noise=0.01):
     return tl.Student(a, W + noise * rng.standard_normal((m, d)))
 
 
+def blas_threads_rows() -> list[dict]:
+    """Weight matching of two 40-128-128-10 MLPs with the caller's BLAS at one and at two threads:
+    matching holds BLAS to one thread itself, so the two times should agree (issue 23 measured
+    0.51 s against 0.023 s before it did)."""
+    import scipy.linalg.cython_blas  # noqa: F401  (loaded, so that the limits reach numba's BLAS too)
+    from threadpoolctl import threadpool_limits
+
+    A, B = tl.MLP.init((40, 128, 128, 10), seed=0), tl.MLP.init((40, 128, 128, 10), seed=1)
+    times = {}
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            times[threads] = best_time(lambda: tl.match(A, B), repeats=7)
+    return [{"case": "weights matching MLP 40-128-128-10, caller's BLAS 1 thread", "ms": 1e3 * times[1]},
+            {"case": "weights matching MLP 40-128-128-10, caller's BLAS 2 threads", "ms": 1e3 * times[2],
+             "x_one_thread": times[2] / times[1]}]
+
+
 def main():
     rng = np.random.default_rng(0)
-    rows = []
+    rows = blas_threads_rows()
     for m in (1000, 4000):
         A = tl.Student(rng.standard_normal(m), rng.standard_normal((m, 20)))
         near = tl.permute(A.with_params(A.a + 1e-3 * rng.standard_normal(m),

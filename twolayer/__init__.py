@@ -11,6 +11,7 @@ linear path, the plane through three networks) in ``twolayer.plot``.
 
 from . import data, plot
 from .barriers import BarrierKind, BarrierResult, barrier, barrier_modulo_permutation, path_barrier
+from .certify import Certificate, certified_barrier
 from .condensation import SparsityReport, sparsity
 from .convert import to_mlp, to_student
 from .deep import MLP, MLPTrainResult, Precision, TorchNetwork, resnet, vgg
@@ -26,21 +27,24 @@ from .losses import (
 )
 from .matching import METHODS, Matching, match
 from .measures import neuron_measure, participation_dimension, wasserstein
+from .merge import MergeResult, merge_many, merge_scores
 from .model import Student, Teacher
 from .objective import Classification, ClassificationLoss, Empirical, Objective, Population
 from .permutation import PermutationSpec, interpolate, permute
 from .random import SeedLike, as_generator, child, child_seeds
+from .repair import Repair, unit_moments
 from .training import TrainResult, train, train_replicas
 from .transport import ot_interpolate
 
 __all__ = [
-    "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Classification", "ClassificationLoss",
-    "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "Matching", "Objective", "PermutationSpec",
-    "Population", "Precision", "SeedLike", "Sphere", "SparsityReport", "Student", "Teacher", "TorchNetwork",
-    "TrainResult",
-    "as_generator", "barrier", "barrier_modulo_permutation", "child", "child_seeds", "data",
-    "empirical_loss", "empirical_loss_and_grad", "from_torch", "input_law", "interpolate", "match",
-    "neuron_measure", "ot_interpolate", "participation_dimension", "path_barrier", "permute", "plot",
-    "population_gradient", "population_hessian", "population_loss", "population_loss_and_grad", "resnet",
-    "sharpness", "sparsity", "to_mlp", "to_student", "to_torch", "train", "train_replicas", "vgg", "wasserstein",
+    "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Certificate", "Classification",
+    "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "MergeResult", "Matching",
+    "Objective", "PermutationSpec", "Population", "Precision", "Repair", "SeedLike", "Sphere", "SparsityReport",
+    "Student", "Teacher",
+    "TorchNetwork", "TrainResult", "as_generator", "barrier", "barrier_modulo_permutation",
+    "certified_barrier", "child", "child_seeds", "data", "empirical_loss", "empirical_loss_and_grad",
+    "from_torch", "input_law", "interpolate", "match", "merge_many", "merge_scores", "neuron_measure", "ot_interpolate",
+    "participation_dimension", "path_barrier", "permute", "plot", "population_gradient", "population_hessian",
+    "population_loss", "population_loss_and_grad", "resnet", "sharpness", "sparsity", "to_mlp", "to_student",
+    "to_torch", "train", "train_replicas", "unit_moments", "vgg", "wasserstein",
 ]

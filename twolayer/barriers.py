@@ -35,6 +35,7 @@ from .interop import as_network
 from .matching import Matching, match
 from .objective import Objective, check_objective
 from .permutation import check_compatible, interpolate, permute
+from .repair import Repair, check_repair, repaired_path
 from .transport import ot_interpolate
 from .validation import check_array, check_enum
 
@@ -160,8 +161,11 @@ def _along(path, objective: Objective, ts, kind) -> BarrierResult:
     return res
 
 
-def _linear_path(A, B, objective: Objective, recompute_bn) -> Callable[[float], object]:
-    """t -> theta(t), with BatchNorm statistics recomputed where the network has BatchNorm."""
+def _linear_path(A, B, objective: Objective, recompute_bn, repair: Repair) -> Callable[[float], object]:
+    """t -> theta(t), repaired (``twolayer.repair``) or with BatchNorm statistics recomputed where
+    the network has BatchNorm."""
+    if repair is not Repair.NONE:
+        return repaired_path(A, B, objective, repair)
     if recompute_bn is False or not getattr(A, "has_batch_norm", False):
         return lambda t: interpolate(A, B, t)
     if recompute_bn is True:
@@ -172,7 +176,7 @@ def _linear_path(A, B, objective: Objective, recompute_bn) -> Callable[[float], 
 
 
 def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup",
-            recompute_bn: bool | np.ndarray = True) -> BarrierResult:
+            recompute_bn: bool | np.ndarray = True, repair: Repair | str = Repair.NONE) -> BarrierResult:
     """Barrier of ``objective`` along theta(t) = t theta_A + (1 - t) theta_B (no permutation).
 
     Parameters
@@ -188,6 +192,10 @@ def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup"
         For networks with BatchNorm: recompute its statistics at every t on the objective's
         inputs (True, default) or on the inputs given (typically the training data when the
         objective is a test set); False keeps the interpolated statistics.
+    repair : Repair or {"none", "repair", "rescale"}
+        Reset every unit's pre-activation statistics along the path to the interpolation of the
+        endpoints' (``twolayer.repair``; Jordan et al. 2023): on the objective's inputs, or exactly
+        for students under a ``Population`` objective. Networks without BatchNorm.
 
     Returns
     -------
@@ -202,15 +210,16 @@ def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup"
     0.0908
     """
     check_objective(objective)
+    repair = check_repair(repair)
     A, B = as_network(A, objective), as_network(B, objective)
     check_compatible(A, B)
     objective.check(A)
-    return _along(_linear_path(A, B, objective, recompute_bn), objective, ts, kind)
+    return _along(_linear_path(A, B, objective, recompute_bn, repair), objective, ts, kind)
 
 
 def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weights", ts=None,
                                kind: BarrierKind | str = "sup", recompute_bn: bool | np.ndarray = True,
-                               **options) -> BarrierResult:
+                               repair: Repair | str = Repair.NONE, **options) -> BarrierResult:
     """Barrier between A and B after aligning B with A: ``barrier(A, permute(B, pi), objective)``
     with pi = ``match(A, B, method, objective, **options)``; method ``ot`` follows the transport
     plan's interpolation (students of any widths, ``twolayer.transport``).
@@ -222,8 +231,8 @@ def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weight
         The loss of the barrier; also what ``match`` uses (data, law, teacher).
     method : str
         A matching method (``twolayer.METHODS``).
-    ts, kind, recompute_bn
-        As for ``barrier``.
+    ts, kind, recompute_bn, repair
+        As for ``barrier`` (``repair`` along the aligned path; not with the ``ot`` plan).
     **options
         The matching method's options.
 
@@ -242,12 +251,16 @@ def barrier_modulo_permutation(A, B, objective: Objective, method: str = "weight
     0.0
     """
     check_objective(objective)
+    repair = check_repair(repair)
     A, B = as_network(A, objective), as_network(B, objective)
     matching = match(A, B, method, objective, **options)
     if matching.plan is not None:
+        if repair is not Repair.NONE:
+            raise ValueError("repair applies to permutation paths; method 'ot' gives a transport plan "
+                             "(use repair='none')")
         objective.check(A)
         res = _along(lambda t: ot_interpolate(A, B, matching.plan, t), objective, ts, kind)
     else:
-        res = barrier(A, permute(B, matching.perms), objective, ts, kind, recompute_bn)
+        res = barrier(A, permute(B, matching.perms), objective, ts, kind, recompute_bn, repair)
     res.matching = matching
     return res

@@ -137,9 +137,9 @@ def to_torch(net: MLP | TorchNetwork):
     return torch.nn.Sequential(*layers[:-1])
 
 
-def as_network(net, objective=None):
-    """``net`` itself, or, for a PyTorch module, ``from_torch(net)`` with the input shape of the
-    objective's examples (``Classification.shape``)."""
+def as_network(net, objective=None, input_shape=None):
+    """``net`` itself, or, for a PyTorch module, ``from_torch(net)`` with ``input_shape`` when
+    given, else the input shape of the objective's examples (``Classification.shape``)."""
     if not _is_module(net):
         return net
-    return from_torch(net, getattr(objective, "shape", None))
+    return from_torch(net, getattr(objective, "shape", None) if input_shape is None else input_shape)

@@ -21,12 +21,22 @@ refine       Student        from ``weights``, swaps pi(i) <-> pi(j) while the ex
                             population loss falls (``twolayer.refine``; Population objective)
 ot           Student        the optimal transport plan between the neuron measures; widths
                             may differ (``twolayer.transport``)
+sinkhorn     Student, MLP,  weights matching with each exact assignment replaced by the
+             TorchNetwork   entropic (soft) assignment of log-domain Sinkhorn at regularisation
+                            ``reg`` (relative to the score's range), rounded to the permutation
+                            of largest mass; reg -> 0 gives weights (``twolayer.sinkhorn``)
+ste          Student, MLP,  Git Re-Basin's straight-through estimator: a free copy of B's
+             TorchNetwork   weights, projected on B's permutations by weights matching, moved
+                            by Adam along the gradient of the midpoint loss; keeps the best
+                            permutation seen, from weights' (``twolayer.ste``; needs an objective)
 ============ ============== ================================================================
 
 References
 ----------
 S. K. Ainsworth, J. Hayase, S. Srinivasa. Git Re-Basin: merging models modulo permutation
-symmetries. ICLR 2023. arXiv:2209.04836 (weight and activation matching).
+symmetries. ICLR 2023. arXiv:2209.04836 (weight and activation matching, the straight-through
+estimator).
+F. A. G. Peña et al. Re-basin via implicit Sinkhorn differentiation. CVPR 2023. arXiv:2212.12042.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blas import single_threaded_blas
 from ._resources import check_memory
 from .assignment import assignment, distance_assignment
 from .deep.mlp import MLP
@@ -63,7 +74,12 @@ class Matching:
     plan : array of shape (m_A, m_B), or None
         The transport plan (method ``ot``).
     info : dict
-        Method-specific numbers: the weight distance |theta_A - pi(theta_B)|^2 (``cost``),
+        Every method: ``objective``, the value its objective reached (weights, weights_cov:
+        sum_p <theta^A_p, pi(theta^B)_p>; activations: the summed correlation of matched units;
+        refine, ste: the midpoint loss; sinkhorn: the weight-matching objective of the permutation
+        it rounds to; ot: the plan's cost), and ``sweeps``, the passes made over the permutations
+        (coordinate descent, local search or optimiser steps; 1 for a one-shot exact solver).
+        Besides, method-specific numbers: the weight distance |theta_A - pi(theta_B)|^2 (``cost``),
         the mean correlation, refine's midpoint losses and swaps, the plan's cost.
     """
 
@@ -100,41 +116,61 @@ def _moved(arr: np.ndarray, axis: int) -> np.ndarray:
 
 def weight_matching(spec: PermutationSpec, arrays_A: Mapping[str, np.ndarray],
                     arrays_B: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray] | None = None,
-                    max_sweeps: int = 100, seed=0) -> dict[str, np.ndarray]:
+                    max_sweeps: int = 100, seed=0, start: Mapping[str, np.ndarray] | None = None,
+                    solve: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Permutations pi maximising sum_{(p, axis)} <theta^A_p, pi(theta^B)_p> along each axis.
 
     ``metrics[p]`` (optional) is the second moment Sigma of weight matrix p's input: where a
     permutation reorders the rows of p (axis 0, the incoming weights of its units) they are
     compared in w^T Sigma w'; along axis 1 p is compared plainly. One permutation: one exact linear
     assignment. Several: Git Re-Basin's coordinate descent, each permutation solved exactly
-    with the others fixed, in a random order per sweep, until a sweep changes nothing.
+    with the others fixed, in a random order per sweep, until a sweep changes nothing, from the
+    identity or from the permutations ``start``. ``solve(score) -> perm`` replaces the exact
+    assignment of each step (``twolayer.sinkhorn``).
+
+    Returns the permutations and {"objective": sum_p <theta^A_p, pi(theta^B)_p> over the scored
+    parameters (plain inner products), "sweeps": the sweeps made}. Every product runs with BLAS
+    held to one thread (``single_threaded_blas``): a multi-threaded BLAS on these small products
+    under a busy machine was measured 20x slower.
     """
     max_sweeps = check_positive_int("max_sweeps", max_sweeps)
-    metrics = metrics or {}
+    with single_threaded_blas():
+        perms, sweeps = _coordinate_descent(spec, arrays_A, arrays_B, metrics or {}, max_sweeps, seed, start, solve)
+        B = permute_arrays(spec, perms, arrays_B)
+        objective = sum(float(np.vdot(arrays_A[p], B[p])) for p in arrays_A if p not in spec.unscored)
+    return perms, {"objective": objective, "sweeps": sweeps}
+
+
+def _coordinate_descent(spec, arrays_A, arrays_B, metrics, max_sweeps, seed, start, solve
+                        ) -> tuple[dict[str, np.ndarray], int]:
     # a metric weighs the rows of a weight matrix (its axis 0: incoming weights) only; the same
     # matrix read along axis 1 (outgoing weights of the layer below) is compared plainly
     weighted = {p: arrays_A[p] @ metrics[p] for p in metrics}
     names = spec.names
-    perms = {name: np.arange(spec.size(arrays_A, name)) for name in names}
+    perms = {name: np.arange(spec.size(arrays_A, name)) if start is None else np.asarray(start[name])
+             for name in names}
     scored = {name: [(p, ax) for p, ax in spec.axes[name] if p not in spec.unscored] for name in names}
-    if len(names) == 1 and not metrics and spec.groups(names[0]) == 1:  # nearest-neighbour shortcut
+    exact = solve is None
+    if len(names) == 1 and not metrics and exact and spec.groups(names[0]) == 1:  # nearest-neighbour shortcut
         (name,) = names
         rows = lambda arrays: np.hstack([_moved(arrays[p], ax) for p, ax in scored[name]])  # noqa: E731
-        return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}
+        return {name: distance_assignment(rows(arrays_A), rows(arrays_B))}, 1
     rng = as_generator(seed)
+    sweeps = 0
     for _ in range(max_sweeps):
+        sweeps += 1
         changed = False
         for name in (names[i] for i in rng.permutation(len(names))):
             others = {q: perms[q] for q in names if q != name}
             B = permute_arrays(PermutationSpec({q: spec.axes[q] for q in others}), others, arrays_B)
             score = sum(_moved(weighted[p] if ax == 0 and p in weighted else arrays_A[p], ax) @ _moved(B[p], ax).T
                         for p, ax in scored[name])
-            new = assignment(-score, spec.groups(name))
+            new = assignment(-score, spec.groups(name)) if exact else solve(score)
             if not np.array_equal(new, perms[name]):
                 perms[name], changed = new, True
-        if not changed or len(names) == 1:  # one permutation: its one assignment is exact
+        if not changed or (len(names) == 1 and exact):  # one permutation: its one assignment is exact
             break
-    return perms
+    return perms, sweeps
 
 
 def _distance(A, B, perms) -> float:
@@ -145,8 +181,8 @@ def _distance(A, B, perms) -> float:
 
 
 def _weights(A, B, objective, max_sweeps, seed, metrics=None, method="weights"):
-    perms = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), metrics, max_sweeps, seed)
-    return Matching(method, perms=perms, info={"cost": _distance(A, B, perms)})
+    perms, info = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), metrics, max_sweeps, seed)
+    return Matching(method, perms=perms, info={"cost": _distance(A, B, perms), **info})
 
 
 def _second_moments(A, objective) -> dict[str, np.ndarray]:
@@ -193,24 +229,47 @@ def _activations(A, B, objective, n, seed):
     X = objective.inputs(d, n, seed)
     HA, HB = A.hidden(X), B.hidden(X)
     perms, corr = {}, []
-    for name in A.permutation_spec().names:
-        C = activation_correlation(HA[name], HB[name])
-        perms[name] = assignment(-C, A.permutation_spec().groups(name))
-        corr.append(C[np.arange(C.shape[0]), perms[name]].mean())
-    return Matching("activations", perms=perms, info={"correlation": float(np.mean(corr))})
+    with single_threaded_blas():
+        for name in A.permutation_spec().names:
+            C = activation_correlation(HA[name], HB[name])
+            perms[name] = assignment(-C, A.permutation_spec().groups(name))
+            corr.append(C[np.arange(C.shape[0]), perms[name]])
+    info = {"correlation": float(np.mean([c.mean() for c in corr])),
+            "objective": float(sum(c.sum() for c in corr)), "sweeps": 1}
+    return Matching("activations", perms=perms, info=info)
 
 
 def _refine(A, B, objective, max_sweeps, candidates):
     if not isinstance(objective, Population):
         raise ValueError("method='refine' needs a Population objective (it lowers the exact population loss)")
-    start = weight_matching(A.permutation_spec(), A.arrays(), B.arrays())["P"]
+    start = weight_matching(A.permutation_spec(), A.arrays(), B.arrays())[0]["P"]
     perm, info = refine(A, B, objective.teacher, start, max_sweeps, candidates)
-    return Matching("refine", perms={"P": perm}, info=info)
+    return Matching("refine", perms={"P": perm}, info={**info, "objective": info["midpoint_loss"]})
+
+
+def _sinkhorn(A, B, objective, reg, max_iter, max_sweeps, seed):
+    from .sinkhorn import sinkhorn_solver
+
+    spec = A.permutation_spec()
+    grouped = [name for name in spec.names if spec.groups(name) > 1]
+    if grouped:
+        raise ValueError(f"method='sinkhorn' cannot keep GroupNorm's within-group constraint (permutation "
+                         f"{grouped[0]!r}); use method='weights' or 'activations'")
+    solve = sinkhorn_solver(reg, max_iter)
+    perms, info = weight_matching(A.permutation_spec(), A.arrays(), B.arrays(), None, max_sweeps, seed, solve=solve)
+    return Matching("sinkhorn", perms=perms, info={"cost": _distance(A, B, perms), **info})
+
+
+def _ste(A, B, objective, steps, lr, seed):
+    from .ste import straight_through
+
+    perms, info = straight_through(A, B, objective, steps, lr, seed)
+    return Matching("ste", perms=perms, info=info)
 
 
 def _ot(A, B, objective):
     plan, info = transport_plan(A, B)
-    return Matching("ot", plan=plan, info=info)
+    return Matching("ot", plan=plan, info={**info, "objective": info["cost"], "sweeps": 1})
 
 
 #: every matching method, with the networks it takes and its options (defaults)
@@ -220,6 +279,9 @@ METHODS: dict[str, MatchingMethod] = {m.name: m for m in (
     MatchingMethod("activations", (Student, MLP, TorchNetwork), {"n": None, "seed": 0}, _activations),
     MatchingMethod("refine", (Student,), {"max_sweeps": 20, "candidates": 16}, _refine),
     MatchingMethod("ot", (Student,), {}, _ot),
+    MatchingMethod("sinkhorn", (Student, MLP, TorchNetwork), {"reg": 0.01, "max_iter": 1000, "max_sweeps": 100,
+                                                              "seed": 0}, _sinkhorn),
+    MatchingMethod("ste", (Student, MLP, TorchNetwork), {"steps": 100, "lr": 0.01, "seed": 0}, _ste),
 )}
 
 
@@ -230,7 +292,8 @@ def matching_method(method: str) -> MatchingMethod:
     return METHODS[method]
 
 
-def match(A, B, method: str = "weights", objective: Objective | None = None, **options) -> Matching:
+def match(A, B, method: str = "weights", objective: Objective | None = None, *,
+          input_shape: tuple[int, ...] | None = None, **options) -> Matching:
     """Align network B with network A.
 
     Parameters
@@ -243,6 +306,9 @@ def match(A, B, method: str = "weights", objective: Objective | None = None, **o
     objective : Objective, optional
         The task: ``weights_cov`` takes its second moments from it, ``activations`` its
         inputs, ``refine`` its teacher. ``weights`` and ``ot`` do not need it.
+    input_shape : tuple of int, optional
+        One example's shape, for PyTorch modules that are not plain MLPs (convolutional
+        networks) matched without a ``Classification`` objective to take it from.
     **options
         The method's options (``METHODS[method].options``); any other keyword is an error.
 
@@ -266,7 +332,7 @@ def match(A, B, method: str = "weights", objective: Objective | None = None, **o
         raise ValueError(f"option {unknown[0]!r} does not apply to method {method!r} (it takes: {takes})")
     if objective is not None:
         check_objective(objective)
-    A, B = as_network(A, objective), as_network(B, objective)
+    A, B = as_network(A, objective, input_shape), as_network(B, objective, input_shape)
     for label, net in (("A", A), ("B", B)):
         if not isinstance(net, spec.networks):
             allowed = " or ".join(t.__name__ for t in spec.networks)

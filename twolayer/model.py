@@ -213,6 +213,22 @@ class Student:
         """{"P": sigma(X W^T)}, of shape (n, m)."""
         return {"P": np.maximum(np.asarray(X, dtype=float) @ self.W.T, 0.0)}
 
+    @property
+    def in_features(self) -> int:
+        """d, the input dimension."""
+        return self.d
+
+    def pre_activations(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """{"P": X W^T}, of shape (n, m)."""
+        return {"P": np.asarray(X, dtype=float) @ self.W.T}
+
+    def with_unit_affine(self, name: str, scale: np.ndarray, shift: np.ndarray) -> Student:
+        """The student whose pre-activations are scale_i (w_i . x): bias-free, it cannot shift them."""
+        if np.any(shift != 0):
+            raise ValueError("repair='repair' on data shifts the units' means, which needs biases; a bias-free Student "
+                             "takes repair='rescale' on data, or the exact form under a Population objective")
+        return self.with_params(self.a, self.W * np.asarray(scale)[:, None])
+
 
 STUDENT_SPEC = PermutationSpec({"P": (("a", 0), ("W", 0))})
 

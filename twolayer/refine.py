@@ -51,8 +51,9 @@ def refine(A: Student, B: Student, teacher: Teacher, perm: np.ndarray, max_sweep
     where[perm] = np.arange(A.m)
     near = np.argsort(squared_distances(_features(B), _features(B)), axis=1)
     near = near[:, 1:candidates + 1]
-    swaps = 0
+    swaps = sweeps = 0
     for _ in range(max_sweeps):
+        sweeps += 1
         improved = False
         for i in range(A.m):
             js = where[near[perm[i]]]
@@ -74,7 +75,7 @@ def refine(A: Student, B: Student, teacher: Teacher, perm: np.ndarray, max_sweep
     if end_loss > start_loss:  # rounding only: never return a worse permutation
         perm, end_loss = start, start_loss
     return perm, {"midpoint_loss_start": start_loss, "midpoint_loss": end_loss,
-                  "gain": start_loss - end_loss, "swaps": swaps}
+                  "gain": start_loss - end_loss, "swaps": swaps, "sweeps": sweeps}
 
 
 def _swap_deltas(i, js, A, B, perm, alpha, U, teacher):

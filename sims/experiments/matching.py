@@ -1,9 +1,14 @@
-"""matching: the alignment methods compared on the same trained pairs, versus width.
+"""matching: the alignment methods compared on the same trained pairs, versus width, with and
+without REPAIR, against the certified optimum where the width allows it.
 
 weights, weights_cov (identity second moment for Gaussian inputs: equal to weights here),
-activations (on 10^4 inputs), refine (up to REFINE_MAX_WIDTH) and the OT plan; the barrier
-each one leaves and its wall time (measured warm: each method is first called on a tiny pair, so
-that numba's compilation is not counted).
+activations (on 10^4 inputs), refine (up to REFINE_MAX_WIDTH), sinkhorn and ste (learned
+matchings, default options) and the OT plan; the barrier each one leaves, plain and with the
+exact REPAIR of students (``twolayer.repair``; not for the OT plan), and its wall time (measured
+warm: each method is first called on a tiny pair, so that numba's compilation is not counted).
+For m <= CERTIFY_MAX_WIDTH the certified optimum (``twolayer.certify``: the exact minimum over
+all m! permutations), plain and repaired, and each method's gap to it; those widths get
+CERTIFIED_REPLICATES pairs.
 """
 
 from __future__ import annotations
@@ -19,13 +24,21 @@ from ..common import BARRIER_FLOOR, GDConfig, figure, save
 from ..experiment import Experiment
 from ..table import Table
 
-METHODS = ("weights", "weights_cov", "activations", "refine", "ot")
+METHODS = ("weights", "weights_cov", "activations", "refine", "sinkhorn", "ste", "ot")
+#: methods whose permutation path REPAIR applies to (not the OT plan)
+REPAIRED = tuple(m for m in METHODS if m != "ot")
 REFINE_MAX_WIDTH = 128
+CERTIFY_MAX_WIDTH = 9
+CERTIFIED_REPLICATES = 8
+#: a method "finds the optimum" when its barrier is within this of the certified one (relative):
+#: the accuracy of a barrier's maximum over t (``twolayer.barriers``)
+OPTIMAL_TOLERANCE = 1e-6
 
 
 def configs(profile: str) -> list[GDConfig]:
-    widths, reps = ((8, 16, 32, 64, 128), 3) if profile == "quick" else ((8, 16, 32, 64, 128, 256), 6)
-    return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
+    widths, reps = ((6, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((6, 8, 9, 16, 32, 64, 128, 256), 6)
+    return [GDConfig(m=m, replicate=r) for m in widths
+            for r in range(max(reps, CERTIFIED_REPLICATES) if m <= CERTIFY_MAX_WIDTH else reps)]
 
 
 def _warm_up(teacher: tl.Teacher) -> None:
@@ -33,41 +46,127 @@ def _warm_up(teacher: tl.Teacher) -> None:
     small = [tl.Student.init(4, teacher.d, 1.0, seed=s) for s in (0, 1)]
     for method in METHODS:
         tl.barrier_modulo_permutation(*small, tl.Population(teacher), method=method)
+    tl.certified_barrier(*small, tl.Population(teacher))
 
 
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
+    task = tl.Population(teacher)
     A, B = (r.student for r in cfg.students(seq, 2))
     _warm_up(teacher)
     out = {}
     for method in METHODS:
         if method == "refine" and cfg.m > REFINE_MAX_WIDTH:
-            out[method], out[f"{method}_seconds"] = np.nan, np.nan
+            out[method] = out[f"{method}_seconds"] = out[f"{method}_repair"] = np.nan
             continue
         t0 = time.perf_counter()
-        res = tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method=method)
+        res = tl.barrier_modulo_permutation(A, B, task, method=method)
         out[f"{method}_seconds"] = time.perf_counter() - t0
         out[method] = res.value
+        if method in REPAIRED:
+            out[f"{method}_repair"] = tl.barrier(A, tl.permute(B, res.matching.perms), task, repair="repair").value
+    for suffix, repair in (("", "none"), ("_repair", "repair")):
+        if cfg.m <= CERTIFY_MAX_WIDTH:
+            t0 = time.perf_counter()
+            out[f"certified{suffix}"] = tl.certified_barrier(A, B, task, repair=repair).value
+            out[f"certified{suffix}_seconds"] = time.perf_counter() - t0
+        else:
+            out[f"certified{suffix}"] = out[f"certified{suffix}_seconds"] = np.nan
+    return out
+
+
+def _gaps(table: Table, certified_widths) -> dict:
+    """Per method, plain and repaired, at each certified width: the gap barrier - certified over
+    the pairs (mean, min, max) and the fraction of pairs at the optimum."""
+    out = {}
+    for method in REPAIRED + ("ot",):
+        for suffix in ("", "_repair"):
+            column = f"{method}{suffix}"
+            if column not in table or (method == "ot" and suffix):
+                continue
+            by_m = {}
+            for m in certified_widths:
+                rows = table.where(m=m)
+                found, best = np.asarray(rows[column], float), np.asarray(rows[f"certified{suffix}"], float)
+                ok = np.isfinite(found) & np.isfinite(best)
+                gap = found[ok] - best[ok]
+                at_optimum = gap <= OPTIMAL_TOLERANCE * np.maximum(np.abs(best[ok]), BARRIER_FLOOR)
+                by_m[int(m)] = {"pairs": int(ok.sum()), "mean_gap": float(gap.mean()), "min_gap": float(gap.min()),
+                                "max_gap": float(gap.max()), "at_optimum": int(at_optimum.sum())}
+            out[column] = by_m
     return out
 
 
 def summarize(table: Table, out: Path, store) -> dict:
-    fig, (ax, ax2) = figure(2)
+    fig, (ax, ax2, ax3) = figure(3)
+    colours = {method: f"C{i}" for i, method in enumerate(METHODS)}
     fitted: dict = {}
     for method in METHODS:
         barrier, seconds = table.group("m", method), table.group("m", f"{method}_seconds")
-        ax.plot(barrier.x, np.maximum(barrier.value, BARRIER_FLOOR), marker="o", label=method)
-        ax2.plot(seconds.x, seconds.value, marker="o", label=method)
-        fitted[method] = {"mean_barrier_by_m": barrier.as_dict(), "mean_seconds_by_m": seconds.as_dict()}
-    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="barrier mod P (population)",
-           title="Barrier left by each alignment method")
+        ax.errorbar(barrier.x, np.maximum(barrier.value, BARRIER_FLOOR), yerr=barrier.sem, marker="o", ms=3,
+                    color=colours[method], label=method, capsize=2)
+        ax2.plot(seconds.x, seconds.value, marker="o", ms=3, color=colours[method], label=method)
+        fitted[method] = {"mean_barrier_by_m": barrier.as_dict(), "sem_barrier_by_m": _sems(barrier),
+                          "mean_seconds_by_m": seconds.as_dict()}
+        if method in REPAIRED:
+            repaired = table.group("m", f"{method}_repair")
+            ax.plot(repaired.x, np.maximum(repaired.value, BARRIER_FLOOR), ls="--", color=colours[method], lw=1)
+            fitted[method]["mean_repaired_barrier_by_m"] = repaired.as_dict()
+            fitted[method]["sem_repaired_barrier_by_m"] = _sems(repaired)
+    certified_widths = [m for m in table.unique("m") if m <= CERTIFY_MAX_WIDTH]
+    for suffix, style, label in (("", "-", "certified optimum"), ("_repair", "--", "certified, REPAIR")):
+        cert = table.group("m", f"certified{suffix}")
+        keep = np.isfinite(cert.value)
+        ax.plot(cert.x[keep], np.maximum(cert.value[keep], BARRIER_FLOOR), ls=style, marker="*", ms=9, color="k",
+                label=label)
+        fitted[f"certified{suffix}"] = {"mean_barrier_by_m": cert.as_dict(), "sem_barrier_by_m": _sems(cert),
+                                        "mean_seconds_by_m": table.group("m", f"certified{suffix}_seconds").as_dict()}
+    ax2.plot(*_finite(table.group("m", "certified_seconds")), marker="*", ms=9, color="k", label="certified")
+    gaps = _gaps(table, certified_widths)
+    fitted["gap_to_certified"] = gaps
+    _draw_gaps(ax3, gaps, certified_widths, colours)
+    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
+           ylabel="barrier mod P (population loss)",
+           title="Barrier left by each method (dashed: REPAIR)")
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="wall time of match + barrier (s)", title="Cost of each method")
-    ax.legend(fontsize=7)
-    ax2.legend(fontsize=7)
-    columns = table.csv(("m", "replicate", *(k for method in METHODS for k in (method, f"{method}_seconds"))))
-    return save(fig, "matching", out, columns, fitted)
+    ax.legend(fontsize=6, ncol=2)
+    ax2.legend(fontsize=6, ncol=2)
+    keys = ("m", "replicate", *(k for method in METHODS for k in (method, f"{method}_seconds")),
+            *(f"{method}_repair" for method in REPAIRED), "certified", "certified_repair", "certified_seconds",
+            "certified_repair_seconds")
+    return save(fig, "matching", out, table.csv(keys), fitted)
 
 
-EXPERIMENT = Experiment("matching", "weights, weights_cov, activations, refine, OT: barrier and wall time vs m",
-                        configs, run, summarize)
+def _sems(groups) -> dict:
+    return {(k.item() if hasattr(k, "item") else k): float(v) for k, v in zip(groups.keys, groups.sem)}
+
+
+def _finite(groups):
+    keep = np.isfinite(groups.value)
+    return groups.x[keep], groups.value[keep]
+
+
+def _draw_gaps(ax, gaps: dict, widths, colours) -> None:
+    """Mean gap to the certified optimum per method at the largest certified width (bars), with
+    the min-to-max range over the pairs (lines), plain (filled) and REPAIR (hatched)."""
+    m = int(max(widths))
+    columns = list(gaps)
+    for i, column in enumerate(columns):
+        g = gaps[column][m]
+        repaired = column.endswith("_repair")
+        ax.bar(i, g["mean_gap"], width=0.8, color=colours[column.removesuffix("_repair")],
+               hatch="//" if repaired else None, alpha=0.6 if repaired else 1.0, edgecolor="k", lw=0.3)
+        ax.errorbar(i, g["mean_gap"], yerr=[[g["mean_gap"] - g["min_gap"]], [g["max_gap"] - g["mean_gap"]]],
+                    color="k", lw=0.6, capsize=2)
+        ax.text(i, g["max_gap"] * 1.3 + 1e-7, f"{g['at_optimum']}/{g['pairs']}", ha="center", fontsize=6)
+    ax.set_xticks(range(len(columns)), [c.replace("_repair", " +REPAIR") for c in columns], rotation=90, fontsize=7)
+    ax.set_yscale("symlog", linthresh=1e-6)
+    ax.set_ylim(0, 10 * max(g["max_gap"] for column in columns for g in [gaps[column][m]]))
+    ax.set(ylabel="barrier - certified optimum (population loss)",
+           title=f"Gap to the certified optimum at m = {m}\n(mean over pairs; lines: min to max; "
+                 "numbers: pairs at the optimum)")
+
+
+EXPERIMENT = Experiment("matching", "every alignment method with and without REPAIR vs the certified optimum: "
+                        "barrier and wall time vs m", configs, run, summarize, version=2)

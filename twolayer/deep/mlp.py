@@ -144,6 +144,20 @@ class MLP:
         """{"P_l": h_l} for every hidden layer l."""
         return {f"P{layer + 1}": H for layer, H in enumerate(self.layer_outputs(X))}
 
+    def pre_activations(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """{"P_l": W_l h_{l-1} + b_l} for every hidden layer l (rows are examples)."""
+        inputs = [np.asarray(X, dtype=float), *self.layer_outputs(X)[:-1]]
+        return {f"P{layer + 1}": H @ self.weights[layer].T + self.biases[layer] for layer, H in enumerate(inputs)}
+
+    def with_unit_affine(self, name: str, scale: np.ndarray, shift: np.ndarray) -> MLP:
+        """The MLP whose units of hidden layer ``name`` ("P_l") have pre-activations
+        scale_i z_i + shift_i: W_l's rows scaled, b_l <- scale b_l + shift."""
+        layer = int(name[1:])
+        arrays = self.arrays()
+        arrays[f"W{layer}"] = arrays[f"W{layer}"] * np.asarray(scale)[:, None]
+        arrays[f"b{layer}"] = arrays[f"b{layer}"] * scale + shift
+        return self.with_arrays(arrays)
+
 
 def loss_and_grads(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True
                    ) -> tuple[float, dict[str, np.ndarray]]:

@@ -239,6 +239,50 @@ class TorchNetwork:
                 handle.remove()
         return {perm: np.concatenate([np.concatenate(seen[t]) for t in taps]) for perm, taps in self.taps.items()}
 
+    def _unit_layer(self, name: str) -> str:
+        """The one Linear/Conv module whose output channels are permutation ``name``'s units."""
+        owners = [p[: -len(".weight")] for p, axis in self.spec.axes[name] if axis == 0 and p.endswith(".weight")]
+        if len(owners) != 1:
+            raise ValueError(f"permutation {name!r} is written by {len(owners)} layers (a residual stream): REPAIR "
+                             "needs one layer per unit")
+        return owners[0]
+
+    def pre_activations(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """{permutation: outputs of the layer producing its units, channel axis last, examples and
+        positions as samples} (networks without BatchNorm: the units' pre-activations)."""
+        torch = torch_module()
+        layers = {name: self._unit_layer(name) for name in self.spec.names}
+        modules = dict(self.module.named_modules())
+        seen: dict[str, list[np.ndarray]] = {name: [] for name in layers}
+
+        def hook(name):
+            def keep(_module, _inputs, output):
+                h = output.detach()
+                seen[name].append(torch.movedim(h, 1, -1).reshape(-1, h.shape[1]).numpy().copy())
+            return keep
+
+        handles = [modules[layer].register_forward_hook(hook(name)) for name, layer in layers.items()]
+        try:
+            self(X)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return {name: np.concatenate(parts) for name, parts in seen.items()}
+
+    def with_unit_affine(self, name: str, scale: np.ndarray, shift: np.ndarray) -> TorchNetwork:
+        """The network whose layer producing permutation ``name``'s units outputs scale_c z_c + shift_c
+        per channel c (its weight scaled along axis 0, bias <- scale bias + shift)."""
+        layer = self._unit_layer(name)
+        arrays = self.arrays()
+        weight = arrays[f"{layer}.weight"]
+        arrays[f"{layer}.weight"] = weight * np.asarray(scale).reshape(-1, *([1] * (weight.ndim - 1)))
+        if f"{layer}.bias" not in arrays:
+            if np.any(shift != 0):
+                raise ValueError(f"layer {layer} has no bias: repair='repair' cannot shift its units (use 'rescale')")
+        else:
+            arrays[f"{layer}.bias"] = arrays[f"{layer}.bias"] * scale + shift
+        return self.with_arrays(arrays)
+
     def with_batch_stats(self, X: np.ndarray) -> TorchNetwork:
         """A copy whose BatchNorm running statistics are the mean and unbiased variance of each
         BatchNorm's input over X (examples and positions pooled per channel), the network run in

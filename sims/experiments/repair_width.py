@@ -1,0 +1,114 @@
+"""repair_width: what REPAIR does to the student barrier modulo permutation across width.
+
+The pairs of ``width`` (k = 2, d = 10, population GD from a small balanced initialisation, the
+same step budget), aligned by weights matching; the barrier along the plain aligned path and
+along the exactly repaired one (``twolayer.repair``: each neuron's norm, hence its mean and
+spread under the input law, reset to the interpolation of the endpoints'). Does the double
+descent (zero at m = k, a peak, a decay) survive REPAIR, and at what tail rate (m >= 8k)?
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import twolayer as tl
+from theory import fits
+
+from ..common import BARRIER_ZERO, GDConfig, figure, save
+from ..experiment import Experiment
+from ..table import Table
+from .width import STEPS
+
+WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
+#: the lowest value drawn on the log axis (exact zeros at m = k are drawn on it)
+FLOOR = 1e-7
+
+
+def configs(profile: str) -> list[GDConfig]:
+    reps = 8 if profile == "quick" else 24
+    return [GDConfig(k=2, d=10, m=m, steps=STEPS, replicate=r) for m in WIDTHS for r in range(reps)]
+
+
+def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
+    task = tl.Population(cfg.teacher())
+    runs = cfg.students(seq, 2)
+    A, B = runs[0].student, runs[1].student
+    aligned = tl.permute(B, tl.match(A, B).perm)
+    return {"weights": tl.barrier(A, aligned, task).value,
+            "weights_repair": tl.barrier(A, aligned, task, repair="repair").value,
+            "converged": runs[0].converged and runs[1].converged}
+
+
+def _fit(table: Table, column: str, k: int) -> dict:
+    """Tail slope (m >= 8k, positive barriers) with its bootstrap interval; peak location with its
+    interval; zero barriers at m = k."""
+    tail = table.rows((table["m"] >= 8 * k) & (np.asarray(table[column]) > BARRIER_ZERO))
+    out = {}
+    if tail.unique("m").size >= 2:
+        fit = fits.loglog_slope(tail["m"], tail[column], seed=0)
+        out |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci, "tail_points": fit.n}
+    widths = table.unique("m")
+    per_width = [np.asarray(table[column])[table["m"] == w] for w in widths]
+    peak, peak_ci = fits.bootstrap_extremum(widths, per_width, "max", seed=0)
+    at_k = np.asarray(table[column])[table["m"] == k]
+    zero = int(np.sum(at_k <= BARRIER_ZERO))
+    return out | {"peak_m": peak, "peak_m_ci95": peak_ci, "zero_at_m_eq_k": f"{zero}/{at_k.size}",
+                  "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
+
+
+def _ratio_by_m(table: Table) -> dict:
+    """Median over pairs of repaired / plain barrier per width (pairs with a plain barrier > 0),
+    with a 95% bootstrap interval of the median."""
+    out = {}
+    for m in table.unique("m"):
+        rows = table.where(m=m)
+        plain, repaired = np.asarray(rows["weights"], float), np.asarray(rows["weights_repair"], float)
+        ok = plain > BARRIER_ZERO
+        if ok.sum() >= 2:
+            median, ci = fits.median_ci([[r] for r in repaired[ok] / plain[ok]], seed=0)
+            out[int(m)] = {"median": median, "ci95": ci, "pairs": int(ok.sum())}
+    return out
+
+
+def summarize(table: Table, out: Path, store) -> dict:
+    fig, (ax, ax2) = figure(2)
+    k = 2
+    fitted: dict = {"converged_fraction": float(np.mean(table["converged"]))}
+    for column, colour, label in (("weights", "C0", "weights matching"),
+                                  ("weights_repair", "C3", "weights matching + REPAIR (exact)")):
+        g = table.group("m", column)
+        ax.errorbar(g.x, np.maximum(g.value, FLOOR), yerr=g.sem, marker="o", ms=4, capsize=2, color=colour,
+                    label=label)
+        fit = _fit(table, column, k)
+        fitted[column] = {"mean_by_m": g.as_dict(), "sem_by_m": dict(zip(map(int, g.x), map(float, g.sem))), **fit}
+        if "tail_slope" in fit:
+            tail = g.x >= 8 * k
+            ref = g.value[tail][0] * (g.x[tail] / g.x[tail][0]) ** fit["tail_slope"]
+            ax.plot(g.x[tail], ref, ls=":", color=colour,
+                    label=f"tail slope {fit['tail_slope']:.2f} [{fit['tail_slope_ci95'][0]:.2f}, "
+                          f"{fit['tail_slope_ci95'][1]:.2f}]")
+    ratio = _ratio_by_m(table)
+    fitted["repair_over_plain_by_m"] = ratio
+    ms = np.array(sorted(ratio))
+    med = np.array([ratio[m]["median"] for m in ms])
+    lo = np.array([ratio[m]["ci95"][0] for m in ms])
+    hi = np.array([ratio[m]["ci95"][1] for m in ms])
+    ax2.errorbar(ms, med, yerr=[med - lo, hi - med], marker="o", capsize=2, color="C3")
+    ax2.axhline(1.0, color="0.5", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, None),
+           ylabel="loss barrier mod P (population, sup over t)",
+           title=f"REPAIR and the double descent (k={k}, d=10)")
+    ax.text(0.98, 0.03, f"values < {FLOOR:g} (exact 0) drawn on the bottom axis", transform=ax.transAxes,
+            fontsize=7, ha="right")
+    ax.legend(fontsize=7)
+    ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
+            ylabel="repaired / plain barrier (median over pairs)",
+            title="REPAIR's effect per pair (95% bootstrap interval)")
+    columns = table.csv(("m", "replicate", "weights", "weights_repair", "converged"))
+    return save(fig, "repair_width", out, columns, fitted)
+
+
+EXPERIMENT = Experiment("repair_width", "student barrier mod P with and without exact REPAIR vs width "
+                        "(double descent, tail rate)", configs, run, summarize)
