@@ -276,11 +276,13 @@ def summarize(table: Table, out: Path, store) -> dict:
             ax.set(xscale="log", yscale="log", ylim=(1e-8, None))
             if widths.size:
                 fixed_log_ticks(ax.xaxis, widths)
+            at = sorted({init.regime(int(m)).value for m in widths if m >= 2}) or ["-"]
             ax.set(xlabel="student width m (neurons)", ylabel="loss barrier (population)",
-                   title=f"{scheme.value} ({init.regime().value} limit), d={d}")
+                   title=f"{scheme.value}: {'/'.join(at)} at these m ({init.regime().value} limit), d={d}")
+            ax.title.set_fontsize(9)
             ax.text(0.02, 0.03, "values < 1e-8 drawn at 1e-8", transform=ax.transAxes, fontsize=7)
-            if row == 0 and col == 0:
-                ax.legend(fontsize=6, loc="upper right")
+            if d == (10 if 10 in ds else ds[0]):  # the column with both rates
+                ax.legend(fontsize=6, loc="lower right" if scheme is Scheme.MEANFIELD else "upper right")
         if len(ds) >= 2:
             d_test = {}
             for (rate,), cell in sel.split(("lr_rel",)).items():
