@@ -212,6 +212,22 @@ def _cell_summary(cell: Table, k: int) -> dict:
     return entry
 
 
+def _slope_difference(a: Table, b: Table, n_boot: int = 2000) -> tuple[float | None, list | None]:
+    """The tail slope of a minus that of b, with a 95% percentile bootstrap over each one's pairs
+    (a formal test of a d-independent exponent: the interval contains 0)."""
+    def slope(t: Table, idx) -> float:
+        x, y = np.log(t["m"][idx]), np.log(t["weights"][idx])
+        return np.polyfit(x, y, 1)[0] if np.unique(x).size >= 2 else np.nan
+
+    if a.unique("m").size < 2 or b.unique("m").size < 2:
+        return None, None
+    rng = np.random.default_rng(0)
+    boot = [slope(a, rng.integers(0, len(a), len(a))) - slope(b, rng.integers(0, len(b), len(b)))
+            for _ in range(n_boot)]
+    point = slope(a, np.arange(len(a))) - slope(b, np.arange(len(b)))
+    return float(point), [float(q) for q in np.nanpercentile(boot, [2.5, 97.5])]
+
+
 def _stopping(table: Table) -> dict:
     """The stopping rule against the protocol: in the runs trained to PROTOCOL_TOL, barrier mod P at
     the first checkpoint with loss <= STOP_LOSS over the final one, and the fraction of steps it took."""
@@ -289,7 +305,11 @@ def summarize(table: Table, out: Path, store) -> dict:
                 tail = cell.rows((cell["m"] >= 8 * K) & (cell["weights"] > BARRIER_ZERO))
                 if tail.unique("d").size >= 2 and tail.unique("m").size >= 2:
                     lv = fits.level_offsets(tail["m"], tail["weights"], tail["d"], seed=0)
-                    d_test[f"lr_rel={rate:g}"] = {"level_factor_by_d": lv.factor, "level_factor_ci95_by_d": lv.ci}
+                    lo, hi = int(tail["d"].min()), int(tail["d"].max())
+                    diff = _slope_difference(tail.rows(tail["d"] == lo), tail.rows(tail["d"] == hi))
+                    d_test[f"lr_rel={rate:g}"] = {"level_factor_by_d": lv.factor, "level_factor_ci95_by_d": lv.ci,
+                                                  f"slope_d{lo}_minus_d{hi}": diff[0],
+                                                  f"slope_d{lo}_minus_d{hi}_ci95": diff[1]}
             entry["d_dependence"] = d_test
         fitted["schemes"][scheme.value] = entry
     fitted["stopping_rule"] = _stopping(everything)
