@@ -107,7 +107,9 @@ QUICK_STEPS = 30_000
 #: paper: pairs per width in each cell (docs/paper_profile.md, "regimes": the power this buys). The
 #: tail pairs sit at the ends of m = 16 ... 64 (a pair costs ~10x more at 64); m = 128 takes ~120 s
 #: a pair and often more than 1e5 steps, so it and m = 256 are left to the full profile
-PAPER_PAIRS = {2: 3, 4: 3, 8: 3, 16: 10, 32: 2, 64: 6}
+PAPER_PAIRS = {2: 3, 4: 3, 8: 3, 16: 24, 32: 2, 64: 14}
+#: the inner rate: fewer pairs (in a first paper run most of them diverged or did not converge)
+PAPER_PAIRS_INSIDE = {2: 3, 4: 3, 8: 3, 16: 10, 32: 2, 64: 6}
 FULL_PAIRS = PAPER_PAIRS | {128: 2, 256: 1}
 PAPER_STEPS = 100_000
 FULL_STEPS = 300_000
@@ -120,6 +122,7 @@ PROTOCOL_WIDTHS = {"quick": (16,), "paper": (16, 64), "full": (16, 64)}
 def configs(profile: str) -> list[RegimeConfig]:
     steps, pairs = {"quick": (QUICK_STEPS, {m: 1 for m in QUICK_WIDTHS}), "paper": (PAPER_STEPS, PAPER_PAIRS),
                     "full": (FULL_STEPS, FULL_PAIRS)}[profile]
+    inside_pairs = PAPER_PAIRS_INSIDE if profile == "paper" else pairs
     out = []
     for s in Scheme:
         one_d = profile == "paper" and s in PAPER_ONE_D
@@ -128,7 +131,7 @@ def configs(profile: str) -> list[RegimeConfig]:
                     for m, n in pairs.items() for r in range(n)]
         if not one_d:
             out += [RegimeConfig(s, d=10, m=m, lr_rel=inside_rate(s), steps=steps, tol=STOP_LOSS, replicate=r)
-                    for m, n in pairs.items() for r in range(n)]
+                    for m, n in inside_pairs.items() for r in range(n)]
         out += [RegimeConfig(s, d=10, m=m, lr_rel=RATES["below"], steps=steps, tol=PROTOCOL_TOL)
                 for m in PROTOCOL_WIDTHS[profile]]
     out.sort(key=lambda c: -c.m * c.d ** 0.5)  # the longest runs first: no straggler at the sweep's end
