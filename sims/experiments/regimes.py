@@ -326,6 +326,8 @@ def summarize(table: Table, out: Path, store) -> dict:
 
 #: the phase figure's gamma axis ends here (SmallScale(1e-3) reaches it at m = 1e6 ** (1 / GAMMA_MAX))
 GAMMA_MAX = 8.0
+#: vertical offsets for drawing only (schemes at the same point of the plane)
+DRAWN_SHIFT = {"lecun": -0.15}
 SMALL_FIRST_SHOWN = int(np.ceil(1e6 ** (1 / GAMMA_MAX)))
 
 
@@ -349,18 +351,21 @@ def _phase_figure(fitted: dict, out: Path) -> None:
         for name, entry in fitted["schemes"].items():
             init = SCHEMES[Scheme(name)]
             cell = entry.get(f"d=10 lr_rel={RATES['below']:g}", {})
-            ms = np.array(sorted(entry["effective_gamma_by_m"]), dtype=int)
+            ms = np.array(sorted(int(m) for m in entry["effective_gamma_by_m"]), dtype=int)
+            neff = {int(m): v for m, v in cell.get("neff_rel_by_m", {}).items()}  # keys int, or str from JSON
             pts = np.array([[init.exponents(int(m)).gamma, init.exponents(int(m)).gamma_prime] for m in ms])
+            shift = DRAWN_SHIFT.get(name, 0.0)  # LeCun sits on PyTorch's limit point: drawn lower
+            pts[:, 1] += shift
             lim = entry["limit"]
             ax.plot(pts[:, 0], pts[:, 1], "-", color="0.6", lw=0.8)
             ax.plot([pts[-1, 0], lim["gamma"]], [pts[-1, 1], lim["gamma_prime"]], ":", color="0.6", lw=0.8)
-            ax.plot(lim["gamma"], lim["gamma_prime"], markers[name], mfc="none", mec="k", ms=9)
+            ax.plot(lim["gamma"], lim["gamma_prime"] + shift, markers[name], mfc="none", mec="k", ms=9)
             for m, (x, y) in zip(ms, pts):
                 if what == "tail_slope":
                     v = cell.get("tail_slope", np.nan)
                     color = mpl.cm.coolwarm(slope_norm(v)) if np.isfinite(v) else "0.8"
                 else:
-                    v = cell.get("neff_rel_by_m", {}).get(int(m), np.nan)
+                    v = neff.get(int(m), np.nan)
                     color = mpl.cm.viridis(neff_norm(v)) if np.isfinite(v) else "0.8"
                 ax.plot(x, y, markers[name], color=color, mec="k", ms=6)
                 if what == "tail_slope":
@@ -368,17 +373,23 @@ def _phase_figure(fitted: dict, out: Path) -> None:
                     rows["m"].append(int(m))
                     rows["gamma_eff"].append(x)
                     rows["gamma_prime_eff"].append(y)
-                    rows["neff_rel"].append(cell.get("neff_rel_by_m", {}).get(int(m), np.nan))
+                    rows["neff_rel"].append(neff.get(int(m), np.nan))
                     rows["tail_slope"].append(cell.get("tail_slope", np.nan))
-            ax.annotate(name, (pts[0, 0], pts[0, 1]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+            label = name + (f" (drawn {-shift:g} lower)" if shift else "")
+            if what == "tail_slope" and cell.get("tail_slope") is not None:
+                lo, hi = cell["tail_slope_ci95"]
+                label += f": {cell['tail_slope']:.2f} [{lo:.2f}, {hi:.2f}]"
+            ax.annotate(label, (pts[-1, 0], pts[-1, 1]), textcoords="offset points",
+                        xytext=(4, -13) if shift or name == "small" else (4, 5), fontsize=7)
         ax.set(xlabel="γ = -log(β₁β₂/α) / log m  (effective at each m; open: m → ∞)",
                ylabel="γ' = -log(β₁/β₂) / log m", xlim=(-0.3, GAMMA_MAX), ylim=(-1.5, 1.5))
         sm = mpl.cm.ScalarMappable(norm=slope_norm if what == "tail_slope" else neff_norm,
                                    cmap="coolwarm" if what == "tail_slope" else "viridis")
         fig.colorbar(sm, ax=ax, label="tail exponent of barrier mod P (d=10)" if what == "tail_slope"
                      else "N_eff / m (median, d=10)")
-        ax.set_title("phase diagram: " + ("fitted tail exponent" if what == "tail_slope" else "N_eff / m"))
-    axes[0].legend(fontsize=7, loc="lower right")
+        ax.set_title("phase diagram: " + ("tail exponent [95% CI], d=10" if what == "tail_slope"
+                                          else "N_eff / m per m"))
+    axes[0].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     save(fig, "regimes_phase", out, rows, {"points": len(rows["m"]), "lr_rel": RATES["below"], "d": 10})
 
