@@ -397,3 +397,46 @@ def _phase_figure(fitted: dict, out: Path) -> None:
 EXPERIMENT = Experiment("regimes", "barrier mod P and plain vs width m per initialisation scheme (small, PyTorch "
                         "default, LeCun, mean-field) on the Luo et al. phase diagram; predictions per regime",
                         configs, run, summarize)
+
+
+def _interval(value, ci) -> str:
+    return "–" if value is None else f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _vanishes(cell: dict) -> str:
+    """From the tail exponent's 95% interval: "yes" (below 0), "grows" (above 0), "not resolved"."""
+    if cell.get("tail_slope") is None:
+        return "no converged tail"
+    lo, hi = cell["tail_slope_ci95"]
+    return "yes" if hi < 0 else "grows" if lo > 0 else "not resolved (interval contains 0)"
+
+
+def regime_table(fitted: dict) -> str:
+    """The regime table of README and docs/paper_profile.md (markdown), every number from ``fitted``
+    (the figure's JSON): one row per scheme and d at the lower rate."""
+    lines = ["| scheme (regime at m = 16 … 64; limit) | d | barrier mod P vanishes? | tail exponent [95% CI] "
+             "(pairs) | prediction's exponent | N_eff/m at m = 64 | minimum over m > k | lr inside the window |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    below = f"lr_rel={RATES['below']:g}"
+    for name, entry in fitted["schemes"].items():
+        scheme = Scheme(name)
+        regimes = sorted({v for m, v in entry["effective_regime_by_m"].items() if 16 <= int(m) <= 64})
+        inside = entry.get(f"d=10 lr_rel={inside_rate(scheme):g}", {})
+        if inside:
+            n_conv = round(inside["converged_fraction"] * inside["runs"])
+            lr_effect = f"{inside['diverged']}/{inside['runs']} diverged, {n_conv} converged"
+            if inside.get("tail_slope") is not None:
+                lr_effect += f"; exponent {_interval(inside['tail_slope'], inside['tail_slope_ci95'])}"
+        for key, cell in entry.items():
+            if not key.startswith("d=") or not key.endswith(below):
+                continue
+            d = key.split()[0][2:]
+            pred = entry.get("prediction", {}).get(d, {})
+            neff = {int(m): v for m, v in cell.get("neff_rel_by_m", {}).items()}.get(64)
+            lines.append(
+                f"| {name} ({'/'.join(regimes)}; {entry['limit']['regime']}) | {d} | {_vanishes(cell)} | "
+                f"{_interval(cell.get('tail_slope'), cell.get('tail_slope_ci95'))} ({cell.get('tail_pairs', 0)}) | "
+                f"{pred.get('slope', float('nan')):.2f} ({pred.get('label', '–').split(' (')[0]}) | "
+                f"{'–' if neff is None else f'{neff:.2f}'} | {cell.get('min_m_above_k', '–')} | "
+                f"{lr_effect if inside and d == '10' else '–'} |")
+    return "\n".join(lines)
