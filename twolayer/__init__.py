@@ -16,6 +16,17 @@ from .condensation import SparsityReport, sparsity
 from .convert import to_mlp, to_student
 from .deep import MLP, MLPTrainResult, Precision, TorchNetwork, resnet, vgg
 from .hessian import population_hessian, sharpness
+from .init import (
+    INIT_SCHEMES,
+    Init,
+    LeCunNormal,
+    MeanField,
+    PhasePoint,
+    PyTorchDefault,
+    Regime,
+    SmallScale,
+    init_scheme,
+)
 from .interop import from_torch, to_torch
 from .laws import INPUT_LAWS, Gaussian, InputLaw, Sphere, input_law
 from .losses import (
@@ -37,7 +48,9 @@ from .training import TrainResult, train, train_replicas
 from .transport import ot_interpolate
 
 __all__ = [
-    "INPUT_LAWS", "METHODS", "MLP", "BarrierKind", "BarrierResult", "Certificate", "Classification",
+    "INIT_SCHEMES", "INPUT_LAWS", "METHODS", "Init", "LeCunNormal", "MeanField", "PhasePoint", "PyTorchDefault",
+    "Regime", "SmallScale", "init_scheme",
+    "MLP", "BarrierKind", "BarrierResult", "Certificate", "Classification",
     "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "MergeResult", "Matching",
     "Objective", "PermutationSpec", "Population", "Precision", "Repair", "SeedLike", "Sphere", "SparsityReport",
     "Student", "Teacher",

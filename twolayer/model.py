@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .init import Init, legacy_init
 from .laws import InputLaw, input_law
 from .permutation import PermutationSpec
 from .random import SeedLike, as_generator
@@ -151,24 +152,41 @@ class Student:
 
     @classmethod
     def init(cls, m: int, d: int, scale: float = 1.0, seed: SeedLike = 0, balanced: bool = False,
-             scaling: str = "standard", train_output: bool = True) -> Student:
-        """Random initialisation with scale s.
+             scaling: str = "standard", train_output: bool = True, init: Init | None = None) -> Student:
+        """A student drawn by an initialisation scheme (``twolayer.init``).
 
-        w_i ~ N(0, s^2 I_d / d) (so |w_i| ~ s); a_i ~ N(0, s^2), or a_i = +-|w_i| with a random
-        sign when ``balanced``; a_i = 1 when the output layer is frozen.
+        Parameters
+        ----------
+        m, d : int
+            Width and input dimension.
+        scale, balanced, scaling : float, bool, str
+            The older arguments, kept: without ``init`` they select ``SmallScale(scale, balanced)``
+            (``MeanField(scale, balanced)`` when scaling is "meanfield"): w_i ~ N(0, s^2 I_d / d),
+            a_i ~ N(0, s^2) or a_i = +-|w_i|.
+        seed : SeedLike
+            The draw's random stream.
+        train_output : bool
+            If False the output weights are frozen at a_i = 1 (the scheme draws W only).
+        init : Init, optional
+            The scheme (``SmallScale``, ``PyTorchDefault``, ``LeCunNormal``, ``MeanField``); it
+            fixes the output scaling; not together with scale, balanced or scaling.
+
+        Examples
+        --------
+        >>> from twolayer.init import PyTorchDefault
+        >>> Student.init(4, 3, init=PyTorchDefault(), seed=0).m
+        4
         """
         m = check_positive_int("m", m)
         d = check_positive_int("d", d)
-        scale = check_positive_float("scale", scale)
-        rng = as_generator(seed)
-        W = rng.standard_normal((m, d)) * (scale / np.sqrt(d))
-        if not train_output:
-            a = np.ones(m)
-        elif balanced:
-            a = rng.choice([-1.0, 1.0], size=m) * np.linalg.norm(W, axis=1)
-        else:
-            a = rng.standard_normal(m) * scale
-        return cls(a, W, scaling, train_output)
+        if init is None:
+            init = legacy_init(check_positive_float("scale", scale), balanced, scaling)
+        elif not isinstance(init, Init):
+            raise ValueError(f"init must be a twolayer.init.Init scheme; got {init!r}")
+        elif (scale, balanced, scaling) != (1.0, False, "standard"):
+            raise ValueError("give either init or the older scale/balanced/scaling arguments, not both")
+        a, W = init.draw(m, d, as_generator(seed))
+        return cls(a if train_output else np.ones(m), W, init.scaling, train_output)
 
     def with_params(self, a: np.ndarray, W: np.ndarray) -> Student:
         """A student with the same scaling and output mode and new parameters."""
