@@ -63,13 +63,14 @@ def test_ste_never_ends_above_the_weight_matching_midpoint_loss():
 def test_ste_gradient_of_a_pytorch_network_equals_backpropagation_of_the_mlp():
     torch = pytest.importorskip("torch")
     from twolayer.deep.mlp import loss_and_grads
-    from twolayer.deep.torchnet import TorchNetwork, sequential_spec
+    from twolayer.deep.torchnet import TorchNetwork
+    from twolayer.deep.trace import traced_spec
     from twolayer.ste import GRADIENTS
 
     rng = np.random.default_rng(6)
     mlp = tl.MLP.init((4, 7, 3), seed=7)
     module = tl.to_torch(mlp)
-    net = TorchNetwork(module, (4,), *sequential_spec(module))
+    net = TorchNetwork(module, (4,), *traced_spec(module, (4,)))
     for kind in ("ce", "mse"):
         task = tl.Classification(rng.standard_normal((30, 4)), rng.integers(0, 3, 30), kind)
         loss, grads = GRADIENTS[TorchNetwork](net, task)

@@ -30,7 +30,7 @@ import numpy as np
 from .interop import as_network
 from .matching import weight_matching
 from .model import Student
-from .objective import Objective, Population, check_objective
+from .objective import Objective, check_objective
 from .permutation import check_compatible, permute
 from .random import SeedLike, as_generator
 from .validation import check_positive_int
@@ -178,9 +178,9 @@ def merge_scores(nets: Sequence, merged, objective: Objective) -> dict[str, tupl
     members = [objective.scores(net) for net in nets]
     errors = [e for _, e in members]
     mean_error = None if errors[0] is None else float(np.mean(errors))
-    if isinstance(objective, Population):
+    if objective.data is None:  # a population loss: the ensemble of students is itself a student
         ensemble = objective.scores(_ensemble_student(nets))
     else:
-        ensemble = objective.scores(_Ensemble(nets))
+        ensemble = objective.scores_of_outputs(_Ensemble(nets)(objective.data[0]))
     return {"merged": objective.scores(merged), "members": (float(np.mean([s for s, _ in members])), mean_error),
             "ensemble": ensemble}

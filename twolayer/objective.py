@@ -138,8 +138,15 @@ class Empirical(Objective):
     def loss(self, net) -> float:
         if isinstance(net, Student):
             return empirical_loss(net, self.X, self.y)
-        r = net(self.X)[:, 0] - self.y
-        return float(0.5 * np.mean(r * r))
+        return self.scores_of_outputs(net(self.X))[0]
+
+    def scores_of_outputs(self, Z: np.ndarray) -> tuple[float, None]:
+        """(1/(2n) sum_s (z_s - y_s)^2, None) of outputs ``Z`` of shape (n,) or (n, 1)."""
+        Z = np.asarray(Z, dtype=float)
+        if Z.shape not in ((self.y.size,), (self.y.size, 1)):
+            raise ValueError(f"outputs must be ({self.y.size},) or ({self.y.size}, 1); got {Z.shape}")
+        r = Z.reshape(-1) - self.y
+        return float(0.5 * np.mean(r * r)), None
 
     @property
     def data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +217,16 @@ class Classification(Objective):
     def scores(self, net) -> tuple[float, float]:
         """(mean loss, error rate) on the data (after ``check(net)``)."""
         self.check(net)
-        Z = net(self.X)
+        return self.scores_of_outputs(net(self.X))
+
+    def scores_of_outputs(self, Z: np.ndarray) -> tuple[float, float]:
+        """(mean loss, error rate) of output rows ``Z`` (n, classes) for the rows of ``X``.
+
+        Cross-entropy: mean_i [log sum_c exp Z_ic - Z_{i,y_i}]; MSE: mean_i 1/2 ||Z_i - e_{y_i}||^2.
+        """
+        Z = np.asarray(Z, dtype=float)
+        if Z.ndim != 2 or Z.shape[0] != self.y.size or (self.y.size and self.y.max() >= Z.shape[1]):
+            raise ValueError(f"outputs must be ({self.y.size}, classes > {self.y.max(initial=0)}); got {Z.shape}")
         rows = np.arange(self.y.size)
         if self.loss_kind is ClassificationLoss.CE:
             Z0 = Z - Z.max(1, keepdims=True)
