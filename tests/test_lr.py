@@ -89,6 +89,7 @@ def test_converged_runs_satisfy_the_edge_of_stability_bound():
     assert max(ratios) <= 1.0 + 1e-3
 
 
+@pytest.mark.slow
 def test_sweep_finds_the_transition_inside_the_predicted_window():
     rates = 2.0 ** (np.arange(-3, 5) / 3)  # 0.5 .. 2.5
     runs = _sweep([LrConfig(m=32, lr_rel=float(x), steps=8000, replicate=r) for r in range(4) for x in rates])

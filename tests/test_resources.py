@@ -26,6 +26,7 @@ def _summary_row(stdout: str, name: str) -> list[int]:
     return [int(v) for v in row.split()[1:6]]  # runs, done, skipped, failed, diverged
 
 
+@pytest.mark.slow
 def test_two_sweeps_on_one_store_compute_each_run_once(tmp_path):
     out = tmp_path / "shared"
     cmd = [sys.executable, "-m", "sims", "run", "three", *FAST_THREE, "--out", str(out), "--figures",
@@ -93,6 +94,7 @@ store.close()
 """
 
 
+@pytest.mark.slow
 def test_eight_processes_racing_to_create_a_store(tmp_path):
     for round_ in range(3):
         start = time.time() + 1.5  # every process has imported the store by then

@@ -101,6 +101,7 @@ def test_jobs_do_not_change_results(tmp_path):
             np.testing.assert_array_equal(a[key][name], b[key][name])
 
 
+@pytest.mark.slow
 def test_sigkill_midway_keeps_finished_runs(tmp_path):
     out = tmp_path / "r"
     args = [sys.executable, "-m", "sims", "run", "width", "--set", "steps=3000", "--set", "d=10", "--out", str(out),
@@ -131,6 +132,7 @@ def test_sigkill_midway_keeps_finished_runs(tmp_path):
     assert len(stored(out)) == 44
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_identical_results(tmp_path):
     pytest.importorskip("distributed")
     from distributed import LocalCluster
