@@ -36,7 +36,7 @@ def test_a_changed_json_value_that_breaks_a_claim_fails_the_check(tmp_path):
     assert not claims.check(figures=figures, report=problems.append, paths=docs)
     assert any("width-tail-exponent:" in p and "faster than bound" in p for p in problems), problems
     # the rendered table no longer matches either: the README states the old interval
-    assert any("README.md: the claims table is stale" in p for p in problems), problems
+    assert any("README.md: a generated table is stale" in p for p in problems), problems
 
 
 def test_an_edited_number_in_the_table_is_caught(tmp_path):
@@ -45,7 +45,7 @@ def test_an_edited_number_in_the_table_is_caught(tmp_path):
     docs["README"].write_text(text.replace("−1.33 [−1.41, −1.24]", "−1.50 [−1.41, −1.24]", 1))
     problems: list[str] = []
     assert not claims.check(figures=figures, report=problems.append, paths=docs)
-    assert problems == ["README.md: the claims table is stale; run python -m sims.claims --write"]
+    assert problems == ["README.md: a generated table is stale; run python -m sims.claims --write"]
 
 
 def test_the_results_prose_states_no_number_outside_the_ledger():
