@@ -14,7 +14,8 @@ indexed by position); a prediction's ``value`` is a number, or a path into the s
 prediction is computed by the experiment (a theory curve's peak, say). The verdict is checked
 against the interval: ``excluded`` (value outside it), ``inside`` (value in it), ``faster than bound``
 (an upper bound m^p on a decay with exponent interval [lo, hi]: hi < p, so the bound holds and is not
-tight); ``below`` / ``above`` (value < lo / value > hi: a window's edges around the interval).
+tight), ``slower than bound`` (lo > p: the bound fails); ``below`` / ``above`` (value < lo / value > hi:
+a window's edges around the interval).
 The tables of results in README.md and docs/paper_profile.md are rendered from the ledger
 (``python -m sims.claims --write``), so every number they state comes from a JSON; ``--check``
 (and the default tests) fail when a verdict no longer holds or a rendered table is stale.
@@ -48,12 +49,14 @@ class Verdict(Enum):
     EXCLUDED = "excluded"
     INSIDE = "inside"
     FASTER_THAN_BOUND = "faster than bound"
+    SLOWER_THAN_BOUND = "slower than bound"
     BELOW = "below"
     ABOVE = "above"
 
     def holds(self, value: float, lo: float, hi: float) -> bool:
         return {Verdict.EXCLUDED: not lo <= value <= hi, Verdict.INSIDE: lo <= value <= hi,
-                Verdict.FASTER_THAN_BOUND: hi < value, Verdict.BELOW: value < lo, Verdict.ABOVE: value > hi}[self]
+                Verdict.FASTER_THAN_BOUND: hi < value, Verdict.SLOWER_THAN_BOUND: lo > value,
+                Verdict.BELOW: value < lo, Verdict.ABOVE: value > hi}[self]
 
 
 def lookup(data: dict, path: str):
