@@ -8,7 +8,6 @@ import pytest
 
 from sims import claims
 
-RESULTS = re.compile(r"## Main results.*?(?=\n## )", re.S)
 #: the only numerals the README's results prose may carry outside the generated table
 NOT_CLAIMS = ("95 %", "O(m^{-1/2})", "−½")
 
@@ -48,14 +47,34 @@ def test_an_edited_number_in_the_table_is_caught(tmp_path):
     assert problems == ["README.md: a generated table is stale; run python -m sims.claims --write"]
 
 
-def test_the_results_prose_states_no_number_outside_the_ledger():
-    section = RESULTS.search(claims.DOCUMENTS["README"].read_text()).group(0)
-    prose = section[section.index(claims.END):] if claims.END in section else section
-    prose = section[: section.index(claims.BEGIN)] + prose.replace(claims.END, "")
-    prose = re.sub(r"!\[.*?\]\(.*?\)|\(\S+\.(json|md|png)\)|`[^`]*`|^#.*$", "", prose, flags=re.M)
+def _prose(section: str) -> str:
+    """``section`` without its generated tables, images, links, code spans and headings."""
+    for begin, end in ((claims.BEGIN, claims.END), (claims.REGIMES_BEGIN, claims.REGIMES_END)):
+        if begin in section:
+            section = section[: section.index(begin)] + section[section.index(end) + len(end):]
+    prose = re.sub(r"!\[.*?\]\(.*?\)|\(\S+\.(json|md|png)\)|`[^`]*`|^#.*$", "", section, flags=re.M)
     for allowed in NOT_CLAIMS:
         prose = prose.replace(allowed, "")
+    return prose
+
+
+@pytest.mark.parametrize("document, heading", [("README", "Main results"), ("paper_profile", "Results")])
+def test_the_results_prose_states_no_number_outside_the_ledger(document, heading):
+    text = claims.DOCUMENTS[document].read_text()
+    section = re.search(rf"## {heading}.*?(?=\n## |\Z)", text, re.S).group(0)
+    prose = _prose(section)
     assert re.findall(r"\d", prose) == [], prose
+
+
+def test_the_paper_profile_states_the_runs_its_figures_hold():
+    stated = re.search(r"([\d ]+) runs", claims.DOCUMENTS["paper_profile"].read_text()).group(1)
+    sweeps = {}  # one entry per sweep: an experiment drawing two figures records its runs in both
+    for path in (claims.ROOT / "figures" / "paper").glob("*.json"):
+        runs = json.loads(path.read_text()).get("made_with", {}).get("runs")
+        if runs:
+            sweeps[json.dumps(runs, sort_keys=True)] = runs["runs"]
+    held = sum(sweeps.values())
+    assert int(stated.replace(" ", "")) == held
 
 
 @pytest.mark.parametrize("change, message", [

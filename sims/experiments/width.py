@@ -22,7 +22,7 @@ from theory.width import (
     sampled_slope,
 )
 
-from ..common import BARRIER_ZERO, GDConfig, figure, save
+from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..table import Table
 
@@ -154,10 +154,56 @@ def sampler_slope(store, teacher: tl.Teacher, widths: np.ndarray, **model) -> fi
     return fits.SlopeFit(float(got["slope"]), np.nan, tuple(map(float, got["ci"])), int(got["n"]), got["boot"])
 
 
+#: the colour of GD's tail pooled over d (the per-d curves take C0, C1, C2 in every panel)
+POOLED = "C4"
+#: slopes drawn beside GD's fitted tail: the prediction each one stands for
+COMPETING_SLOPES = ((-0.5, "Zhan et al. O(m^-1/2), a bound", ":"),
+                    (ASYMPTOTIC_EXPONENT["equal"], "equal-split sampled minima, asymptote", "--"))
+
+
+def _draw_tail(ax, tail: Table, fit: fits.SlopeFit, k: int, markers: dict) -> None:
+    """The tail's pairs (one point each), their geometric mean per m with a 95% bootstrap interval,
+    the fitted power law with the band its slope interval spans (pivoting at the pairs' mean log m,
+    through which the least-squares line passes), and the competing slopes through the same point."""
+    m, b = np.asarray(tail["m"], float), np.asarray(tail["weights"], float)
+    for i, d in enumerate(np.unique(tail["d"])):
+        on = tail["d"] == d
+        jitter = np.exp(0.04 * (np.log10(d) - 1.5))
+        ax.plot(m[on] * jitter, b[on], markers.get(int(d), "x"), ms=2.5, alpha=0.3, color=f"C{i}",
+                label=f"GD pairs, d={int(d)}")
+    widths = np.unique(m)
+    rng = np.random.default_rng(0)
+    geo, lo, hi = [], [], []
+    for w in widths:
+        logs = np.log(b[m == w])
+        boot = rng.choice(logs, size=(2000, logs.size)).mean(1)
+        geo.append(np.exp(logs.mean()))
+        lo.append(np.exp(np.percentile(boot, 2.5)))
+        hi.append(np.exp(np.percentile(boot, 97.5)))
+    geo, lo, hi = map(np.array, (geo, lo, hi))
+    ax.errorbar(widths, geo, yerr=[geo - lo, hi - geo], fmt="o", color=POOLED, mec="k", capsize=3, zorder=5,
+                label="GD, d pooled: geometric mean per m, 95% CI")
+    pivot_x, pivot_y = np.mean(np.log(m)), np.mean(np.log(b))
+    x = np.geomspace(widths.min(), widths.max(), 50)
+    line = lambda slope: np.exp(pivot_y + slope * (np.log(x) - pivot_x))  # noqa: E731
+    ax.fill_between(x, line(fit.ci[0]), line(fit.ci[1]), color=POOLED, alpha=0.2, lw=0,
+                    label="slope's 95% CI (pivot: the pairs' mean log m)")
+    ax.plot(x, line(fit.slope), color=POOLED, lw=1.5,
+            label=f"fit of log B: slope {fit.slope:.2f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]")
+    for slope, name, style in COMPETING_SLOPES:
+        ax.plot(x, line(slope), color="0.45", ls=style, lw=1.2, label=f"{name}: slope {slope:g}")
+    ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
+           ylabel="loss barrier mod P (population, sup over t)",
+           title=f"Tail, k={k}: fitted power law vs competing slopes")
+    fixed_log_ticks(ax.xaxis, widths)
+    ax.legend(fontsize=6.5, loc="lower left")
+
+
 def summarize(table: Table, out: Path, store) -> dict:
     by_k = table.split("k")
-    fig, axes = figure(len(by_k) + 1)  # one barrier panel per teacher width k, then condensation
-    ax2 = axes[-1]
+    # one barrier panel per teacher width k, the tail of the first k with its fitted power law, condensation
+    fig, axes = figure(len(by_k) + 2)
+    ax2, tail_ax = axes[-1], axes[-2]
     columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
                          "loss_B"))
     fitted: dict = {}
@@ -165,8 +211,10 @@ def summarize(table: Table, out: Path, store) -> dict:
     for ax, (k, sel) in zip(axes, by_k.items()):
         for d, part in sel.split("d").items():
             gd, neff = part.group("m", "weights"), part.group("m", "neff")
-            ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=markers.get(d, "x"), ls="-", lw=1,
-                    label=f"GD, weights matching, k={k}, d={d}")
+            line, = ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=markers.get(d, "x"), ls="-", lw=1,
+                            label=f"GD, weights matching, k={k}, d={d} (band: ±1 s.e.)")
+            ax.fill_between(gd.x, np.maximum(gd.value - gd.sem, FLOOR), np.maximum(gd.value + gd.sem, FLOOR),
+                            color=line.get_color(), alpha=0.15, lw=0)
             ax2.plot(neff.x, neff.value, marker=markers.get(d, "x"), label=f"k={k}, d={d}")
         plain = sel.group("m", "plain")
         ax.plot(plain.x, np.maximum(plain.value, FLOOR), color="0.6", ls=":", label=f"GD, no permutation, k={k}")
@@ -203,6 +251,8 @@ def summarize(table: Table, out: Path, store) -> dict:
         if tail.unique("m").size >= 2:
             fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
+            if k == min(by_k):
+                _draw_tail(tail_ax, tail, fit, k, markers)
             entry |= _d_independence(tail)
             teacher = tl.Teacher.orthonormal(k, int(sel["d"].min()))
             # each sampler's slope by GD's estimator on GD's design: one sampled pair per GD tail pair
@@ -225,7 +275,7 @@ def summarize(table: Table, out: Path, store) -> dict:
                   "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
         fitted[f"k={k}"] = entry
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
-               ylabel="loss barrier (population, sup over t)", title=f"Barrier modulo permutation vs width, k={k}")
+               ylabel="loss barrier (population, sup over t)", title=f"Barrier mod P vs width, k={k}")
         ax.text(0.98, 0.03, f"values < {FLOOR:g} (exact 0 at m = k)\ndrawn on the bottom axis",
                 transform=ax.transAxes, fontsize=8, va="bottom", ha="right")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if len(by_k) == 1 else 1)
