@@ -276,7 +276,8 @@ def summarize(table: Table, out: Path, store) -> dict:
         fitted[f"k={k}"] = entry
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
                ylabel="loss barrier (population, sup over t)", title=f"Barrier mod P vs width, k={k}")
-        ax.text(0.98, 0.03, f"values < {FLOOR:g} (exact 0 at m = k)\ndrawn on the bottom axis",
+        zeros = f"\nexact 0 at m = k in {entry['zero_at_m_eq_k']} pairs" if "zero_at_m_eq_k" in entry else ""
+        ax.text(0.98, 0.03, f"values < {FLOOR:g} drawn\non the bottom axis{zeros}",
                 transform=ax.transAxes, fontsize=8, va="bottom", ha="right")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if len(by_k) == 1 else 1)
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
