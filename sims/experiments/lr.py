@@ -383,20 +383,11 @@ def summarize(table: Table, out: Path, store) -> dict:
     fitted["cells_with_transition"] = found
     fitted["cells_without_transition"] = [cell_label(c) for c in order if cell_label(c) not in found]
 
-    fig, axes = figure(3, nrows=2, width=5.4, height=4.3)
-    scales_of = defaultdict(set)
-    for v, m, s, _ in cells:
-        scales_of[(v, m)].add(s)
-    phase_v, phase_m = max(scales_of, key=lambda vm: (len(scales_of[vm]), vm[0] == "gd"))
-    for ax, bal in zip(axes[0, :2], (False, True)):
-        by_scale = {s: runs for (v, m, s, b), runs in cells.items() if (v, m, b) == (phase_v, phase_m, bal)}
-        if by_scale:
-            _heatmap(ax, fig, by_scale, rates, f"{phase_v}, m={phase_m}, {'balanced' if bal else 'unbalanced'} init")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=9, frameon=False,
-               title="heat maps: predicted window, median over seeds at each s (theory.stability.lr_window)")
+    _phase_figure(cells, rates, out, table)
+    fig, axes = figure(2, nrows=2, width=5.4, height=4.3)
+    phase_m = _phase_cell(cells)[1]
     cut = sorted((m, runs) for (v, m, s, bal), runs in cells.items() if v == "gd" and s == 1.0 and not bal)
-    ax = axes[0, 2]
+    ax = axes[0, 0]
     for m, runs in cut:
         _cut(ax, runs, rates, "neff_rel", f"m={m}")
     if cut:
@@ -407,7 +398,7 @@ def summarize(table: Table, out: Path, store) -> dict:
            title="gd, s=1, unbalanced: sparsity by width", ylim=(0, None))
     _rate_axis(ax)
     ax.legend(fontsize=7)
-    ax = axes[1, 0]
+    ax = axes[0, 1]
     for m, runs in cut:
         line = _cut(ax, runs, rates, "barrier_modp", f"m={m}")
         if line is not None:
@@ -416,7 +407,7 @@ def summarize(table: Table, out: Path, store) -> dict:
            title="gd, s=1, unbalanced: barriers")
     _rate_axis(ax)
     ax.legend(fontsize=7)
-    ax = axes[1, 1]
+    ax = axes[1, 0]
     for v in Variant:
         if (v.value, phase_m, 1.0, False) in cells:
             _cut(ax, cells[(v.value, phase_m, 1.0, False)], rates, "neff_rel", v.value)
@@ -425,9 +416,35 @@ def summarize(table: Table, out: Path, store) -> dict:
            title=f"variants, m={phase_m}, s=1, unbalanced", ylim=(0, None))
     _rate_axis(ax)
     ax.legend(fontsize=7)
-    _locations(axes[1, 2], fitted, cells)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    _locations(axes[1, 1], fitted, cells)
+    fig.tight_layout()
     return save(fig, "lr", out, _columns(table), fitted)
+
+
+def _phase_cell(cells: dict) -> tuple[str, int]:
+    """(variant, m) of the phase diagram: the one with the most initialisation scales (gd first)."""
+    scales_of = defaultdict(set)
+    for v, m, s, _ in cells:
+        scales_of[(v, m)].add(s)
+    return max(scales_of, key=lambda vm: (len(scales_of[vm]), vm[0] == "gd"))
+
+
+def _phase_figure(cells: dict, rates: np.ndarray, out: Path, table: Table) -> None:
+    """``lr_phase``: N_eff/m over (learning rate, initialisation scale), unbalanced and balanced,
+    with the predicted window drawn on each heat map."""
+    phase_v, phase_m = _phase_cell(cells)
+    fig, axes = figure(2, width=5.4, height=4.6)
+    for ax, bal in zip(axes, (False, True)):
+        by_scale = {s: runs for (v, m, s, b), runs in cells.items() if (v, m, b) == (phase_v, phase_m, bal)}
+        if by_scale:
+            _heatmap(ax, fig, by_scale, rates, f"{phase_v}, m={phase_m}, {'balanced' if bal else 'unbalanced'} init")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=9, frameon=False,
+               title="predicted window, median over seeds at each s (theory.stability.lr_window)")
+    fig.tight_layout(rect=(0, 0, 1, 0.86))
+    save(fig, "lr_phase", out, _columns(table), {"variant": phase_v, "m": int(phase_m),
+                                                 "scales": sorted(float(s) for (v, m, s, _) in cells
+                                                                  if (v, m) == (phase_v, phase_m))})
 
 
 def _locations(ax, fitted: dict, cells):
