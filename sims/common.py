@@ -145,15 +145,27 @@ BARRIER_FLOOR = 1e-10
 REAL_BARRIER_LINEAR = 1e-3
 
 
+#: one colour per meaning in every figure: the barrier with no permutation, with a permutation matched
+#: afresh, with one permutation carried along (the final or the dense networks'), the endpoints' loss,
+#: and theory (black)
+MEANING_COLOURS = {"plain": "0.55", "fresh_perm": "C2", "final_perm": "C1", "dense_perm": "C1", "loss": "C3",
+                   "theory": "k"}
+
+
 def plot_mean_curves(ax, x, table, keys: typing.Sequence[str], labels: dict[str, str] | None = None,
                      floor: float | None = None) -> dict[str, np.ndarray]:
     """Plot the replicate mean of each per-run array ``keys`` of a ``Table`` against x (a key
-    named "loss" dotted; values raised to ``floor`` for log axes) and return the means."""
+    named "loss" dotted; values raised to ``floor`` for log axes; colours from ``MEANING_COLOURS``),
+    with a band of +-1 standard error of the mean over replicates, and return the means."""
     means = {}
     for k in keys:
-        y = table.stack(k).mean(axis=0)
-        ax.plot(x, y if floor is None else np.maximum(y, floor), marker="o", ls=":" if k == "loss" else "-",
-                label=(labels or {}).get(k, k.replace("_", " ")))
+        Y = table.stack(k)
+        y = Y.mean(axis=0)
+        sem = Y.std(axis=0, ddof=1) / np.sqrt(len(Y)) if len(Y) > 1 else np.zeros_like(y)
+        lift = (lambda v: v) if floor is None else (lambda v: np.maximum(v, floor))
+        line, = ax.plot(x, lift(y), marker="o", ls=":" if k == "loss" else "-", color=MEANING_COLOURS.get(k),
+                        label=(labels or {}).get(k, k.replace("_", " ")))
+        ax.fill_between(x, lift(y - sem), lift(y + sem), color=line.get_color(), alpha=0.15, lw=0)
         means[k] = y
     return means
 

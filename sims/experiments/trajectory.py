@@ -17,7 +17,16 @@ import twolayer as tl
 from theory import fits
 from twolayer.validation import check_positive_int
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, plot_mean_curves, save
+from ..common import (
+    BARRIER_FLOOR,
+    BARRIER_ZERO,
+    MEANING_COLOURS,
+    GDConfig,
+    figure,
+    fixed_log_ticks,
+    plot_mean_curves,
+    save,
+)
 from ..experiment import Experiment
 from ..table import Table
 
@@ -88,7 +97,7 @@ def ratio_by_width(table: Table) -> dict:
 
 
 def summarize(table: Table, out: Path, store) -> dict:
-    fig, (ax,) = figure(1, width=6)
+    fig, (ax, ax_ratio) = figure(2, width=5.6)
     steps = table["steps"][0]
     keys = ("plain", "final_perm", "fresh_perm", "loss")
     labels = {"plain": "no permutation", "final_perm": "permutation of the final networks",
@@ -98,10 +107,38 @@ def summarize(table: Table, out: Path, store) -> dict:
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
     fitted |= ratio_by_width(table)
+    widths = sorted({int(m) for m in table["m"]})
     ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
-           ylabel="barrier, or loss (population)", title="Barrier along training: one permutation for all")
+           ylabel="barrier, or loss (population)",
+           title=f"Along training, m = {', '.join(map(str, widths))} pooled (band: ±1 s.e.)")
+    ax.title.set_fontsize(10)
     ax.legend(fontsize=7)
+    _draw_ratio_by_width(ax_ratio, fitted)
     return save(fig, "trajectory", out, table.long(("replicate", "m"), ("steps", *keys)), fitted)
+
+
+def _draw_ratio_by_width(ax, fitted: dict) -> None:
+    """The median ratio final permutation / fresh matching per width with its 95% interval (pairs
+    resampled), the line of the fitted trend in m with its slope interval, and the ratio 1."""
+    by_m = fitted["median_final_over_fresh_by_m"]
+    ms = np.array(sorted(by_m), dtype=float)
+    med = np.array([by_m[int(m)] for m in ms])
+    ci = np.array([fitted["median_final_over_fresh_ci95_by_m"][int(m)] for m in ms])
+    ax.errorbar(ms, med, yerr=[med - ci[:, 0], ci[:, 1] - med], fmt="o", capsize=3,
+                color=MEANING_COLOURS["final_perm"], label="median over pairs and checkpoints, 95% CI")
+    ax.axhline(1.0, color=MEANING_COLOURS["fresh_perm"], lw=1, ls="--",
+               label="1: the final permutation as good as fresh matching")
+    if "ratio_trend_slope" in fitted:
+        lo, hi = fitted["ratio_trend_slope_ci95"]
+        slope = fitted["ratio_trend_slope"]
+        pivot = np.exp(np.mean(np.log(ms)))
+        level = np.exp(np.mean(np.log(med)))
+        ax.plot(ms, level * (ms / pivot) ** slope, color="0.3", lw=1,
+                label=f"trend in m: slope {slope:.2f} [{lo:.2f}, {hi:.2f}]")
+    ax.set(xscale="log", xlabel="student width m (neurons)",
+           ylabel="barrier with final permutation / with fresh matching", title="By width: the ratio and its trend")
+    fixed_log_ticks(ax.xaxis, ms.astype(int))
+    ax.legend(fontsize=7)
 
 
 EXPERIMENT = Experiment("trajectory", "simultaneous weak LMC: the final networks' permutation applied to "
