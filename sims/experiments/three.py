@@ -14,7 +14,7 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, GDConfig, figure, save
 from ..experiment import Experiment
 from ..table import Table
 
@@ -42,7 +42,10 @@ def summarize(table: Table, out: Path, store) -> dict:
     fitted: dict = {}
     for k in keys:
         g = table.group("m", k)
-        ax.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), marker="o", label=labels[k])
+        colour = MEANING_COLOURS[{"via_reference": "final_perm", "direct": "fresh_perm", "plain": "plain"}[k]]
+        ax.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), marker="o", color=colour, label=labels[k] + " (±1 s.e.)")
+        ax.fill_between(g.x, np.maximum(g.value - g.sem, BARRIER_FLOOR), np.maximum(g.value + g.sem, BARRIER_FLOOR),
+                        color=colour, alpha=0.15, lw=0)
         pos = table.rows(table[k] > BARRIER_ZERO)
         if k != "plain" and pos.unique("m").size >= 2:
             fit = fits.loglog_slope(pos["m"], pos[k], seed=0)
