@@ -26,6 +26,7 @@ from _common import report
 
 import twolayer
 import twolayer.barriers
+from sims.profile import Profile
 from sims.registry import NAMES, get
 from sims.runner import run_seed
 
@@ -76,6 +77,7 @@ def main() -> None:
     p.add_argument("--per", type=int, default=4, help="configs sampled per experiment")
     p.add_argument("--store", default=None, help="a result store whose run times weight the experiments")
     args = p.parse_args()
+    profile = Profile.of(args.profile, "--profile")
     numba.set_num_threads(1)  # as in a sweep with --jobs 2 on two cores
     weights = stored_run_seconds(Path(args.store)) if args.store else {}
     rows, totals = [], defaultdict(float)
@@ -86,7 +88,7 @@ def main() -> None:
             setattr(module, attr, timer.wrap(category, saved[(module, attr)]))
         t0 = time.perf_counter()
         try:
-            for cfg in sample(get(name).configs(args.profile), args.per):
+            for cfg in sample(get(name).configs(profile), args.per):
                 get(name).run(cfg, run_seed(name, cfg, 0))
         finally:
             for (module, attr), fn in saved.items():

@@ -24,8 +24,9 @@ from pathlib import Path  # noqa: E402
 from twolayer._resources import usable_cores  # noqa: E402
 from twolayer.data import DATA_ENV, load_dataset  # noqa: E402
 
-from .common import PROFILE_SEEDS, PROFILES, RUN_CONTEXT, apply_overrides, config_help  # noqa: E402
+from .common import RUN_CONTEXT, apply_overrides, config_help  # noqa: E402
 from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # noqa: E402
+from .profile import Profile  # noqa: E402
 from .registry import NAMES, get  # noqa: E402
 from .report import write_report  # noqa: E402
 from .runner import EXECUTORS, code_version, run_key, summary_table, sweep  # noqa: E402
@@ -43,9 +44,11 @@ class _ExperimentHelp(argparse.Action):
         parser.print_help()
         name = getattr(namespace, "name", None)
         if name in NAMES:
-            profile = getattr(namespace, "profile", "quick")
-            profile = profile if profile in PROFILES else "quick"
-            print(f"\n--set keys of {name}: type, and the value in the {profile} profile (or its range there):")
+            try:
+                profile = Profile.of(getattr(namespace, "profile", Profile.QUICK))
+            except ValueError:  # the run itself names a bad --profile
+                profile = Profile.QUICK
+            print(f"\n--set keys of {name}: type, and the value in the {profile.value} profile (or its range there):")
             print(config_help(get(name).configs(profile)))
         parser.exit()
 
@@ -63,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             q.add_argument("name", help=f"one of: {', '.join(NAMES)}")
         q.add_argument("--profile", default="quick",
-                       help=f"one of {', '.join(PROFILES)}: minutes, the paper's claims in an hour, or every range")
+                       help=f"one of {', '.join(p.value for p in Profile)}: minutes, the paper's claims in an hour, "
+                            "or every range")
         q.add_argument("--jobs", type=int, default=1, help="local worker processes (at most the usable cores)")
         q.add_argument("--out", default="results", help="result store directory")
         q.add_argument("--figures", default=None,
@@ -71,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                             "only when given here)")
         q.add_argument("--seed", type=int, default=None,
                        help="root seed of the sweep, 0 <= seed < 2**63 (default: the profile's own: "
-                            + ", ".join(f"{p} {s}" for p, s in PROFILE_SEEDS.items()) + ")")
+                            + ", ".join(f"{p.value} {p.seed}" for p in Profile) + ")")
         q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field for every run (each key once; see run NAME --help)")
         q.add_argument("--executor", default="local", help=f"one of {', '.join(EXECUTORS)}")
@@ -113,10 +117,10 @@ def _make_dir(option: str, path: Path) -> Path:
     return path
 
 
-def _data_source(args, experiments) -> tuple[str, str]:
+def _data_source(args, profile: Profile, experiments) -> tuple[str, str]:
     """(data set, where it came from) if an experiment reads data, else ("", ""); "" as the data
     set: the configs' default."""
-    if not any(hasattr(cfg, "data") for e in experiments for cfg in e.configs(args.profile)[:1]):
+    if not any(hasattr(cfg, "data") for e in experiments for cfg in e.configs(profile)[:1]):
         return "", ""
     if args.data is not None:
         return args.data, f"--data {args.data}"
@@ -137,8 +141,7 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def _run(names, args) -> int:
-    if args.profile not in PROFILES:
-        raise ValueError(f"--profile must be one of {', '.join(PROFILES)}; got {args.profile!r}")
+    profile = Profile.of(args.profile, "--profile")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1; got {args.jobs}")
     cores = usable_cores()
@@ -148,15 +151,15 @@ def _run(names, args) -> int:
     if args.executor not in EXECUTORS:
         raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}; got {args.executor!r}")
     if args.seed is None:
-        args.seed = PROFILE_SEEDS[args.profile]
+        args.seed = profile.seed
     if not 0 <= args.seed < 2**63:
         raise ValueError(f"--seed must be >= 0 and < 2**63; got {args.seed}")
     experiments = [get(n) for n in names]
     overrides = _overrides(args.set)
-    data, source = _data_source(args, experiments)
+    data, source = _data_source(args, profile, experiments)
     plans = []
     for e in experiments:
-        configs = e.configs(args.profile)
+        configs = e.configs(profile)
         extra = {"data": data} if data and configs and hasattr(configs[0], "data") else {}
         try:
             plans.append((e, apply_overrides(configs, {**extra, **overrides})))
@@ -175,7 +178,7 @@ def _run(names, args) -> int:
     _make_dir("--out", out)
     _make_dir("--figures", figures)
     store = Store(out)
-    RUN_CONTEXT.update(profile=args.profile, seed=args.seed, overrides=overrides,
+    RUN_CONTEXT.update(profile=profile.value, seed=args.seed, overrides=overrides,
                        package=f"twolayer {package_version('twolayer')}", figures_drawn_by=code_version())
     summaries = []
     t0 = time.time()

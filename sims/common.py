@@ -20,14 +20,6 @@ from twolayer.validation import check_positive_float, check_positive_int
 
 from .figureset import write_set
 
-#: quick: minutes; paper: the claims at the power docs/paper_profile.md states, within an hour on two
-#: cores; full: the paper profile with lr's complete phase diagram (every variant, m up to 256, 8 seeds)
-PROFILES = ("quick", "paper", "full")
-#: each profile's root seed when --seed is not given: the paper profile draws its own seeds, so it is a
-#: replication independent of the quick profile's runs (whose configs it shares), not a re-use of them;
-#: full extends paper and shares its runs
-PROFILE_SEEDS = {"quick": 0, "paper": 1, "full": 1}
-
 
 @dataclass(frozen=True)
 class GDConfig:

@@ -7,6 +7,7 @@ import pytest
 import twolayer as tl
 from sims.common import apply_overrides
 from sims.experiments.lr import CONVERGED_LOSS, LrConfig, Variant, configs, run
+from sims.profile import Profile
 from theory.fits import first_crossing, fit_transition
 from theory.stability import flattest_minimum_sharpness, lazy_sharpness, lr_window
 
@@ -124,7 +125,7 @@ def _seeds(cfgs) -> dict:
 
 
 def test_profiles_cover_the_issue_ranges():
-    quick, paper, full = configs("quick"), configs("paper"), configs("full")
+    quick, paper, full = configs(Profile.QUICK), configs(Profile.PAPER), configs(Profile.FULL)
     assert {c.variant for c in full} == set(Variant)  # the full phase diagram of issue 9
     assert {16, 32, 64, 128, 256} <= {c.m for c in full}
     assert min(c.init_scale for c in full) <= 1e-3 and max(c.init_scale for c in full) >= 2

@@ -8,6 +8,7 @@ import pytest
 
 import twolayer as tl
 from sims.experiments.regimes import PROTOCOL_TOL, RegimeConfig, Scheme, configs
+from sims.profile import Profile
 from sims.registry import get
 from sims.runner import sweep
 from sims.store import Store
@@ -58,7 +59,7 @@ def test_bad_config_values_name_the_field():
 
 
 def test_every_profile_has_every_scheme_and_a_protocol_sample():
-    for profile in ("quick", "paper", "full"):
+    for profile in Profile:
         cs = configs(profile)
         assert {c.init for c in cs} == set(Scheme)
         assert any(c.tol <= PROTOCOL_TOL for c in cs)

@@ -13,6 +13,7 @@ from conftest import run_cli
 from test_sims import ROOT, sims, stored
 
 import twolayer as tl
+from sims.profile import Profile
 from sims.runner import run_key
 from sims.store import Claim, Store
 from twolayer import MLP
@@ -72,7 +73,7 @@ def test_claims_are_exclusive_until_done_or_expired(tmp_path):
 def test_a_sweep_takes_over_the_runs_of_a_dead_claimant(tmp_path):
     from sims.registry import get
     out = tmp_path / "r"
-    config = get("three").configs("quick")[0]
+    config = get("three").configs(Profile.QUICK)[0]
     key = run_key("three", config, 0)
     store = Store(out)
     with store._transaction() as db:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
+from sims.profile import Profile
 from sims.store import THEORY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,7 +196,7 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
         RealConfig(arch="resnet", depth=9)
 
 
-@pytest.mark.parametrize("profile", ["quick", "paper"])
+@pytest.mark.parametrize("profile", list(Profile))
 def test_every_profile_builds_valid_distinct_configs(profile):
     from sims.registry import NAMES, get
     from sims.runner import run_key
@@ -203,6 +204,17 @@ def test_every_profile_builds_valid_distinct_configs(profile):
         configs = get(name).configs(profile)
         assert configs, name
         assert len({run_key(name, c, 0) for c in configs}) == len(configs), f"{name}: duplicate runs"
+
+
+def test_configs_refuse_a_profile_that_is_not_a_profile():
+    # a string is not a profile (any other string used to mean the paper profile): Profile.of parses one
+    from sims.registry import NAMES, get
+    for name in NAMES:
+        with pytest.raises(ValueError, match=r"^profile must be a Profile \(quick, paper, full; "):
+            get(name).configs("quick")
+    assert Profile.of("full") is Profile.FULL
+    with pytest.raises(ValueError, match="^--profile must be one of 'quick', 'paper', 'full'; got 'huge'$"):
+        Profile.of("huge", "--profile")
 
 
 @pytest.mark.slow

@@ -12,14 +12,21 @@ import twolayer as tl
 
 from ..common import REAL_BARRIER_LINEAR, barrier_axis, cap_outliers, figure, plain_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 VIEWS = ("weights", "weights_cov", "activations")
 
 
-def configs(profile: str) -> list[RealConfig]:
-    rates, reps = (np.geomspace(0.003, 0.3, 5), 1) if profile == "quick" else (np.geomspace(0.001, 1.0, 10), 3)
+def configs(profile: Profile) -> list[RealConfig]:
+    match profile:
+        case Profile.QUICK:
+            rates, reps = np.geomspace(0.003, 0.3, 5), 1
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            rates, reps = np.geomspace(0.001, 1.0, 10), 3
+        case _:
+            unknown(profile)
     return [RealConfig(depth=2, lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
 
 

@@ -19,6 +19,7 @@ from twolayer.validation import check_positive_float, check_positive_int
 
 from ..common import BARRIER_FLOOR, GDConfig, figure, plot_mean_curves, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 
 
@@ -43,8 +44,14 @@ class ImpConfig(GDConfig):
             raise ValueError(f"rewind must be < steps ({self.steps}); got {self.rewind}")
 
 
-def configs(profile: str) -> list[ImpConfig]:
-    reps = 3 if profile == "quick" else 10
+def configs(profile: Profile) -> list[ImpConfig]:
+    match profile:
+        case Profile.QUICK:
+            reps = 3
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            reps = 10
+        case _:
+            unknown(profile)
     return [ImpConfig(replicate=r) for r in range(reps)]
 
 

@@ -43,6 +43,7 @@ from twolayer.validation import check_positive_float, check_positive_int
 
 from ..common import figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..runner import run_seed
 from ..table import Table
 
@@ -128,25 +129,34 @@ class LrConfig:
                                scaling=scaling, train_output=not frozen)
 
 
-def rate_grid(profile: str) -> np.ndarray:
+def rate_grid(profile: Profile) -> np.ndarray:
     """eta_rel on a geometric grid from 1/4 to 4: a third of an octave apart (quick), a quarter (paper, full)."""
-    per_octave = 3 if profile == "quick" else 4
+    match profile:
+        case Profile.QUICK:
+            per_octave = 3
+        case Profile.PAPER | Profile.FULL:
+            per_octave = 4
+        case _:
+            unknown(profile)
     return np.round(2.0 ** (np.arange(-2 * per_octave, 2 * per_octave + 1) / per_octave), 6)
 
 
-def configs(profile: str) -> list[LrConfig]:
+def configs(profile: Profile) -> list[LrConfig]:
     rates = rate_grid(profile)
     scales = (1e-3, 1e-2, 0.1, 0.3, 1.0, 2.0)
-    if profile == "quick":  # seeds per cell: 2 on the phase grid, 5 on the cuts
-        phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 2, 5, (Variant.GD,), \
-            (Variant.GD,)
-    elif profile == "paper":  # sized for the hour (docs/paper_profile.md: the power this gives)
-        phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 3, 6, (Variant.GD,), \
-            (Variant.GD,)
-    else:  # full: every variant on the phase grid, m up to 256, 8 seeds a cell (hours on two cores)
-        phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 64, (16, 32, 64, 128, 256), 8, 8, \
-            tuple(Variant), (Variant.GD, Variant.ONLINE)
-        scales += (4.0,)
+    match profile:
+        case Profile.QUICK:  # seeds per cell: 2 on the phase grid, 5 on the cuts
+            phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 2, 5, \
+                (Variant.GD,), (Variant.GD,)
+        case Profile.PAPER:  # sized for the hour (docs/paper_profile.md: the power this gives)
+            phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 3, 6, \
+                (Variant.GD,), (Variant.GD,)
+        case Profile.FULL:  # every variant on the phase grid, m up to 256, 8 seeds a cell (hours on two cores)
+            phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 64, (16, 32, 64, 128, 256), 8, 8, \
+                tuple(Variant), (Variant.GD, Variant.ONLINE)
+            scales += (4.0,)
+        case _:
+            unknown(profile)
     out = []
     for v in phase_variants:  # the phase diagram: rate x scale at one width
         for bal in ((False,) if v is Variant.FROZEN else (False, True)):
@@ -160,9 +170,16 @@ def configs(profile: str) -> list[LrConfig]:
     return list(dict.fromkeys(out))
 
 
-def dynamics_configs(profile: str) -> list[LrConfig]:
+def dynamics_configs(profile: Profile) -> list[LrConfig]:
     """Rates below, at, inside and above the transition for one width, traced along training."""
-    return [LrConfig(m=64, lr_rel=x, steps=100_000, trace=40 if profile == "quick" else 80)
+    match profile:
+        case Profile.QUICK:
+            trace = 40
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            trace = 80
+        case _:
+            unknown(profile)
+    return [LrConfig(m=64, lr_rel=x, steps=100_000, trace=trace)
             for x in (0.5, 1.26, 1.59, 2.0, 2.52)]
 
 

@@ -22,6 +22,7 @@ import twolayer as tl
 
 from ..common import BARRIER_FLOOR, GDConfig, figure, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 
 METHODS = ("weights", "weights_cov", "activations", "refine", "sinkhorn", "ste", "ot")
@@ -35,8 +36,14 @@ CERTIFIED_REPLICATES = 8
 OPTIMAL_TOLERANCE = 1e-6
 
 
-def configs(profile: str) -> list[GDConfig]:
-    widths, reps = ((6, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((6, 8, 9, 16, 32, 64, 128, 256), 6)
+def configs(profile: Profile) -> list[GDConfig]:
+    match profile:
+        case Profile.QUICK:
+            widths, reps = (6, 8, 16, 32, 64, 128), 3
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            widths, reps = (6, 8, 9, 16, 32, 64, 128, 256), 6
+        case _:
+            unknown(profile)
     return [GDConfig(m=m, replicate=r) for m in widths
             for r in range(max(reps, CERTIFIED_REPLICATES) if m <= CERTIFY_MAX_WIDTH else reps)]
 

@@ -10,6 +10,7 @@ import twolayer as tl
 
 from ..common import REAL_BARRIER_LINEAR, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import (
     RealConfig,
@@ -29,17 +30,22 @@ COLORS = ("C0", "C1", "C2")
 WIDTH_SWEEP_DEPTH, DEPTH_SWEEP_MULTIPLIER = 8, 0.5
 
 
-def configs(profile: str) -> list[RealConfig]:
-    quick = profile == "quick"
+def configs(profile: Profile) -> list[RealConfig]:
     # the paper profile: a second pair per multiplier (conv nets in float64 cost 12-72 s a pair on
     # MNIST-1D, so that the profile stays within an hour on two cores), the largest first
+    match profile:
+        case Profile.QUICK:
+            reps, largest_first = 1, False
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            reps, largest_first = 2, True
+        case _:
+            unknown(profile)
     multipliers, depths, steps = (0.25, 0.5, 1.0), (14, 20), 600
-    reps = 1 if quick else 2
     out = [RealConfig(arch=arch, multiplier=w, depth=WIDTH_SWEEP_DEPTH, steps=steps, replicate=r)
            for arch in ("vgg", "resnet") for w in multipliers for r in range(reps)]
     out += [RealConfig(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER, depth=L, steps=steps, replicate=0)
             for L in depths]
-    return out if quick else sorted(out, key=lambda c: -c.multiplier**2 * c.depth)
+    return sorted(out, key=lambda c: -c.multiplier**2 * c.depth) if largest_first else out
 
 
 def run(cfg: RealConfig, seq) -> dict:

@@ -9,6 +9,7 @@ import twolayer as tl
 
 from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
@@ -16,8 +17,14 @@ from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_obje
 METHODS = tuple(name for name, method in tl.METHODS.items() if tl.MLP in method.networks)
 
 
-def configs(profile: str) -> list[RealConfig]:
-    reps = 2 if profile == "quick" else 5
+def configs(profile: Profile) -> list[RealConfig]:
+    match profile:
+        case Profile.QUICK:
+            reps = 2
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            reps = 5
+        case _:
+            unknown(profile)
     return [RealConfig(depth=L, replicate=r) for L in (1, 2, 3, 4) for r in range(reps)]
 
 

@@ -16,6 +16,7 @@ from twolayer.random import child
 
 from ..common import figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile
 from ..table import Table
 from .realdata import (
     Architecture,
@@ -35,7 +36,7 @@ REWIND = 20
 KEYS = ("dense_perm", "fresh_perm", "plain")
 
 
-def configs(profile: str) -> list[RealConfig]:
+def configs(profile: Profile) -> list[RealConfig]:
     return three_architectures(profile, quick_conv_steps=400)
 
 

@@ -12,12 +12,19 @@ from theory import fits
 
 from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, effective_units, test_objective, train_pair
 
 
-def configs(profile: str) -> list[RealConfig]:
-    rates, reps = (np.geomspace(0.003, 1.0, 9), 1) if profile == "quick" else (np.geomspace(0.001, 3.0, 17), 4)
+def configs(profile: Profile) -> list[RealConfig]:
+    match profile:
+        case Profile.QUICK:
+            rates, reps = np.geomspace(0.003, 1.0, 9), 1
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            rates, reps = np.geomspace(0.001, 3.0, 17), 4
+        case _:
+            unknown(profile)
     return [RealConfig(lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
 
 

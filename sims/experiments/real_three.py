@@ -11,6 +11,7 @@ import twolayer as tl
 
 from ..common import REAL_BARRIER_LINEAR, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import (
     SIZE_LABEL,
@@ -28,10 +29,15 @@ from .realdata import (
 KEYS = ("via_reference", "direct", "plain")
 
 
-def configs(profile: str) -> list[RealConfig]:
-    quick = profile == "quick"
-    widths, multipliers, steps = ((16, 64, 256), (0.25, 0.5), 600) if quick else ((16, 64, 256, 1024), (0.25, 0.5), 600)
-    reps, conv_reps = (2, 1) if quick else (4, 2)
+def configs(profile: Profile) -> list[RealConfig]:
+    match profile:
+        case Profile.QUICK:
+            widths, reps, conv_reps = (16, 64, 256), 2, 1
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            widths, reps, conv_reps = (16, 64, 256, 1024), 4, 2
+        case _:
+            unknown(profile)
+    multipliers, steps = (0.25, 0.5), 600
     return ([RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
             + [RealConfig(arch=arch, multiplier=w, depth=8, steps=steps, replicate=r)
                for arch in ("vgg", "resnet") for w in multipliers for r in range(conv_reps)])

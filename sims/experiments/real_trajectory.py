@@ -13,6 +13,7 @@ import twolayer as tl
 
 from ..common import figure, save
 from ..experiment import Experiment
+from ..profile import Profile
 from ..table import Table
 from .realdata import (
     Architecture,
@@ -30,7 +31,7 @@ KEYS = ("plain", "final_perm", "fresh_perm")
 CHECKPOINTS = 7
 
 
-def configs(profile: str) -> list[RealConfig]:
+def configs(profile: Profile) -> list[RealConfig]:
     return three_architectures(profile, quick_conv_steps=600)
 
 

@@ -13,12 +13,19 @@ from theory import fits
 
 from ..common import figure, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 
-def configs(profile: str) -> list[RealConfig]:
-    widths, reps = ((8, 16, 32, 64, 128, 256), 2) if profile == "quick" else ((8, 16, 32, 64, 128, 256, 512, 1024), 5)
+def configs(profile: Profile) -> list[RealConfig]:
+    match profile:
+        case Profile.QUICK:
+            widths, reps = (8, 16, 32, 64, 128, 256), 2
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            widths, reps = (8, 16, 32, 64, 128, 256, 512, 1024), 5
+        case _:
+            unknown(profile)
     return [RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
 
 

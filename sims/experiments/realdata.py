@@ -14,6 +14,8 @@ from twolayer.data import Dataset, load_dataset
 from twolayer.random import child
 from twolayer.validation import check_enum, check_positive_float, check_positive_int
 
+from ..profile import Profile, unknown
+
 
 class Architecture(Enum):
     """The network a real-data run trains."""
@@ -79,11 +81,17 @@ SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "cha
               Architecture.RESNET: "channel multiplier"}
 
 
-def three_architectures(profile: str, quick_conv_steps: int) -> list[RealConfig]:
-    """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (2 pairs quick, 4 paper) and
-    the VGG at multiplier 0.5 and the ResNet-8 (1 pair quick, 2 paper), the convolutional nets
-    trained ``quick_conv_steps`` steps."""
-    reps, conv_reps = (2, 1) if profile == "quick" else (4, 2)
+def three_architectures(profile: Profile, quick_conv_steps: int) -> list[RealConfig]:
+    """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (2 pairs quick, 4 paper and
+    full) and the VGG at multiplier 0.5 and the ResNet-8 (1 pair quick, 2 paper and full), the
+    convolutional nets trained ``quick_conv_steps`` steps."""
+    match profile:
+        case Profile.QUICK:
+            reps, conv_reps = 2, 1
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            reps, conv_reps = 4, 2
+        case _:
+            unknown(profile)
     return ([RealConfig(depth=2, replicate=r) for r in range(reps)]
             + [RealConfig(arch="vgg", steps=quick_conv_steps, replicate=r) for r in range(conv_reps)]
             + [RealConfig(arch="resnet", depth=8, steps=quick_conv_steps, replicate=r) for r in range(conv_reps)])

@@ -31,6 +31,7 @@ from twolayer.validation import check_enum, check_positive_float, check_positive
 
 from ..common import BARRIER_ZERO, figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .width import sampled_prediction
 
@@ -115,17 +116,25 @@ PAPER_STEPS = 100_000
 FULL_STEPS = 300_000
 #: paper: LeCun normal (the linear limit's second scheme, at PyTorch's point of the plane) at d = 10 only
 PAPER_ONE_D = (Scheme.LECUN,)
-#: the protocol sample: widths (d = 10, lower rate, replicate 0) also run to PROTOCOL_TOL
-PROTOCOL_WIDTHS = {"quick": (16,), "paper": (16, 64), "full": (16, 64)}
 
 
-def configs(profile: str) -> list[RegimeConfig]:
-    steps, pairs = {"quick": (QUICK_STEPS, {m: 1 for m in QUICK_WIDTHS}), "paper": (PAPER_STEPS, PAPER_PAIRS),
-                    "full": (FULL_STEPS, FULL_PAIRS)}[profile]
-    inside_pairs = PAPER_PAIRS_INSIDE if profile == "paper" else pairs
+def configs(profile: Profile) -> list[RegimeConfig]:
+    # protocol_widths: the protocol sample, widths (d = 10, lower rate, replicate 0) also run to PROTOCOL_TOL
+    match profile:
+        case Profile.QUICK:
+            steps, pairs, protocol_widths = QUICK_STEPS, {m: 1 for m in QUICK_WIDTHS}, (16,)
+            inside_pairs, one_d_schemes = pairs, ()
+        case Profile.PAPER:
+            steps, pairs, protocol_widths = PAPER_STEPS, PAPER_PAIRS, (16, 64)
+            inside_pairs, one_d_schemes = PAPER_PAIRS_INSIDE, PAPER_ONE_D
+        case Profile.FULL:  # paper's cells with more pairs and steps, every d for every scheme
+            steps, pairs, protocol_widths = FULL_STEPS, FULL_PAIRS, (16, 64)
+            inside_pairs, one_d_schemes = pairs, ()
+        case _:
+            unknown(profile)
     out = []
     for s in Scheme:
-        one_d = profile == "paper" and s in PAPER_ONE_D
+        one_d = s in one_d_schemes
         for d in (10,) if one_d else (5, 10, 30):
             out += [RegimeConfig(s, d=d, m=m, lr_rel=RATES["below"], steps=steps, tol=STOP_LOSS, replicate=r)
                     for m, n in pairs.items() for r in range(n)]
@@ -133,7 +142,7 @@ def configs(profile: str) -> list[RegimeConfig]:
             out += [RegimeConfig(s, d=10, m=m, lr_rel=inside_rate(s), steps=steps, tol=STOP_LOSS, replicate=r)
                     for m, n in inside_pairs.items() for r in range(n)]
         out += [RegimeConfig(s, d=10, m=m, lr_rel=RATES["below"], steps=steps, tol=PROTOCOL_TOL)
-                for m in PROTOCOL_WIDTHS[profile]]
+                for m in protocol_widths]
     out.sort(key=lambda c: -c.m * c.d ** 0.5)  # the longest runs first: no straggler at the sweep's end
     return out
 

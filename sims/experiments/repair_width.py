@@ -18,6 +18,7 @@ from theory import fits
 
 from ..common import BARRIER_ZERO, GDConfig, figure, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .width import STEPS
 
@@ -26,8 +27,14 @@ WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
 FLOOR = 1e-7
 
 
-def configs(profile: str) -> list[GDConfig]:
-    reps = 8 if profile == "quick" else 24
+def configs(profile: Profile) -> list[GDConfig]:
+    match profile:
+        case Profile.QUICK:
+            reps = 8
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            reps = 24
+        case _:
+            unknown(profile)
     return [GDConfig(k=2, d=10, m=m, steps=STEPS, replicate=r) for m in WIDTHS for r in range(reps)]
 
 

@@ -16,11 +16,18 @@ from theory import fits
 
 from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, GDConfig, figure, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 
 
-def configs(profile: str) -> list[GDConfig]:
-    widths, reps = ((4, 8, 16, 32, 64, 128), 3) if profile == "quick" else ((4, 8, 16, 32, 64, 128, 256), 6)
+def configs(profile: Profile) -> list[GDConfig]:
+    match profile:
+        case Profile.QUICK:
+            widths, reps = (4, 8, 16, 32, 64, 128), 3
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            widths, reps = (4, 8, 16, 32, 64, 128, 256), 6
+        case _:
+            unknown(profile)
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 

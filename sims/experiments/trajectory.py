@@ -28,6 +28,7 @@ from ..common import (
     save,
 )
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 
 
@@ -52,10 +53,14 @@ class TrajectoryConfig(GDConfig):
 PAPER_PAIRS_PER_WIDTH = 24
 
 
-def configs(profile: str) -> list[TrajectoryConfig]:
-    if profile == "quick":
-        return [TrajectoryConfig(replicate=r) for r in range(3)]
-    return [TrajectoryConfig(m=m, replicate=r) for m in (16, 32, 128) for r in range(PAPER_PAIRS_PER_WIDTH)]
+def configs(profile: Profile) -> list[TrajectoryConfig]:
+    match profile:
+        case Profile.QUICK:
+            return [TrajectoryConfig(replicate=r) for r in range(3)]
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            return [TrajectoryConfig(m=m, replicate=r) for m in (16, 32, 128) for r in range(PAPER_PAIRS_PER_WIDTH)]
+        case _:
+            unknown(profile)
 
 
 def checkpoint_steps(cfg: TrajectoryConfig) -> np.ndarray:

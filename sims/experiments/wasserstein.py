@@ -20,12 +20,19 @@ from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_e
 
 from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 
 
-def configs(profile: str) -> list[GDConfig]:
-    widths, reps = ((4, 8, 16, 32, 64, 128, 256), 3) if profile == "quick" else \
-        ((4, 8, 16, 32, 64, 128, 256), 6)
+def configs(profile: Profile) -> list[GDConfig]:
+    match profile:
+        case Profile.QUICK:
+            reps = 3
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            reps = 6
+        case _:
+            unknown(profile)
+    widths = (4, 8, 16, 32, 64, 128, 256)
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 

@@ -24,6 +24,7 @@ from theory.width import (
 
 from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 
 #: refine (a local search over swaps) is run up to this width
@@ -51,14 +52,17 @@ STEPS = 200_000
 PAPER_PAIRS = {**{m: 20 for m in range(1, 13)}, 16: 720, 24: 10, 32: 20, 48: 10, 64: 240, 128: 6}
 
 
-def configs(profile: str) -> list[GDConfig]:
-    if profile == "quick":
-        grid = [(2, d, m, r) for d in (10, 30, 100) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
-                for r in range(4)]
-    else:
-        grid = [(2, d, m, r) for d in (10, 30, 100) for m, n in PAPER_PAIRS.items() for r in range(n)]
-        grid += [(4, 10, m, r) for m in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) for r in range(10)]
-        grid.sort(key=lambda c: -c[2] * c[1] ** 0.5)  # the longest runs first: no straggler at the sweep's end
+def configs(profile: Profile) -> list[GDConfig]:
+    match profile:
+        case Profile.QUICK:
+            grid = [(2, d, m, r) for d in (10, 30, 100) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
+                    for r in range(4)]
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            grid = [(2, d, m, r) for d in (10, 30, 100) for m, n in PAPER_PAIRS.items() for r in range(n)]
+            grid += [(4, 10, m, r) for m in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) for r in range(10)]
+            grid.sort(key=lambda c: -c[2] * c[1] ** 0.5)  # the longest runs first: no straggler at the sweep's end
+        case _:
+            unknown(profile)
     return [GDConfig(k=k, d=d, m=m, steps=STEPS, replicate=r) for k, d, m, r in grid]
 
 

@@ -24,6 +24,7 @@ from twolayer.random import child
 
 from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
+from ..profile import Profile, unknown
 from ..table import Table
 from .width import THEORY_PAIRS, sampled_prediction
 
@@ -52,15 +53,16 @@ class SphereConfig(GDConfig):
 
 #: m / M on the grid; the paper profile steps by a quarter from 1 to 3, so that odd and even multiples
 #: of M and the widths between them are apart (only ratios with an integer m = M ratio are run)
-RATIOS = {"quick": (0.5, 1, 1.5, 2, 3, 4, 8),
-          "paper": (0.5, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 4, 6, 8)}
-
-
-def configs(profile: str) -> list[SphereConfig]:
-    quick = profile == "quick"
-    teachers, reps = ((2, 4, 8), 6) if quick else ((2, 4, 8, 16), 20)
+def configs(profile: Profile) -> list[SphereConfig]:
+    match profile:
+        case Profile.QUICK:
+            teachers, reps, ratios = (2, 4, 8), 6, (0.5, 1, 1.5, 2, 3, 4, 8)
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            teachers, reps, ratios = (2, 4, 8, 16), 20, (0.5, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 4, 6, 8)
+        case _:
+            unknown(profile)
     return [SphereConfig(k=M, d=16, m=int(M * ratio), train_output=trained, replicate=r)
-            for trained in (False, True) for M in teachers for ratio in RATIOS["quick" if quick else "paper"]
+            for trained in (False, True) for M in teachers for ratio in ratios
             if float(M * ratio).is_integer() for r in range(reps)]
 
 
