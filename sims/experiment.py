@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .common import FigureDir
 from .store import Store
 from .table import Table
 
@@ -18,8 +18,9 @@ class Experiment:
     """An experiment: its configs per profile, one run, and the figure made from all runs.
 
     ``summarize(table, figures, store)`` draws the figure from the ``Table`` of finished runs
-    into the folder ``figures`` and returns its fitted numbers; theory curves it draws come
-    from ``store.cached``. ``version`` numbers the layout of a run's results: raising it
+    into ``figures`` (a ``FigureDir``: the folder and the run context its JSON records, passed
+    on to ``common.save``) and returns its fitted numbers; theory curves it draws come from
+    ``store.cached``. ``version`` numbers the layout of a run's results: raising it
     (when ``run`` returns other arrays) makes the runner recompute the stored runs.
     """
 
@@ -27,5 +28,5 @@ class Experiment:
     description: str
     configs: Callable[[str], list[Any]]
     run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
-    summarize: Callable[[Table, Path, Store], dict]
+    summarize: Callable[[Table, FigureDir, Store], dict]
     version: int = 1

@@ -31,7 +31,6 @@ import dataclasses
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -41,7 +40,7 @@ from theory.stability import lr_window
 from twolayer.random import child
 from twolayer.validation import check_positive_float, check_positive_int
 
-from ..common import figure, fixed_log_ticks, save
+from ..common import FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..runner import run_seed
@@ -385,7 +384,7 @@ def _cut(ax, runs, rates, key: str, label: str, color=None):
     return line
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     rates = table.unique("lr_rel")
     cells = _cells(table)
     fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output masses c_i = c abs(a_i) norm(w_i), "

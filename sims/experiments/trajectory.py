@@ -9,7 +9,6 @@ of that checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +16,7 @@ import twolayer as tl
 from theory import fits
 from twolayer.validation import check_positive_int
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, plot_mean_curves, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, GDConfig, figure, plot_mean_curves, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -92,7 +91,7 @@ def ratio_by_width(table: Table) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     steps = table["steps"][0]
     keys = ("plain", "final_perm", "fresh_perm", "loss")

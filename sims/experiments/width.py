@@ -7,8 +7,6 @@ exact barrier between pairs of sampled condensed minima (theory.width), with its
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
@@ -22,7 +20,7 @@ from theory.width import (
     sampled_slope,
 )
 
-from ..common import BARRIER_ZERO, GDConfig, figure, save
+from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -158,7 +156,7 @@ def sampler_slope(store, teacher: tl.Teacher, widths: np.ndarray, **model) -> fi
     return fits.SlopeFit(float(got["slope"]), np.nan, tuple(map(float, got["ci"])), int(got["n"]), got["boot"])
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     by_k = table.split("k")
     fig, axes = figure(len(by_k) + 1)  # one barrier panel per teacher width k, then condensation
     ax2 = axes[-1]
