@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,3 +31,9 @@ class Experiment:
     run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
     summarize: Callable[[Table, FigureDir, Store], dict]
     version: int = 1
+
+
+def config_dict(config) -> dict:
+    """A run's config as a dict of its fields and its type's name: what names its result (its key
+    and its random stream) and what the store records."""
+    return {"type": type(config).__name__, **dataclasses.asdict(config)}
