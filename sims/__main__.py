@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -24,7 +25,7 @@ from pathlib import Path  # noqa: E402
 from twolayer._resources import usable_cores  # noqa: E402
 from twolayer.data import DATA_ENV, load_dataset  # noqa: E402
 
-from .common import RUN_CONTEXT, apply_overrides, config_help  # noqa: E402
+from .common import FigureDir, RunContext, apply_overrides, config_help  # noqa: E402
 from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # noqa: E402
 from .profile import Profile  # noqa: E402
 from .registry import NAMES, get  # noqa: E402
@@ -178,8 +179,7 @@ def _run(names, args) -> int:
     _make_dir("--out", out)
     _make_dir("--figures", figures)
     store = Store(out)
-    RUN_CONTEXT.update(profile=profile.value, seed=args.seed, overrides=overrides,
-                       package=f"twolayer {package_version('twolayer')}", figures_drawn_by=code_version())
+    context = RunContext(profile, args.seed, overrides, f"twolayer {package_version('twolayer')}", code_version())
     summaries = []
     t0 = time.time()
     try:
@@ -189,9 +189,9 @@ def _run(names, args) -> int:
             summaries.append(summary)
             if results:
                 keys = [run_key(exp.name, cfg, args.seed) for cfg, _ in results]
-                RUN_CONTEXT["runs"] = store.provenance(exp.name, keys)
+                made_with = dataclasses.replace(context, runs=store.provenance(exp.name, keys))
                 started = time.time()
-                exp.summarize(Table.from_results(results), figures, store)
+                exp.summarize(Table.from_results(results), FigureDir(figures, made_with), store)
                 summary.figure_seconds = time.time() - started
     finally:
         store.close()

@@ -19,6 +19,7 @@ from twolayer.random import child
 from twolayer.validation import check_positive_float, check_positive_int
 
 from .figureset import write_set
+from .profile import Profile
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,33 @@ def plot_mean_curves(ax, x, table, keys: typing.Sequence[str], labels: dict[str,
     return means
 
 
-#: how the figures being saved were made (profile, seed, --set overrides): set by the command
-#: line, written into every figure's JSON as "made_with"
-RUN_CONTEXT: dict = {}
+@dataclass(frozen=True)
+class RunContext:
+    """How a sweep's figures were made, written into each figure's JSON as "made_with": the
+    command's profile, root seed and --set overrides, the package and the code that drew the
+    figure, and the provenance of the runs drawn (``Store.provenance``)."""
+
+    profile: Profile
+    seed: int
+    overrides: dict[str, str]
+    package: str
+    figures_drawn_by: str
+    runs: dict = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"profile": self.profile.value, "seed": self.seed, "overrides": self.overrides,
+                "package": self.package, "figures_drawn_by": self.figures_drawn_by, "runs": self.runs}
+
+
+@dataclass(frozen=True)
+class FigureDir:
+    """Where an experiment's summary saves its figures (the folder ``path``) and how they were made
+    (``made_with``, written into each figure's JSON; None: not written, as for figures drawn
+    outside a sweep). The command line gives each summary its own: the run context travels with
+    the destination, explicitly, from ``__main__`` through ``Experiment.summarize`` to ``save``."""
+
+    path: Path
+    made_with: RunContext | None = None
 
 #: significant digits of the floats written to CSV and JSON: results that agree to this many
 #: digits (the last bits of a sum can depend on the thread schedule) give identical files
@@ -182,10 +207,12 @@ def _rounded(value):
     return value
 
 
-def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
-    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json,
-    the four as one unit (``figureset.write_set``); floats to SIGNIFICANT_DIGITS significant
-    digits, the PDF without a timestamp, so that unchanged results give unchanged files."""
+def save(fig, name: str, out: FigureDir, columns: dict[str, typing.Sequence], fitted: dict) -> dict:
+    """Save figure NAME as PNG and PDF, its data as NAME.csv and its fitted numbers as NAME.json
+    (after ``out.made_with``, if any), the four as one unit in ``out.path``
+    (``figureset.write_set``); floats to SIGNIFICANT_DIGITS significant digits, the PDF without a
+    timestamp, so that unchanged results give unchanged files."""
+    made_with = {} if out.made_with is None else {"made_with": out.made_with.as_dict()}
     keys = list(columns)
 
     def write_csv(path: Path) -> None:
@@ -195,12 +222,11 @@ def save(fig, name: str, out: Path, columns: dict[str, typing.Sequence], fitted:
             w.writerows(_rounded(list(row)) for row in zip(*(columns[k] for k in keys)))
 
     try:
-        write_set(out, name, {
+        write_set(out.path, name, {
             "png": lambda p: fig.savefig(p, format="png", dpi=130, bbox_inches="tight"),
             "pdf": lambda p: fig.savefig(p, format="pdf", bbox_inches="tight", metadata={"CreationDate": None}),
             "csv": write_csv,
-            "json": lambda p: p.write_text(json.dumps(_rounded({"made_with": RUN_CONTEXT} | fitted if RUN_CONTEXT
-                                                               else fitted), indent=1, default=float))})
+            "json": lambda p: p.write_text(json.dumps(_rounded(made_with | fitted), indent=1, default=float))})
     finally:
         _pyplot().close(fig)
     return fitted

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .common import FigureDir
 from .store import Store
 from .table import Table
 
@@ -18,8 +19,9 @@ class Experiment:
     """An experiment: its configs per profile, one run, and the figure made from all runs.
 
     ``summarize(table, figures, store)`` draws the figure from the ``Table`` of finished runs
-    into the folder ``figures`` and returns its fitted numbers; theory curves it draws come
-    from ``store.cached``. ``version`` numbers the layout of a run's results: raising it
+    into ``figures`` (a ``FigureDir``: the folder and the run context its JSON records, passed
+    on to ``common.save``) and returns its fitted numbers; theory curves it draws come from
+    ``store.cached``. ``version`` numbers the layout of a run's results: raising it
     (when ``run`` returns other arrays) makes the runner recompute the stored runs.
     """
 
@@ -27,5 +29,11 @@ class Experiment:
     description: str
     configs: Callable[[str], list[Any]]
     run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
-    summarize: Callable[[Table, Path, Store], dict]
+    summarize: Callable[[Table, FigureDir, Store], dict]
     version: int = 1
+
+
+def config_dict(config) -> dict:
+    """A run's config as a dict of its fields and its type's name: what names its result (its key
+    and its random stream) and what the store records."""
+    return {"type": type(config).__name__, **dataclasses.asdict(config)}

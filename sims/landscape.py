@@ -29,7 +29,7 @@ import numpy as np
 import twolayer as tl
 from twolayer.random import child
 
-from .common import save
+from .common import FigureDir, save
 from .experiments.realdata import RealConfig, barrier_kwargs, dataset, test_objective, train_objective
 
 
@@ -68,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         key = f"{c.method or 'none'}_{'bn_recomputed' if c.recompute_bn else 'bn_interpolated'}"
         columns[f"{key}_loss"], columns[f"{key}_error"] = c.loss, c.error
         fitted[f"{key}_loss_barrier"], fitted[f"{key}_error_barrier"] = c.barrier, c.error_barrier
-    save(tl.plot.draw_path(curves, title), "landscape_path", out, columns, fitted)
+    save(tl.plot.draw_path(curves, title), "landscape_path", FigureDir(out), columns, fitted)
 
     aligned = tl.permute(B, tl.match(A, B).perms)
     grid = tl.plot.plane_grid(A, B, aligned, test, resolution=args.resolution, recompute_bn=kwargs["recompute_bn"])
     X, Y = np.meshgrid(grid.x, grid.y)
-    save(tl.plot.draw_plane(grid, title.replace("; B aligned", "; π(B): B aligned")), "landscape_plane", out,
+    save(tl.plot.draw_plane(grid, title.replace("; B aligned", "; π(B): B aligned")), "landscape_plane", FigureDir(out),
          {"x": X.ravel(), "y": Y.ravel(), "loss": grid.loss.ravel(), "error": grid.error.ravel()},
          protocol | {"points_xy": grid.points.tolist(), "points": list(grid.labels),
                      "loss_at_points": grid.point_loss.tolist(), "grid_loss_min": float(grid.loss.min()),

@@ -34,8 +34,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from twolayer._resources import memory_note, usable_cores
+from twolayer.random import named_child
 
-from .experiment import Experiment
+from .experiment import Experiment, config_dict
 from .store import Claim, Store
 
 EXECUTORS = ("local", "dask")
@@ -52,10 +53,6 @@ class SweepSummary:
     seconds: float = 0.0
     figure_seconds: float = 0.0
     errors: list[str] = dataclasses.field(default_factory=list)
-
-
-def config_dict(config) -> dict:
-    return {"type": type(config).__name__, **dataclasses.asdict(config)}
 
 
 def run_key(experiment: str, config, seed: int) -> str:
@@ -94,10 +91,9 @@ def code_version() -> str:
 
 
 def run_seed(experiment: str, config, seed: int) -> np.random.SeedSequence:
-    """The run's stream: a child of SeedSequence(seed) named by the config, not by its position."""
-    blob = json.dumps({"experiment": experiment, "config": config_dict(config)}, sort_keys=True)
-    child = int(hashlib.sha256(blob.encode()).hexdigest()[:15], 16)
-    return np.random.SeedSequence(seed, spawn_key=(child,))
+    """The run's stream: a child of SeedSequence(seed) named by the experiment and the config, not
+    by its position (``twolayer.random.named_child``)."""
+    return named_child(seed, {"experiment": experiment, "config": config_dict(config)})
 
 
 def execute(experiment_name: str, config, seed: int) -> tuple[dict | None, str | None, float]:

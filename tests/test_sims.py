@@ -180,6 +180,7 @@ def test_real_data_experiment_reads_mnist_given_with_data(tmp_path):
 
 def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
     pytest.importorskip("torch")
+    from sims.common import FigureDir
     from sims.experiments import real_three
     from sims.experiments.realdata import RealConfig
     from sims.table import Table
@@ -188,7 +189,7 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
     assert set(first) == {f"{k}_{kind}" for k in real_three.KEYS for kind in ("loss", "error")}
     assert all(np.isfinite(v) for v in first.values())
     table = Table.from_results([(cfg, first)])
-    fitted = real_three.summarize(table, tmp_path, None)
+    fitted = real_three.summarize(table, FigureDir(tmp_path), None)
     assert fitted["data"] == "mnist1d" and (tmp_path / "real_three.png").exists()
     with pytest.raises(ValueError, match="arch must be one of 'mlp', 'vgg', 'resnet'"):
         RealConfig(arch="vgg16")
@@ -233,12 +234,12 @@ def test_all_quick_profile_end_to_end(tmp_path):
 def test_saving_the_same_results_twice_gives_identical_files(tmp_path):
     import time
 
-    from sims.common import figure, save
+    from sims.common import FigureDir, figure, save
 
     def make(out, value):
         fig, (ax,) = figure(1)
         ax.plot([1, 2, 3], [0.1, 0.2, 0.4], label="x")
-        save(fig, "demo", out, {"x": [1.0, 2.0], "y": [value, 0.25]}, {"slope": value, "ci": [value, 1.0]})
+        save(fig, "demo", FigureDir(out), {"x": [1.0, 2.0], "y": [value, 0.25]}, {"slope": value, "ci": [value, 1.0]})
 
     make(tmp_path / "a", 0.1 + 0.2)
     time.sleep(1.1)  # a PDF timestamp would differ by now

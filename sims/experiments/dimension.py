@@ -4,13 +4,11 @@ the layer input's Sigma-metric, activations) against the barrier mod P across le
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, barrier_axis, cap_outliers, figure, plain_log_ticks, save
+from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, cap_outliers, figure, plain_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -57,7 +55,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     ok = table.rows(table["diverged"] == 0)
     columns = ok.csv(("lr", "barrier"))

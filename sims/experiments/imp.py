@@ -10,14 +10,13 @@ networks with the dense networks' permutation, with a fresh matching, and with n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 import twolayer as tl
 from twolayer.validation import check_positive_float, check_positive_int
 
-from ..common import BARRIER_FLOOR, GDConfig, figure, plot_mean_curves, save
+from ..common import BARRIER_FLOOR, FigureDir, GDConfig, figure, plot_mean_curves, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -91,7 +90,7 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     keys = ("dense_perm", "fresh_perm", "plain", "loss")
     remaining = table.stack("remaining").mean(axis=0)

@@ -31,20 +31,18 @@ import dataclasses
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 import twolayer as tl
 from theory import fits
 from theory.stability import lr_window
-from twolayer.random import child
+from twolayer.random import child, named_child
 from twolayer.validation import check_positive_float, check_positive_int
 
-from ..common import figure, fixed_log_ticks, save
-from ..experiment import Experiment
+from ..common import FigureDir, figure, fixed_log_ticks, save
+from ..experiment import Experiment, config_dict
 from ..profile import Profile, unknown
-from ..runner import run_seed
 from ..table import Table
 
 
@@ -117,9 +115,11 @@ class LrConfig:
     def init_streams(self, seq: np.random.SeedSequence) -> list[np.random.SeedSequence]:
         """The pair's initialisation streams: common to every rate (and step budget) of a cell and
         replicate, so that each replicate's sparsity-versus-rate curve starts from the same two
-        initialisations (common random numbers); only the root seed of ``seq`` enters."""
+        initialisations (common random numbers); only the root seed of ``seq`` enters. The
+        streams are named as the runner names a run's (``runner.run_seed``), by the experiment
+        "lr-init" and the cell's config with the rate and budget fields at fixed values."""
         shared = dataclasses.replace(self, lr_rel=1.0, steps=1, tol=1.0, batch=1, trace=0)
-        base = run_seed("lr-init", shared, int(seq.entropy))
+        base = named_child(int(seq.entropy), {"experiment": "lr-init", "config": config_dict(shared)})
         return [child(base, i) for i in range(PAIR)]
 
     def init(self, seq: np.random.SeedSequence) -> tl.Student:
@@ -385,7 +385,7 @@ def _cut(ax, runs, rates, key: str, label: str, color=None):
     return line
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     rates = table.unique("lr_rel")
     cells = _cells(table)
     fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output masses c_i = c abs(a_i) norm(w_i), "
@@ -446,7 +446,7 @@ def _phase_cell(cells: dict) -> tuple[str, int]:
     return max(scales_of, key=lambda vm: (len(scales_of[vm]), vm[0] == "gd"))
 
 
-def _phase_figure(cells: dict, rates: np.ndarray, out: Path, table: Table) -> None:
+def _phase_figure(cells: dict, rates: np.ndarray, out: FigureDir, table: Table) -> None:
     """``lr_phase``: N_eff/m over (learning rate, initialisation scale), unbalanced and balanced,
     with the predicted window drawn on each heat map."""
     phase_v, phase_m = _phase_cell(cells)

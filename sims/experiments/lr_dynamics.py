@@ -9,11 +9,9 @@ edge of stability (GD is linearly unstable above it).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from ..common import figure, save
+from ..common import FigureDir, figure, save
 from ..experiment import Experiment
 from ..table import Table
 from .lr import RATE_LABEL, Variant, dynamics_configs, run
@@ -22,7 +20,7 @@ from .lr import RATE_LABEL, Variant, dynamics_configs, run
 CLIP = 10.0
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax_loss, ax_sharp, ax_neff) = figure(3, width=5.0, height=4.0)
     fitted: dict = {"rate_unit": RATE_LABEL}
     runs = [{k: table[k][i] for k in table.columns} for i in np.argsort(table["lr_rel"], kind="stable")]

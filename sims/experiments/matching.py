@@ -14,13 +14,12 @@ CERTIFIED_REPLICATES pairs.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
 import twolayer as tl
 
-from ..common import BARRIER_FLOOR, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -104,7 +103,7 @@ def _gaps(table: Table, certified_widths) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2, ax3) = figure(3)
     colours = {method: f"C{i}" for i, method in enumerate(METHODS)}
     fitted: dict = {}

@@ -4,11 +4,9 @@ multiplier (VGG and ResNet-8) and versus the ResNet's depth (8, 14, 20, ...)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, barrier_axis, figure, fixed_log_ticks, save
+from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -63,7 +61,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, axes = figure(2, width=5.0, height=3.7, nrows=2)
     fitted = {"data": data_label(table)}
     width_runs = table.rows((table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH))

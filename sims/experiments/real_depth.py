@@ -3,11 +3,9 @@ barriers with no alignment and with each of the three matching methods."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
+from ..common import REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -42,7 +40,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2) = figure(2)
     names = ("plain", *METHODS)
     keys = [f"{n}_{kind}" for n in names for kind in ("loss", "error")]

@@ -7,14 +7,12 @@ dense networks' permutations, with fresh matching, and with none, at every spars
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 from twolayer.random import child
 
-from ..common import figure, fixed_log_ticks, save
+from ..common import FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile
 from ..table import Table
@@ -85,7 +83,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     archs = [a for a in Architecture if a.value in set(table["arch"])]
     fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
     fitted = {"data": data_label(table)}

@@ -3,14 +3,12 @@ real data, for one-hidden-layer networks trained by SGD with momentum."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 from theory import fits
 
-from ..common import REAL_BARRIER_LINEAR, figure, log_axis_with_zeros, save
+from ..common import REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -38,7 +36,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2) = figure(2)
     units, barrier = table.group("lr", "units"), table.group("lr", "barrier")
     ok = np.isfinite(units.value)

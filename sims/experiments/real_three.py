@@ -5,11 +5,9 @@ against no alignment, versus the width; loss and error barriers on the test set.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, barrier_axis, figure, fixed_log_ticks, save
+from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -57,7 +55,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     archs = [a for a in Architecture if a.value in set(table["arch"])]
     fig, axes = figure(len(archs), width=4.4, height=3.5, nrows=2)
     fitted = {"data": data_label(table)}

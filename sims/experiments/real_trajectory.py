@@ -5,13 +5,11 @@ no alignment; loss and error barriers on the test set."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 
-from ..common import figure, save
+from ..common import FigureDir, figure, save
 from ..experiment import Experiment
 from ..profile import Profile
 from ..table import Table
@@ -51,7 +49,7 @@ def run(cfg: RealConfig, seq) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     archs = [a for a in Architecture if a.value in set(table["arch"])]
     fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
     fitted = {"data": data_label(table)}

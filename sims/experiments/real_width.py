@@ -4,14 +4,12 @@ of the tail."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 from theory import fits
 
-from ..common import figure, save
+from ..common import FigureDir, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -43,7 +41,7 @@ def run(cfg: RealConfig, seq) -> dict:
 KEYS = ("plain_loss", "plain_error", "modp_loss", "modp_error", "test_error")
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2) = figure(2)
     for k, axis in (("plain_loss", ax), ("modp_loss", ax), ("plain_error", ax2), ("modp_error", ax2)):
         g = table.group("width", k)

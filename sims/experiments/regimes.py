@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -29,7 +28,7 @@ from theory.lazy import lazy_curve
 from twolayer.random import child
 from twolayer.validation import check_enum, check_positive_float, check_positive_int
 
-from ..common import BARRIER_ZERO, figure, fixed_log_ticks, save
+from ..common import BARRIER_ZERO, FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -255,7 +254,7 @@ def _stopping(table: Table) -> dict:
             "step_fraction_median": float(np.median(steps))}
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     everything = table
     table = table.rows(table["tol"] > PROTOCOL_TOL)  # the curves: the runs under the stopping rule
     schemes = [Scheme(s) for s in dict.fromkeys(table["init"])]
@@ -340,7 +339,7 @@ DRAWN_SHIFT = {"lecun": -0.15}
 SMALL_FIRST_SHOWN = int(np.ceil(1e6 ** (1 / GAMMA_MAX)))
 
 
-def _phase_figure(fitted: dict, out: Path) -> None:
+def _phase_figure(fitted: dict, out: FigureDir) -> None:
     """The Luo et al. plane: each scheme at its effective location per width (a path toward its
     limit), coloured by the tail exponent (left) and by N_eff/m (right); boundaries drawn."""
     import matplotlib as mpl

@@ -9,14 +9,12 @@ descent (zero at m = k, a peak, a decay) survive REPAIR, and at what tail rate (
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 from theory import fits
 
-from ..common import BARRIER_ZERO, GDConfig, figure, save
+from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -79,7 +77,7 @@ def _ratio_by_m(table: Table) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2) = figure(2)
     k = 2
     fitted: dict = {"converged_fraction": float(np.mean(table["converged"]))}

@@ -7,14 +7,12 @@ the width.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 from theory import fits
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -41,7 +39,7 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "plain": tl.barrier(B, C, tl.Population(teacher)).value}
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax,) = figure(1, width=6)
     keys = ("via_reference", "direct", "plain")
     labels = {"via_reference": "B, C each aligned to A", "direct": "C aligned to B directly",

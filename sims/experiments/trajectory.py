@@ -9,7 +9,6 @@ of that checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from ..common import (
     BARRIER_FLOOR,
     BARRIER_ZERO,
     MEANING_COLOURS,
+    FigureDir,
     GDConfig,
     figure,
     fixed_log_ticks,
@@ -101,7 +101,7 @@ def ratio_by_width(table: Table) -> dict:
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax_ratio) = figure(2, width=5.6)
     steps = table["steps"][0]
     keys = ("plain", "final_perm", "fresh_perm", "loss")

@@ -10,15 +10,13 @@ permutation) beside the exact barrier.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
 from theory import fits
 from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -50,7 +48,7 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "bound": barrier_bound(T, lA, lB), "transport": T}
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2) = figure(2)
     keys = ("w2_pair", "w2_pair_neurons", "w2_teacher", "dimension", "barrier", "bound", "transport")
     d_eff = float(np.mean(table["dimension"]))

@@ -7,8 +7,6 @@ exact barrier between pairs of sampled condensed minima (theory.width), with its
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import twolayer as tl
@@ -22,7 +20,7 @@ from theory.width import (
     sampled_slope,
 )
 
-from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
+from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -203,7 +201,7 @@ def _draw_tail(ax, tail: Table, fit: fits.SlopeFit, k: int, markers: dict) -> No
     ax.legend(fontsize=6.5, loc="lower left")
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     by_k = table.split("k")
     # one barrier panel per teacher width k, the tail of the first k with its fitted power law, condensation
     fig, axes = figure(len(by_k) + 2)

@@ -14,7 +14,6 @@ at m = M, GD can settle with two neurons on one ray and a ray uncovered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +21,7 @@ import twolayer as tl
 from theory import fits
 from twolayer.random import child
 
-from ..common import BARRIER_ZERO, GDConfig, figure, fixed_log_ticks, save
+from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -98,7 +97,7 @@ def exact_zeros(global_pairs: Table, M: int, theory_zero: dict[float, float]) ->
     return out
 
 
-def summarize(table: Table, out: Path, store) -> dict:
+def summarize(table: Table, out: FigureDir, store) -> dict:
     table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
     # barriers: frozen, trained; then global minima reached; then exact zeros among global pairs (frozen)
     fig, grid = figure(2, width=5.0, height=4.2, nrows=2)
