@@ -30,7 +30,7 @@ from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # 
 from .profile import Profile  # noqa: E402
 from .registry import NAMES, get  # noqa: E402
 from .report import write_report  # noqa: E402
-from .runner import EXECUTORS, code_version, run_key, summary_table, sweep  # noqa: E402
+from .runner import EXECUTORS, code_version, summary_table, sweep  # noqa: E402
 from .store import Store  # noqa: E402
 from .table import Table  # noqa: E402
 
@@ -188,8 +188,7 @@ def _run(names, args) -> int:
                                      args.scheduler, progress=not args.quiet, overrides=overrides)
             summaries.append(summary)
             if results:
-                keys = [run_key(exp.name, cfg, args.seed) for cfg, _ in results]
-                made_with = dataclasses.replace(context, runs=store.provenance(exp.name, keys))
+                made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
                 started = time.time()
                 exp.summarize(Table.from_results(results), FigureDir(figures, made_with), store)
                 summary.figure_seconds = time.time() - started

@@ -204,7 +204,7 @@ def test_every_profile_builds_valid_distinct_configs(profile):
     for name in NAMES:
         configs = get(name).configs(profile)
         assert configs, name
-        assert len({run_key(name, c, 0) for c in configs}) == len(configs), f"{name}: duplicate runs"
+        assert len({run_key(get(name), c, 0) for c in configs}) == len(configs), f"{name}: duplicate runs"
 
 
 def test_configs_refuse_a_profile_that_is_not_a_profile():
