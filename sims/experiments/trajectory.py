@@ -109,4 +109,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("trajectory", "simultaneous weak LMC: the final networks' permutation applied to "
-                        "every checkpoint vs fresh matching vs none", configs, run, summarize)
+                        "every checkpoint vs fresh matching vs none", configs, run, summarize, order=60)
