@@ -27,7 +27,7 @@ from _common import report
 import twolayer
 import twolayer.barriers
 from sims.profile import Profile
-from sims.registry import NAMES, get
+from sims.registry import get, names
 from sims.runner import run_seed
 
 #: (module, attribute) -> category; the module attribute is replaced by a timing wrapper
@@ -81,7 +81,7 @@ def main() -> None:
     numba.set_num_threads(1)  # as in a sweep with --jobs 2 on two cores
     weights = stored_run_seconds(Path(args.store)) if args.store else {}
     rows, totals = [], defaultdict(float)
-    for name in NAMES:
+    for name in names():
         timer = ExclusiveTimer()
         saved = {key: getattr(*key) for key in TIMED}
         for (module, attr), category in TIMED.items():

@@ -28,9 +28,9 @@ from twolayer.data import DATA_ENV, load_dataset  # noqa: E402
 from .common import FigureDir, RunContext, apply_overrides, config_help  # noqa: E402
 from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # noqa: E402
 from .profile import Profile  # noqa: E402
-from .registry import NAMES, get  # noqa: E402
+from .registry import get, names  # noqa: E402
 from .report import write_report  # noqa: E402
-from .runner import EXECUTORS, code_version, run_key, summary_table, sweep  # noqa: E402
+from .runner import EXECUTORS, code_version, summary_table, sweep  # noqa: E402
 from .store import Store  # noqa: E402
 from .table import Table  # noqa: E402
 
@@ -44,7 +44,7 @@ class _ExperimentHelp(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         parser.print_help()
         name = getattr(namespace, "name", None)
-        if name in NAMES:
+        if name in names():
             try:
                 profile = Profile.of(getattr(namespace, "profile", Profile.QUICK))
             except ValueError:  # the run itself names a bad --profile
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("-h", "--help", action=_ExperimentHelp,
                        help="show this help (run NAME --help: also NAME's --set keys)")
         if name == "run":
-            q.add_argument("name", help=f"one of: {', '.join(NAMES)}")
+            q.add_argument("name", help=f"one of: {', '.join(names())}")
         q.add_argument("--profile", default="quick",
                        help=f"one of {', '.join(p.value for p in Profile)}: minutes, the paper's claims in an hour, "
                             "or every range")
@@ -188,8 +188,7 @@ def _run(names, args) -> int:
                                      args.scheduler, progress=not args.quiet, overrides=overrides)
             summaries.append(summary)
             if results:
-                keys = [run_key(exp.name, cfg, args.seed) for cfg, _ in results]
-                made_with = dataclasses.replace(context, runs=store.provenance(exp.name, keys))
+                made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
                 started = time.time()
                 exp.summarize(Table.from_results(results), FigureDir(figures, made_with), store)
                 summary.figure_seconds = time.time() - started
@@ -249,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
     try:
         if args.command == "list":
-            for name in NAMES:
+            for name in names():
                 print(f"{name:<12} {get(name).description}")
             return 0
         if args.command == "report":
@@ -257,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--figures {args.figures}: not a directory (give the folder of saved figures)")
             print(write_report(Path(args.figures)))
             return 0
-        return _run([args.name] if args.command == "run" else list(NAMES), args)
+        return _run([args.name] if args.command == "run" else list(names()), args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .common import FigureDir
+from .profile import Profile
 from .store import Store
 from .table import Table
 
@@ -18,19 +19,25 @@ from .table import Table
 class Experiment:
     """An experiment: its configs per profile, one run, and the figure made from all runs.
 
-    ``summarize(table, figures, store)`` draws the figure from the ``Table`` of finished runs
-    into ``figures`` (a ``FigureDir``: the folder and the run context its JSON records, passed
-    on to ``common.save``) and returns its fitted numbers; theory curves it draws come from
-    ``store.cached``. ``version`` numbers the layout of a run's results: raising it
-    (when ``run`` returns other arrays) makes the runner recompute the stored runs.
+    An experiment is a module of ``sims/experiments`` that defines ``EXPERIMENT``, named as its
+    module: ``sims.registry`` finds it there (no list to edit). ``configs(profile)`` takes a
+    ``sims.profile.Profile`` and matches every member. ``summarize(table, figures, store)``
+    draws the figure from the ``Table`` of finished runs into ``figures`` (a ``FigureDir``: the
+    folder and the run context its JSON records, passed on to ``common.save``) and returns its
+    fitted numbers; theory curves it draws come from ``store.cached``. ``version`` numbers the
+    layout of a run's results: raising it (when ``run`` returns other arrays) makes the runner
+    recompute the stored runs. ``order`` places the experiment in ``python -m sims list``, in
+    ``all`` and in the figures' report (ascending, ties by name; the default puts a new
+    experiment last).
     """
 
     name: str
     description: str
-    configs: Callable[[str], list[Any]]
+    configs: Callable[[Profile], list[Any]]
     run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
     summarize: Callable[[Table, FigureDir, Store], dict]
     version: int = 1
+    order: int = 1000
 
 
 def config_dict(config) -> dict:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .figureset import recover, write_set
-from .registry import NAMES, get
+from .registry import get, names
 
 
 def _fmt(value) -> str:
@@ -33,7 +33,7 @@ def write_report(figures: Path) -> Path:
     profile = profiles.pop() if len(profiles) == 1 and None not in profiles else "quick"
     lines = ["# Figures", "", f"Regenerate these with `python -m sims all --profile {profile} --jobs 2 --figures "
              f"{figures}`; this page with `python -m sims report --figures {figures}`.", ""]
-    for name in NAMES:
+    for name in names():
         fitted = figures / f"{name}.json"
         if not fitted.exists():
             continue

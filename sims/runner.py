@@ -53,13 +53,13 @@ class SweepSummary:
     seconds: float = 0.0
     figure_seconds: float = 0.0
     errors: list[str] = dataclasses.field(default_factory=list)
+    #: the run keys of the results the sweep returned, in their order
+    keys: list[str] = dataclasses.field(default_factory=list)
 
 
-def run_key(experiment: str, config, seed: int) -> str:
-    """Hash of the experiment, its result-schema version, the config and the seed."""
-    from .registry import get
-
-    blob = json.dumps({"experiment": experiment, "version": get(experiment).version,
+def run_key(experiment: Experiment, config, seed: int) -> str:
+    """Hash of the experiment's name, its result-schema version, the config and the seed."""
+    blob = json.dumps({"experiment": experiment.name, "version": experiment.version,
                        "config": config_dict(config), "seed": seed}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -129,15 +129,17 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
     """Run every config not already in the store; return the summary and all results.
 
     ``done`` counts the runs computed here, ``skipped`` those loaded from the store (finished
-    earlier, or by another sweep on the same store while this one ran)."""
+    earlier, or by another sweep on the same store while this one ran); ``summary.keys`` are the
+    results' run keys."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}; got {executor!r}")
     t0 = time.time()
     summary = SweepSummary(experiment.name, len(configs))
+    keys = [run_key(experiment, cfg, seed) for cfg in configs]
     results: dict[int, dict] = {}
 
     def load(i) -> bool:
-        loaded = store.load(experiment.name, run_key(experiment.name, configs[i], seed))
+        loaded = store.load(experiment.name, keys[i])
         if loaded is not None:
             results[i] = loaded
             summary.skipped += 1
@@ -180,8 +182,7 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
 
     def finish(i, arrays, error, started):
         nonlocal current
-        cfg = configs[i]
-        key = run_key(experiment.name, cfg, seed)
+        cfg, key = configs[i], keys[i]
         if error is None:
             store.save(experiment.name, key, config_dict(cfg), seed, arrays, started, code_version(), overrides)
             if _names(arrays) != current:
@@ -212,7 +213,7 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
     cancel = True
     try:
         while todo:
-            _schedule(experiment, configs, todo, store, seed, runner, load_finished, finish, recompute)
+            _schedule(experiment, configs, keys, todo, store, runner, load_finished, finish, recompute)
             todo = [i for i in results if i not in computed and current is not None and _names(results[i]) != current]
             if todo:
                 set_aside(todo)
@@ -222,6 +223,7 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
         runner.close(cancel)
     bar.close()
     summary.seconds = time.time() - t0
+    summary.keys = [keys[i] for i in sorted(results)]
     return summary, [(configs[i], results[i]) for i in sorted(results)]
 
 
@@ -241,7 +243,7 @@ class _Inline:
     def __init__(self, experiment_name: str, seed: int, store: Store):
         self.name, self.seed, self.store = experiment_name, seed, store
 
-    def submit(self, config) -> Future:
+    def submit(self, config, key: str) -> Future:
         import numba
         from threadpoolctl import threadpool_limits
 
@@ -297,6 +299,8 @@ class _Job:
     conn: Any
     task: tuple = ()
     attempt: int = 0
+    #: what the task is, in messages (a run: the experiment, the config and the run key)
+    label: str = ""
 
 
 class _Pool:
@@ -322,20 +326,22 @@ class _Pool:
         theirs.close()
         return _Job(process, ours)
 
-    def _send(self, job: _Job, task: tuple, attempt: int) -> None:
-        job.task, job.attempt = task, attempt
+    def _send(self, job: _Job, task: tuple, attempt: int, label: str) -> None:
+        job.task, job.attempt, job.label = task, attempt, label
         job.conn.send(task)
 
-    def call(self, fn, *args) -> Future:
-        """``fn(*args)`` in a worker (a module-level function: it is pickled)."""
+    def call(self, fn, *args, label: str = "") -> Future:
+        """``fn(*args)`` in a worker (a module-level function: it is pickled); ``label`` names it in
+        messages (default: the call)."""
         job = self.idle.pop() if self.idle else self._start()
         fut: Future = Future()
         self.busy[fut] = job
-        self._send(job, (fn, args), 1)
+        self._send(job, (fn, args), 1, label or f"{fn.__name__}{args}")
         return fut
 
-    def submit(self, config) -> Future:
-        return self.call(execute, self.name, config, self.seed)
+    def submit(self, config, key: str) -> Future:
+        fields = " ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items())
+        return self.call(execute, self.name, config, self.seed, label=f"{self.name} run {fields} (key {key})")
 
     def wait(self, futures, timeout):
         """The futures finished within ``timeout`` seconds (None: until one is)."""
@@ -371,17 +377,11 @@ class _Pool:
         how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and
                -code in signal.valid_signals() else f"exited with status {code}")
         job.conn.close()
-        fn, args = job.task
-        what = f"{fn.__name__}{args}"
-        if fn is execute:
-            _, config, seed = args
-            what = (f"{self.name} run {' '.join(f'{k}={v}' for k, v in dataclasses.asdict(config).items())} "
-                    f"(key {run_key(self.name, config, seed)})")
         if job.attempt == 1:
-            print(f"warning: {what}: its worker was {how}; running it again (once)", file=sys.stderr)
+            print(f"warning: {job.label}: its worker was {how}; running it again (once)", file=sys.stderr)
             fresh = self._start()
             self.busy[fut] = fresh
-            self._send(fresh, job.task, 2)
+            self._send(fresh, job.task, 2, job.label)
             return False
         del self.busy[fut]
         fut.set_result((None, f"WorkerLost: the worker running it was {how}, twice (out of memory? the kernel's "
@@ -423,7 +423,7 @@ class _Dask:
                              f"{DASK_CONNECT_SECONDS} s ({reason})") from None
         self.capacity = 2 * max(1, sum(self.client.nthreads().values()))
 
-    def submit(self, config):
+    def submit(self, config, key: str):
         return self.client.submit(execute, self.name, config, self.seed, pure=False)
 
     def wait(self, futures, timeout):
@@ -440,10 +440,10 @@ def _names(arrays: dict) -> tuple[str, ...]:
     return tuple(sorted(arrays))
 
 
-def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, seed: int, runner, load,
+def _schedule(experiment: Experiment, configs, keys: list[str], todo: list[int], store: Store, runner, load,
               finish, recompute: set[int]) -> None:
-    """Run the configs ``todo`` through ``runner``, at most ``runner.capacity`` at a time, each
-    claimed in the store first (those in ``recompute`` even if done). A run another live process
+    """Run the configs ``todo`` (run keys ``keys``) through ``runner``, at most ``runner.capacity``
+    at a time, each claimed in the store first (those in ``recompute`` even if done). A run another live process
     has claimed is set aside and checked every POLL_SECONDS: loaded when it is done, computed here
     if its claim lapses. A run whose executor raised (a lost dask worker, three times over) is
     recorded as failed with the reason."""
@@ -453,12 +453,12 @@ def _schedule(experiment: Experiment, configs, todo: list[int], store: Store, se
     while queue or waiting or running:
         while queue and len(running) < runner.capacity:
             i = queue.popleft()
-            key = run_key(experiment.name, configs[i], seed)
+            key = keys[i]
             state = store.claim(experiment.name, key, recompute=i in recompute)
             if state is Claim.DONE and not load(i):
                 state = store.claim(experiment.name, key, recompute=True)  # its file is missing or corrupt
             if state is Claim.MINE:
-                running[runner.submit(configs[i])] = i
+                running[runner.submit(configs[i], key)] = i
             elif state is Claim.TAKEN:
                 waiting.append(i)
         if running:

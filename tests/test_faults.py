@@ -363,8 +363,8 @@ def test_a_pool_worker_killed_mid_run_is_reported_once_and_its_run_retried(tmp_p
     from sims.common import GDConfig
     from sims.runner import execute, run_key
     key = line.split("key ")[1].split(")")[0]
-    cfg = next(GDConfig(k=2, d=10, m=24, steps=40000, tol=None, replicate=r) for r in range(4)
-               if run_key("width", GDConfig(k=2, d=10, m=24, steps=40000, tol=None, replicate=r), 0) == key)
+    cfg = next(c for c in (GDConfig(k=2, d=10, m=24, steps=40000, tol=None, replicate=r) for r in range(4))
+               if run_key(registry.get("width"), c, 0) == key)
     alone, error, _ = execute("width", cfg, 0)
     stored = _arrays(out / "width" / f"{key}.npz")
     assert error is None and all(np.array_equal(np.asarray(alone[k]), stored[k]) for k in stored)

@@ -74,7 +74,7 @@ def test_a_sweep_takes_over_the_runs_of_a_dead_claimant(tmp_path):
     from sims.registry import get
     out = tmp_path / "r"
     config = get("three").configs(Profile.QUICK)[0]
-    key = run_key("three", config, 0)
+    key = run_key(get("three"), config, 0)
     store = Store(out)
     with store._transaction() as db:
         db.execute("INSERT INTO claims VALUES (?, 'three', 'dead-host:1:x', ?)", (key, time.time() - 5))
@@ -216,11 +216,11 @@ def test_an_inline_sweep_shares_the_cores_with_other_live_sweeps(tmp_path, monke
     store = Store(tmp_path)
     try:
         inline = runner._Inline("demo", 0, store)
-        inline.submit(None)
+        inline.submit(None, "k0")
         other = f"{store.owner.split(':')[0]}:{os.getpid()}:other-sweep"  # a live process of this host
         with store._transaction() as db:
             db.execute("INSERT INTO claims VALUES ('k', 'demo', ?, ?)", (other, time.time() + 60))
-        inline.submit(None)
+        inline.submit(None, "k1")
     finally:
         store.close()
     assert seen == [min(usable_cores(), numba.config.NUMBA_NUM_THREADS), max(1, usable_cores() // 2)]

@@ -48,6 +48,31 @@ def test_list_names_every_experiment():
         assert name in out
 
 
+def test_experiments_are_found_in_their_modules_in_a_stable_order(tmp_path, monkeypatch):
+    import sims.experiments as package
+    from sims import registry
+    # the order of list, all and the report, as it was when the list was kept by hand
+    assert registry.names() == ("width", "width_frozen", "lr", "lr_dynamics", "wasserstein", "trajectory", "three",
+                                "imp", "matching", "repair_width", "real_width", "real_depth", "real_lr",
+                                "real_trajectory", "real_imp", "real_conv", "real_three", "dimension", "regimes")
+    # a new module defining EXPERIMENT is all it takes; a module of helpers is not an experiment
+    (tmp_path / "zz_toy.py").write_text("from sims.experiment import Experiment\n"
+                                        "EXPERIMENT = Experiment('zz_toy', 'a toy', None, None, None, order=15)\n")
+    (tmp_path / "zz_late.py").write_text("from sims.experiment import Experiment\n"
+                                         "EXPERIMENT = Experiment('zz_late', 'no order', None, None, None)\n")
+    (tmp_path / "zz_helpers.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(package, "__path__", [*package.__path__, str(tmp_path)])
+    for module in ("zz_toy", "zz_late", "zz_helpers"):
+        monkeypatch.delitem(sys.modules, f"sims.experiments.{module}", raising=False)
+    registry.names.cache_clear()
+    try:
+        found = registry.names()
+        assert found[:3] == ("width", "zz_toy", "width_frozen") and found[-1] == "zz_late"
+        assert "zz_helpers" not in found and registry.get("zz_toy").description == "a toy"
+    finally:
+        registry.names.cache_clear()
+
+
 @pytest.mark.parametrize("args,message", [
     (["run", "nosuch"], "unknown experiment"),
     (["run", "imp", "--profile", "huge"], "--profile"),
@@ -199,18 +224,18 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
 
 @pytest.mark.parametrize("profile", list(Profile))
 def test_every_profile_builds_valid_distinct_configs(profile):
-    from sims.registry import NAMES, get
+    from sims.registry import get, names
     from sims.runner import run_key
-    for name in NAMES:
+    for name in names():
         configs = get(name).configs(profile)
         assert configs, name
-        assert len({run_key(name, c, 0) for c in configs}) == len(configs), f"{name}: duplicate runs"
+        assert len({run_key(get(name), c, 0) for c in configs}) == len(configs), f"{name}: duplicate runs"
 
 
 def test_configs_refuse_a_profile_that_is_not_a_profile():
     # a string is not a profile (any other string used to mean the paper profile): Profile.of parses one
-    from sims.registry import NAMES, get
-    for name in NAMES:
+    from sims.registry import get, names
+    for name in names():
         with pytest.raises(ValueError, match=r"^profile must be a Profile \(quick, paper, full; "):
             get(name).configs("quick")
     assert Profile.of("full") is Profile.FULL
@@ -224,8 +249,8 @@ def test_all_quick_profile_end_to_end(tmp_path):
     # the whole quick profile: 15 min on two cores from a cold numba cache (README)
     proc = sims("all", "--profile", "quick", "--jobs", "2", "--out", str(tmp_path / "r"), "--figures", str(figs),
                 timeout=2400)
-    from sims.registry import NAMES
-    for name in NAMES:
+    from sims.registry import names
+    for name in names():
         for ext in ("png", "pdf", "csv", "json"):
             assert (figs / f"{name}.{ext}").exists(), (name, ext)
     assert "total" in proc.stdout and (figs / "README.md").exists()

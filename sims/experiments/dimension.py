@@ -86,4 +86,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("dimension", "participation-ratio dimension of each layer vs barrier mod P across "
-                        "learning rates (real data)", configs, run, summarize)
+                        "learning rates (real data)", configs, run, summarize, order=180)

@@ -106,4 +106,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("imp", "IMP with rewinding: barrier between pruned networks with the dense permutation "
-                        "vs fresh matching vs none", configs, run, summarize)
+                        "vs fresh matching vs none", configs, run, summarize, order=80)

@@ -497,4 +497,4 @@ def _locations(ax, fitted: dict, cells):
 
 EXPERIMENT = Experiment("lr", "sparsity transition: phase diagram of N_eff/m over learning rate (units of "
                         "2/lambda_max at init) x init scale; width cuts, variants, barriers, predicted window",
-                        configs, run, summarize)
+                        configs, run, summarize, order=30)

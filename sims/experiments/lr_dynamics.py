@@ -64,4 +64,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("lr_dynamics", "loss, sharpness and sparsity along training below, at, inside and above "
-                        "the learning-rate transition", dynamics_configs, run, summarize)
+                        "the learning-rate transition", dynamics_configs, run, summarize, order=40)

@@ -175,4 +175,4 @@ def _draw_gaps(ax, gaps: dict, widths, colours) -> None:
 
 
 EXPERIMENT = Experiment("matching", "every alignment method with and without REPAIR vs the certified optimum: "
-                        "barrier and wall time vs m", configs, run, summarize, version=2)
+                        "barrier and wall time vs m", configs, run, summarize, version=2, order=90)

@@ -102,4 +102,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_conv", "VGG and ResNet on real data: barriers with no, weight and activation matching vs "
-                        "width and depth", configs, run, summarize)
+                        "width and depth", configs, run, summarize, order=160)

@@ -63,4 +63,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "
-                        "activation matching", configs, run, summarize)
+                        "activation matching", configs, run, summarize, order=120)

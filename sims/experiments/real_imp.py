@@ -110,4 +110,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_imp", "IMP of an MLP, VGG and ResNet on real data: dense permutation vs fresh matching "
-                        "vs none", configs, run, summarize, version=2)
+                        "vs none", configs, run, summarize, version=2, order=150)

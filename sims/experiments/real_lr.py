@@ -57,4 +57,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_lr", "real data: effective hidden units and barrier mod P vs learning rate",
-                        configs, run, summarize)
+                        configs, run, summarize, order=130)

@@ -83,4 +83,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_three", "MLP, VGG and ResNet on real data: B and C aligned to a reference A vs directly "
-                        "vs none", configs, run, summarize)
+                        "vs none", configs, run, summarize, order=170)

@@ -74,4 +74,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_trajectory", "MLP, VGG and ResNet on real data: final permutation along training vs "
-                        "fresh vs none", configs, run, summarize, version=2)
+                        "fresh vs none", configs, run, summarize, version=2, order=140)

@@ -62,4 +62,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_width", "two-layer nets on real data (MNIST-1D): barriers plain and mod P vs width",
-                        configs, run, summarize)
+                        configs, run, summarize, order=110)

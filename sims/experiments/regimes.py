@@ -404,7 +404,7 @@ def _phase_figure(fitted: dict, out: FigureDir) -> None:
 
 EXPERIMENT = Experiment("regimes", "barrier mod P and plain vs width m per initialisation scheme (small, PyTorch "
                         "default, LeCun, mean-field) on the Luo et al. phase diagram; predictions per regime",
-                        configs, run, summarize)
+                        configs, run, summarize, order=190)
 
 
 def _interval(value, ci) -> str:

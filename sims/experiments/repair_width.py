@@ -116,4 +116,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("repair_width", "student barrier mod P with and without exact REPAIR vs width "
-                        "(double descent, tail rate)", configs, run, summarize)
+                        "(double descent, tail rate)", configs, run, summarize, order=100)

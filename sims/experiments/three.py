@@ -68,4 +68,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("three", "strong LMC: B and C aligned to a reference A vs directly vs none, vs width",
-                        configs, run, summarize)
+                        configs, run, summarize, order=70)

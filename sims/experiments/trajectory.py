@@ -147,4 +147,4 @@ def _draw_ratio_by_width(ax, fitted: dict) -> None:
 
 
 EXPERIMENT = Experiment("trajectory", "simultaneous weak LMC: the final networks' permutation applied to "
-                        "every checkpoint vs fresh matching vs none", configs, run, summarize)
+                        "every checkpoint vs fresh matching vs none", configs, run, summarize, order=60)

@@ -80,4 +80,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("wasserstein", "W2 between neuron measures and to the teacher vs m; dimension; "
-                        "transport bound vs barrier", configs, run, summarize)
+                        "transport bound vs barrier", configs, run, summarize, order=50)

@@ -289,4 +289,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("width", "barrier plain and mod P vs student width m; theory curve and 1/m asymptote",
-                        configs, run, summarize, version=3)
+                        configs, run, summarize, version=3, order=10)

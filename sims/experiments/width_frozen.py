@@ -178,4 +178,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("width_frozen", "sphere inputs, frozen vs trained outputs: barrier mod P vs m/M for several "
-                        "teacher widths M", configs, run, summarize)
+                        "teacher widths M", configs, run, summarize, order=20)
