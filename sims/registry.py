@@ -7,9 +7,9 @@ import importlib
 from .experiment import Experiment
 
 NAMES = ("width", "width_frozen", "lr", "lr_dynamics", "wasserstein", "trajectory", "three", "imp", "matching",
-         "repair_width",
-         "real_width", "real_depth", "real_lr", "real_trajectory", "real_imp", "real_conv", "real_three", "dimension",
-         "regimes")
+         "repair_width", "merge",
+         "real_width", "real_depth", "real_lr", "real_trajectory", "real_imp", "real_conv", "real_three", "real_repair",
+         "dimension", "regimes")
 
 
 def get(name: str) -> Experiment:
