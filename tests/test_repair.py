@@ -84,6 +84,23 @@ def test_mlp_data_repair_equals_a_hand_written_reference(mode):
     np.testing.assert_array_equal(via_interpolate.weights[0], got.weights[0])
 
 
+def test_repair_measures_its_statistics_on_the_rows_given_as_recompute_bn():
+    """A test-set barrier repaired on training rows: the path of ``repaired_path`` on those rows,
+    not on the objective's (test) inputs."""
+    rng = np.random.default_rng(11)
+    A, B = tl.MLP.init((6, 9, 7, 3), seed=12), tl.MLP.init((6, 9, 7, 3), seed=13)
+    test = tl.Classification(rng.standard_normal((150, 6)), rng.integers(0, 3, 150))
+    rows = 2.0 + rng.standard_normal((200, 6))  # another law than the test inputs': the choice shows
+    ts = np.linspace(0, 1, 7)
+    got = tl.barrier(A, B, test, ts=ts, recompute_bn=rows, repair="repair")
+    want = tl.path_barrier(repaired_path(A, B, test, "repair", inputs=rows), test.loss, ts)
+    on_test = tl.barrier(A, B, test, ts=ts, repair="repair")
+    np.testing.assert_allclose(got.curve, want.curve, rtol=1e-12)
+    assert np.max(np.abs(got.curve - on_test.curve)) > 1e-3
+    with pytest.raises(ValueError, match="recompute_bn"):
+        tl.barrier(A, B, test, recompute_bn=rows[:, :2].ravel(), repair="repair")
+
+
 def test_repair_leaves_a_network_and_its_permuted_copy_at_zero():
     rng = np.random.default_rng(8)
     A = tl.MLP.init((6, 9, 7, 3), seed=9)

@@ -162,10 +162,11 @@ def _along(path, objective: Objective, ts, kind) -> BarrierResult:
 
 
 def _linear_path(A, B, objective: Objective, recompute_bn, repair: Repair) -> Callable[[float], object]:
-    """t -> theta(t), repaired (``twolayer.repair``) or with BatchNorm statistics recomputed where
-    the network has BatchNorm."""
+    """t -> theta(t), repaired (``twolayer.repair``; on the rows of ``recompute_bn`` when it is an
+    array) or with BatchNorm statistics recomputed where the network has BatchNorm."""
     if repair is not Repair.NONE:
-        return repaired_path(A, B, objective, repair)
+        given = not isinstance(recompute_bn, (bool, np.bool_))
+        return repaired_path(A, B, objective, repair, check_array("recompute_bn", recompute_bn, 2) if given else None)
     if recompute_bn is False or not getattr(A, "has_batch_norm", False):
         return lambda t: interpolate(A, B, t)
     if recompute_bn is True:
@@ -191,11 +192,13 @@ def barrier(A, B, objective: Objective, ts=None, kind: BarrierKind | str = "sup"
     recompute_bn : bool or array of shape (n, features)
         For networks with BatchNorm: recompute its statistics at every t on the objective's
         inputs (True, default) or on the inputs given (typically the training data when the
-        objective is a test set); False keeps the interpolated statistics.
+        objective is a test set); False keeps the interpolated statistics. An array is also
+        where ``repair`` measures its statistics: the path's statistics come from one place.
     repair : Repair or {"none", "repair", "rescale"}
         Reset every unit's pre-activation statistics along the path to the interpolation of the
-        endpoints' (``twolayer.repair``; Jordan et al. 2023): on the objective's inputs, or exactly
-        for students under a ``Population`` objective. Networks without BatchNorm.
+        endpoints' (``twolayer.repair``; Jordan et al. 2023): on the inputs given as
+        ``recompute_bn``, else on the objective's inputs, or exactly for students under a
+        ``Population`` objective. Networks without BatchNorm.
 
     Returns
     -------

@@ -24,6 +24,7 @@ class Architecture(Enum):
     VGG = "vgg"        #: ``twolayer.vgg`` with BatchNorm, channels x ``multiplier`` (PyTorch): VGG-16 on
     #: images of at least 32 x 32 (CIFAR-10), the small VGG otherwise (MNIST-1D, MNIST, digits)
     RESNET = "resnet"  #: ``twolayer.resnet`` of depth ``depth`` (6 n + 2), channels x ``multiplier`` (PyTorch)
+    VGG_NOBN = "vgg_nobn"  #: the VGG of ``VGG`` without its BatchNorm layers (PyTorch)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class RealConfig:
     data: "mnist1d" (default, generated offline), "digits", or a folder with MNIST IDX files or
     CIFAR-10 binary batches; n_train: training examples used (0 = all); arch: ``Architecture``;
     width: hidden units per layer (mlp); depth: hidden layers (mlp) or layers 6 n + 2 (resnet;
-    unused by vgg); multiplier: channel multiplier (vgg, resnet); lr, steps, batch: SGD with
+    unused by the VGGs); multiplier: channel multiplier (VGGs, resnet); lr, steps, batch: SGD with
     momentum 0.9.
     """
 
@@ -70,15 +71,16 @@ class RealConfig:
         arch = self.architecture
         if arch is Architecture.MLP:
             return tl.MLP.init((data.X_train.shape[1], *([self.width] * self.depth), data.classes), seed)
-        if arch is Architecture.VGG:
+        if arch in (Architecture.VGG, Architecture.VGG_NOBN):
             layers = "vgg16" if len(data.shape) == 3 and min(data.shape[1:]) >= 32 else "small"
-            return tl.vgg(data.shape, data.classes, self.multiplier, layers, batch_norm=True, seed=seed)
+            return tl.vgg(data.shape, data.classes, self.multiplier, layers, batch_norm=arch is Architecture.VGG,
+                          seed=seed)
         return tl.resnet(data.shape, data.classes, self.multiplier, self.depth, seed=seed)
 
 
 #: x-axis label of ``size_column`` for each architecture
 SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "channel multiplier",
-              Architecture.RESNET: "channel multiplier"}
+              Architecture.RESNET: "channel multiplier", Architecture.VGG_NOBN: "channel multiplier"}
 
 
 def three_architectures(profile: Profile, quick_conv_steps: int) -> list[RealConfig]:
