@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from sims.experiments.merge import GROUP_SIZES, GROUPS, WIDTHS, MergeConfig, analyse, configs, run, sizes
+from sims.profile import Profile
 from sims.table import Table
 
 
 def test_profiles_cover_every_width_with_their_groups():
-    for profile in ("quick", "paper"):
+    for profile in (Profile.QUICK, Profile.PAPER):
         cs = configs(profile)
         assert sorted({c.m for c in cs}) == list(WIDTHS)
         assert len(cs) == len(WIDTHS) * GROUPS[profile]

@@ -6,11 +6,12 @@ import pytest
 
 from sims.experiments.real_repair import ARCHITECTURES, PATHS, analyse, configs, label, run
 from sims.experiments.realdata import RealConfig
+from sims.profile import Profile
 from sims.table import Table
 
 
 def test_profiles_name_every_architecture():
-    for profile, (mlp, conv) in (("quick", (2, 1)), ("paper", (5, 4))):
+    for profile, (mlp, conv) in ((Profile.QUICK, (2, 1)), (Profile.PAPER, (5, 4))):
         cs = configs(profile)
         names = [label(c.arch, c.depth) for c in cs]
         assert set(names) == set(ARCHITECTURES)

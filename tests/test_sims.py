@@ -53,8 +53,9 @@ def test_experiments_are_found_in_their_modules_in_a_stable_order(tmp_path, monk
     from sims import registry
     # the order of list, all and the report, as it was when the list was kept by hand
     assert registry.names() == ("width", "width_frozen", "lr", "lr_dynamics", "wasserstein", "trajectory", "three",
-                                "imp", "matching", "repair_width", "real_width", "real_depth", "real_lr",
-                                "real_trajectory", "real_imp", "real_conv", "real_three", "dimension", "regimes")
+                                "imp", "matching", "repair_width", "merge", "real_width", "real_depth", "real_lr",
+                                "real_trajectory", "real_imp", "real_conv", "real_three", "real_repair", "dimension",
+                                "regimes")
     # a new module defining EXPERIMENT is all it takes; a module of helpers is not an experiment
     (tmp_path / "zz_toy.py").write_text("from sims.experiment import Experiment\n"
                                         "EXPERIMENT = Experiment('zz_toy', 'a toy', None, None, None, order=15)\n")
