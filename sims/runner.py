@@ -244,6 +244,7 @@ class _Inline:
         self.name, self.seed, self.store = experiment_name, seed, store
 
     def submit(self, config, key: str) -> Future:
+        """Run ``config`` now (``key``, its run key, names it in the pool's messages only)."""
         import numba
         from threadpoolctl import threadpool_limits
 
@@ -442,11 +443,11 @@ def _names(arrays: dict) -> tuple[str, ...]:
 
 def _schedule(experiment: Experiment, configs, keys: list[str], todo: list[int], store: Store, runner, load,
               finish, recompute: set[int]) -> None:
-    """Run the configs ``todo`` (run keys ``keys``) through ``runner``, at most ``runner.capacity``
-    at a time, each claimed in the store first (those in ``recompute`` even if done). A run another live process
-    has claimed is set aside and checked every POLL_SECONDS: loaded when it is done, computed here
-    if its claim lapses. A run whose executor raised (a lost dask worker, three times over) is
-    recorded as failed with the reason."""
+    """Run the configs ``todo`` (their run keys in ``keys``) through ``runner``, at most
+    ``runner.capacity`` at a time, each claimed in the store first (those in ``recompute`` even
+    if done). A run another live process has claimed is set aside and checked every
+    POLL_SECONDS: loaded when it is done, computed here if its claim lapses. A run whose executor
+    raised (a lost dask worker, three times over) is recorded as failed with the reason."""
     queue = deque(todo)
     waiting: list[int] = []
     running: dict = {}
