@@ -98,6 +98,7 @@ def _entry_points():
     """Every public entry point that takes an input law, a matching method, a loss, a training
     method or a barrier kind by name, called with a misspelt name."""
     from theory.wasserstein import transport_cost
+    from twolayer.deep.mlp import loss_and_grads
 
     T = tl.Teacher.orthonormal(2, 3)
     A, B = tl.Student.init(3, 3, seed=0), tl.Student.init(3, 3, seed=1)
@@ -124,6 +125,8 @@ def _entry_points():
         ("scaling", lambda: tl.Student.init(3, 3, scaling="mean-field")),
         ("scaling", lambda: tl.to_student(tl.to_mlp(A), scaling="NTK")),
         ("backend", lambda: tl.population_loss(A, T, backend="jax")),
+        # regression: a bool passed as the loss of the MLP's backpropagation silently meant MSE
+        ("loss", lambda: loss_and_grads(net, X, np.zeros(8, dtype=int), True)),
     ]
 
 

@@ -166,7 +166,7 @@ def _linear_path(A, B, objective: Objective, recompute_bn, repair: Repair) -> Ca
     the network has BatchNorm."""
     if repair is not Repair.NONE:
         return repaired_path(A, B, objective, repair)
-    if recompute_bn is False or not getattr(A, "has_batch_norm", False):
+    if recompute_bn is False or not A.has_batch_norm:
         return lambda t: interpolate(A, B, t)
     if recompute_bn is True:
         X = objective.inputs(A.in_features)
