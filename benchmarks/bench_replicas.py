@@ -40,7 +40,7 @@ def main():
         batched = lambda: tl.train_replicas(students, task, lr=0.5, steps=STEPS)  # noqa: E731,B023
         one(), batched()  # compile and warm up
         sequential, together = timed(one), timed(batched)
-        same = all(np.array_equal(a.student.W, b.student.W) for a, b in zip(one(), batched()))
+        same = all(np.array_equal(a.net.W, b.net.W) for a, b in zip(one(), batched()))
         rows.append({"m": m, "replicas": R, "sequential_s": sequential[1],
                      "sequential_range": [sequential[0], sequential[2]],
                      "batched_s": together[1], "batched_range": [together[0], together[2]],

@@ -17,7 +17,7 @@ def gd_pair():
     teacher = tl.Teacher.orthonormal(4, 16)
     runs = tl.train_replicas([tl.Student.init(24, 16, scale=1e-2, seed=s) for s in range(2)],
                              tl.Population(teacher), lr=0.3, steps=20_000, tol=1e-9)
-    return runs[0].student, runs[1].student, teacher
+    return runs[0].net, runs[1].net, teacher
 
 
 def test_permute_keeps_the_function(rng):

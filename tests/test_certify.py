@@ -44,7 +44,7 @@ def test_path_terms_give_the_population_loss_of_the_path():
 def test_certified_barrier_equals_brute_force_and_bounds_every_method(kind, repair):
     teacher = tl.Teacher.orthonormal(2, 4)
     task = tl.Population(teacher)
-    A, B = (tl.train(tl.Student.init(5, 4, 0.5, seed=s), task, steps=1500, lr=0.05).student for s in (1, 2))
+    A, B = (tl.train(tl.Student.init(5, 4, 0.5, seed=s), task, steps=1500, lr=0.05).net for s in (1, 2))
     cert = certified_barrier(A, B, task, kind, repair=repair)
     brute = [tl.barrier(A, tl.permute(B, np.array(p)), task, kind=kind, repair=repair).value
              for p in itertools.permutations(range(5))]

@@ -24,7 +24,7 @@ def test_permuted_copies_merge_back_exactly(n):
 def test_student_merge_scores_equal_their_definitions():
     teacher = tl.Teacher.orthonormal(2, 4)
     task = tl.Population(teacher)
-    nets = [tl.train(tl.Student.init(6, 4, 0.5, seed=s), task, steps=800, lr=0.05).student for s in range(3)]
+    nets = [tl.train(tl.Student.init(6, 4, 0.5, seed=s), task, steps=800, lr=0.05).net for s in range(3)]
     res = tl.merge_many(nets, task)
     assert res.scores["merged"][0] == pytest.approx(tl.population_loss(res.merged, teacher), rel=1e-12)
     assert res.scores["members"][0] == pytest.approx(np.mean([tl.population_loss(s, teacher) for s in nets]))

@@ -28,7 +28,7 @@ def test_interpolation_defect_identity_at_gd_minima():
     for seed in (1, 2):
         start = tl.Student.init(12, 5, init=tl.LeCunNormal(), seed=seed)
         pair.append(tl.train(start, objective, "gd", lr=2 * 0.5 / tl.sharpness(start, teacher), steps=100_000,
-                             tol=1e-13).student)
+                             tol=1e-13).net)
     A, B = pair
     measured = tl.barrier_modulo_permutation(A, B, objective, method="weights").value
     aligned = tl.permute(B, tl.match(A, B, "weights").perms)

@@ -13,7 +13,7 @@ def test_population_gd_fits_orthonormal_teacher_from_small_init(m):
     result = tl.train(student, tl.Population(teacher), lr=0.5, steps=40_000, tol=1e-9)
     assert not result.diverged
     assert result.final_loss < 1e-8
-    assert tl.population_loss(result.student, teacher) == pytest.approx(result.final_loss)
+    assert tl.population_loss(result.net, teacher) == pytest.approx(result.final_loss)
 
 
 def test_empirical_gd_and_sgd_lower_the_loss():
@@ -24,9 +24,9 @@ def test_empirical_gd_and_sgd_lower_the_loss():
                    dict(method="sgd", batch=32, lr=0.02, steps=2000, replace=False)):
         data = tl.Empirical.sample(teacher, 1000, seed=1)
         r = tl.train(student, data, seed=1, **kwargs)
-        assert r.objective == "empirical"
+        assert r.objective is tl.TrainLoss.EMPIRICAL
         assert r.final_loss < 0.1 * r.losses[0], kwargs
-        assert tl.empirical_loss(r.student, data.X, data.y) == pytest.approx(r.final_loss, rel=1e-12)
+        assert tl.empirical_loss(r.net, data.X, data.y) == pytest.approx(r.final_loss, rel=1e-12)
 
 
 def test_online_sgd_tracks_population_gd():
@@ -35,7 +35,7 @@ def test_online_sgd_tracks_population_gd():
     gd = tl.train(student, tl.Population(teacher), lr=0.02, steps=2000, record_every=200)
     online = tl.train(student, tl.Population(teacher), method="online", batch=256, lr=0.02, steps=2000,
                       record_every=200, seed=3)
-    assert online.objective == "population"
+    assert online.objective is tl.TrainLoss.POPULATION
     np.testing.assert_array_equal(gd.loss_steps, online.loss_steps)
     assert np.all(np.abs(online.losses - gd.losses) <= 0.25 * gd.losses)
     assert online.final_loss < 0.02 * online.losses[0]
@@ -51,8 +51,8 @@ def test_same_seed_gives_identical_arrays(method, loss):
     if method != "gd":
         kw["batch"] = 16
     r1, r2 = tl.train(student, objective, **kw), tl.train(student, objective, **kw)
-    np.testing.assert_array_equal(r1.student.W, r2.student.W)
-    np.testing.assert_array_equal(r1.student.a, r2.student.a)
+    np.testing.assert_array_equal(r1.net.W, r2.net.W)
+    np.testing.assert_array_equal(r1.net.a, r2.net.a)
     np.testing.assert_array_equal(r1.losses, r2.losses)
     assert [c[0] for c in r1.checkpoints] == [0, 75, 150]
     np.testing.assert_array_equal(r1.checkpoints[1][1].W, r2.checkpoints[1][1].W)
@@ -64,7 +64,7 @@ def test_checkpoints_are_the_states_of_a_shorter_run():
     student = tl.Student.init(6, 4, scale=0.5, seed=0)
     long = tl.train(student, tl.Population(teacher), lr=0.1, steps=500, checkpoints=[123])
     short = tl.train(student, tl.Population(teacher), lr=0.1, steps=123)
-    np.testing.assert_array_equal(long.checkpoints[0][1].W, short.student.W)
+    np.testing.assert_array_equal(long.checkpoints[0][1].W, short.net.W)
 
 
 def test_divergence_is_reported_not_raised():
@@ -80,7 +80,7 @@ def test_frozen_output_weights_stay_fixed():
     teacher = tl.Teacher.orthonormal(2, 4)
     student = tl.Student.init(5, 4, scale=0.1, seed=0, train_output=False)
     r = tl.train(student, tl.Population(teacher), lr=0.1, steps=200)
-    np.testing.assert_array_equal(r.student.a, np.ones(5))
+    np.testing.assert_array_equal(r.net.a, np.ones(5))
     assert r.final_loss < r.losses[0]
 
 
@@ -90,7 +90,7 @@ def test_replicas_equal_individual_runs():
     batch = tl.train_replicas(students, tl.Population(teacher), lr=0.3, steps=3000, tol=1e-7)
     for s, rb in zip(students, batch):
         r = tl.train(s, tl.Population(teacher), lr=0.3, steps=3000, tol=1e-7)
-        np.testing.assert_array_equal(r.student.W, rb.student.W)
+        np.testing.assert_array_equal(r.net.W, rb.net.W)
         np.testing.assert_array_equal(r.losses, rb.losses)
         assert r.steps == rb.steps and r.converged == rb.converged
 

@@ -97,7 +97,10 @@ def test_dimension_mismatch(pair):
 def _entry_points():
     """Every public entry point that takes an input law, a matching method, a loss, a training
     method or a barrier kind by name, called with a misspelt name."""
+    from theory.fits import bootstrap_extremum, extremum
+    from theory.minima import sample_minimum
     from theory.wasserstein import transport_cost
+    from twolayer.deep.mlp import loss_and_grads
 
     T = tl.Teacher.orthonormal(2, 3)
     A, B = tl.Student.init(3, 3, seed=0), tl.Student.init(3, 3, seed=1)
@@ -124,6 +127,12 @@ def _entry_points():
         ("scaling", lambda: tl.Student.init(3, 3, scaling="mean-field")),
         ("scaling", lambda: tl.to_student(tl.to_mlp(A), scaling="NTK")),
         ("backend", lambda: tl.population_loss(A, T, backend="jax")),
+        # regression: any kind but "max" used to mean the minimum
+        ("kind", lambda: extremum([1.0, 2.0, 4.0], [0.0, 1.0, 0.0], "maximum")),
+        ("kind", lambda: bootstrap_extremum([1.0, 2.0, 4.0], [[0.0], [1.0], [0.0]], "Max")),
+        ("scaling", lambda: sample_minimum(T, 4, scaling="mean_field")),
+        # regression: a bool passed as the loss of the MLP's backpropagation silently meant MSE
+        ("loss", lambda: loss_and_grads(net, X, np.zeros(8, dtype=int), True)),
     ]
 
 

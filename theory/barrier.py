@@ -57,8 +57,7 @@ def path_loss(D: np.ndarray, t, scale: float = 1.0):
 
 
 def _sorted_by_mass(student, idx):
-    mass = student.c * np.abs(student.a[idx]) * np.linalg.norm(student.W[idx], axis=1)
-    return idx[np.argsort(mass, kind="stable")]
+    return idx[np.argsort(student.output_mass[idx], kind="stable")]
 
 
 def ray_matching(A: Minimum, B: Minimum, k: int) -> tuple[np.ndarray, int]:
@@ -101,6 +100,9 @@ def ray_matching(A: Minimum, B: Minimum, k: int) -> tuple[np.ndarray, int]:
 
 
 def _mass(student, i):
+    # student.output_mass[i] up to rounding, kept apart so that tied masses (equal splits) stay in the
+    # order they have always had: the norm of one row (a dot product) rounds differently from
+    # output_mass's row norms for rotated teachers in d >= 8, and that order picks the permutation
     return student.c * abs(student.a[i]) * np.linalg.norm(student.W[i])
 
 

@@ -4,11 +4,12 @@ extremum locations, transition points."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
 from twolayer import SeedLike, as_generator
-from twolayer.validation import check_array
+from twolayer.validation import check_array, check_enum
 
 
 @dataclass
@@ -126,15 +127,29 @@ def level_offsets(x, y, groups, n_boot: int = 2000, seed: SeedLike = 0) -> Level
     return LevelOffsets(fit.slope, factor, ci, simultaneous, p_equal)
 
 
-def extremum(x, y, kind: str = "max", log_x: bool = True) -> float:
+class Extremum(Enum):
+    """Which extremum ``extremum`` locates."""
+
+    MAX = "max"
+    MIN = "min"
+
+
+def extremum(x, y, kind: Extremum | str = Extremum.MAX, log_x: bool = True) -> float:
     """Location of the maximum (or minimum) of y(x): the vertex of the parabola through the
-    best point and its neighbours (in log x if ``log_x``), or the best point at an edge."""
+    best point and its neighbours (in log x if ``log_x``), or the best point at an edge.
+
+    Examples
+    --------
+    >>> extremum([1.0, 2.0, 4.0, 8.0], [0.0, 1.0, 1.0, 0.0])
+    2.8284271247461916
+    """
+    kind = check_enum("kind", kind, Extremum)
     x = check_array("x", x, 1)
     y = check_array("y", y, 1, (x.size,))
     order = np.argsort(x)
     x, y = x[order], y[order]
     s = np.log(x) if log_x else x
-    j = int(np.argmax(y) if kind == "max" else np.argmin(y))
+    j = int(np.argmax(y) if kind is Extremum.MAX else np.argmin(y))
     if j == 0 or j == x.size - 1:
         return float(x[j])
     a, b, _ = np.polyfit(s[j - 1:j + 2], y[j - 1:j + 2], 2)
@@ -143,10 +158,11 @@ def extremum(x, y, kind: str = "max", log_x: bool = True) -> float:
     return float(np.exp(v) if log_x else v)
 
 
-def bootstrap_extremum(x, groups: list, kind: str = "max", n_boot: int = 1000,
+def bootstrap_extremum(x, groups: list, kind: Extremum | str = Extremum.MAX, n_boot: int = 1000,
                        seed: SeedLike = 0) -> tuple[float, tuple[float, float]]:
     """Extremum location of the mean curve and its 95% bootstrap interval, resampling the
     replicate values ``groups[i]`` measured at ``x[i]``."""
+    kind = check_enum("kind", kind, Extremum)
     x = check_array("x", x, 1)
     if len(groups) != x.size or any(len(g) == 0 for g in groups):
         raise ValueError("groups must hold a non-empty list of values for every x")

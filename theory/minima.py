@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twolayer import SeedLike, Student, Teacher, as_generator
+from twolayer import Scaling, SeedLike, Student, Teacher, as_generator
+from twolayer.init import check_scaling
 from twolayer.validation import check_choice, check_positive_float, check_positive_int
 
 ALLOCATIONS = ("uniform", "sparse")
@@ -78,7 +79,7 @@ def allocate(m: int, k: int, allocation: str = "uniform", r: float = 0.5,
 
 def sample_minimum(teacher: Teacher, m: int, allocation: str = "uniform", r: float = 0.5,
                    split: str = "equal", alpha: float = 1.0, balanced: bool = True,
-                   scaling: str = "standard", train_output: bool = True,
+                   scaling: Scaling | str = Scaling.STANDARD, train_output: bool = True,
                    seed: SeedLike = 0) -> Minimum:
     """A condensed global minimum of width m for an orthonormal teacher (module docstring).
 
@@ -91,7 +92,7 @@ def sample_minimum(teacher: Teacher, m: int, allocation: str = "uniform", r: flo
 
 
 def minimum_from_rays(teacher: Teacher, rays: np.ndarray, split: str = "equal", alpha: float = 1.0,
-                      balanced: bool = True, scaling: str = "standard", train_output: bool = True,
+                      balanced: bool = True, scaling: Scaling | str = Scaling.STANDARD, train_output: bool = True,
                       seed: SeedLike = 0) -> Minimum:
     """The condensed minimum with the given ray of each neuron (INACTIVE = -1); the split of
     each ray's mass and the magnitudes as in ``sample_minimum``."""
@@ -99,7 +100,7 @@ def minimum_from_rays(teacher: Teacher, rays: np.ndarray, split: str = "equal", 
     alpha = check_positive_float("alpha", alpha)
     rng = as_generator(seed)
     m = rays.size
-    c = 1.0 if scaling == "standard" else 1.0 / m
+    c = check_scaling(scaling).c(m)
     mass = np.zeros(m)
     for j in range(teacher.k):
         idx = np.flatnonzero(rays == j)

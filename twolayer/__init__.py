@@ -14,7 +14,7 @@ from .barriers import BarrierKind, BarrierResult, barrier, barrier_modulo_permut
 from .certify import Certificate, certified_barrier
 from .condensation import SparsityReport, sparsity
 from .convert import to_mlp, to_student
-from .deep import MLP, MLPTrainResult, Precision, TorchNetwork, resnet, vgg
+from .deep import MLP, Precision, TorchNetwork, resnet, vgg
 from .hessian import population_hessian, sharpness
 from .init import (
     INIT_SCHEMES,
@@ -24,6 +24,7 @@ from .init import (
     PhasePoint,
     PyTorchDefault,
     Regime,
+    Scaling,
     SmallScale,
     init_scheme,
 )
@@ -40,21 +41,24 @@ from .matching import METHODS, Matching, match
 from .measures import neuron_measure, participation_dimension, wasserstein
 from .merge import MergeResult, merge_many, merge_scores
 from .model import Student, Teacher
+from .network import Network, NetworkKind
 from .objective import Classification, ClassificationLoss, Empirical, Objective, Population
 from .permutation import PermutationSpec, interpolate, permute
 from .random import SeedLike, as_generator, child, child_seeds
 from .repair import Repair, unit_moments
-from .training import TrainResult, train, train_replicas
+from .train_result import TrainLoss, TrainResult
+from .training import Method, train, train_replicas
 from .transport import ot_interpolate
 
 __all__ = [
     "INIT_SCHEMES", "INPUT_LAWS", "METHODS", "Init", "LeCunNormal", "MeanField", "PhasePoint", "PyTorchDefault",
-    "Regime", "SmallScale", "init_scheme",
+    "Regime", "Scaling", "SmallScale", "init_scheme",
     "MLP", "BarrierKind", "BarrierResult", "Certificate", "Classification",
-    "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MLPTrainResult", "MergeResult", "Matching",
+    "ClassificationLoss", "Empirical", "Gaussian", "InputLaw", "MergeResult", "Matching", "Method",
+    "Network", "NetworkKind",
     "Objective", "PermutationSpec", "Population", "Precision", "Repair", "SeedLike", "Sphere", "SparsityReport",
     "Student", "Teacher",
-    "TorchNetwork", "TrainResult", "as_generator", "barrier", "barrier_modulo_permutation",
+    "TorchNetwork", "TrainLoss", "TrainResult", "as_generator", "barrier", "barrier_modulo_permutation",
     "certified_barrier", "child", "child_seeds", "data", "empirical_loss", "empirical_loss_and_grad",
     "from_torch", "input_law", "interpolate", "match", "merge_many", "merge_scores", "neuron_measure", "ot_interpolate",
     "participation_dimension", "path_barrier", "permute", "plot", "population_gradient", "population_hessian",

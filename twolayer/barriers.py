@@ -167,7 +167,7 @@ def _linear_path(A, B, objective: Objective, recompute_bn, repair: Repair) -> Ca
     if repair is not Repair.NONE:
         given = not isinstance(recompute_bn, (bool, np.bool_))
         return repaired_path(A, B, objective, repair, check_array("recompute_bn", recompute_bn, 2) if given else None)
-    if recompute_bn is False or not getattr(A, "has_batch_norm", False):
+    if recompute_bn is False or not A.has_batch_norm:
         return lambda t: interpolate(A, B, t)
     if recompute_bn is True:
         X = objective.inputs(A.in_features)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Student, Teacher, check_pair
+from .model import Student, Teacher, check_pair, check_student
 from .validation import check_positive_float
 
 
@@ -49,12 +49,11 @@ def sparsity(student: Student, teacher: Teacher | None = None, threshold: float 
         ``effective_neurons`` = (sum_i rho_i)^2 / sum_i rho_i^2 with rho_i = c |a_i| |w_i| (the
         participation ratio), active and dead counts, neurons per teacher direction.
     """
-    if not isinstance(student, Student):
-        raise ValueError(f"student must be a twolayer.Student; got {type(student).__name__}")
+    check_student("student", student)
     threshold = check_positive_float("threshold", threshold, allow_zero=True)
     cos_threshold = check_positive_float("cos_threshold", cos_threshold)
     norms = np.linalg.norm(student.W, axis=1)
-    mass = student.c * np.abs(student.a) * norms
+    mass = student.output_mass
     total = mass.sum()
     n_eff = float(total**2 / np.sum(mass**2)) if total > 0 else 0.0
     active = mass > threshold * mass.max() if total > 0 else np.zeros(student.m, dtype=bool)

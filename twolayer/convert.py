@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .deep.mlp import MLP
-from .model import Student
+from .deep.mlp import MLP, check_mlp
+from .init import Scaling
+from .model import Student, check_student
 
 
 def to_mlp(student: Student) -> MLP:
@@ -26,18 +27,16 @@ def to_mlp(student: Student) -> MLP:
     >>> bool(np.allclose(tl.to_mlp(s)(X)[:, 0], s(X)))
     True
     """
-    if not isinstance(student, Student):
-        raise ValueError(f"student must be a twolayer.Student; got {type(student).__name__}")
+    check_student("student", student)
     return MLP((student.W, (student.c * student.a)[None, :]), (np.zeros(student.m), np.zeros(1)))
 
 
-def to_student(net: MLP, scaling: str = "standard", train_output: bool = True) -> Student:
+def to_student(net: MLP, scaling: Scaling | str = Scaling.STANDARD, train_output: bool = True) -> Student:
     """The Student computing the same function as a bias-free MLP of sizes (d, m, 1).
 
     a = W_2[0] / c, with c = 1 (``standard``) or 1/m (``meanfield``).
     """
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be a twolayer MLP; got {type(net).__name__}")
+    check_mlp("net", net)
     if net.depth != 2 or net.sizes[-1] != 1:
         raise ValueError(f"a Student is an MLP of sizes (d, m, 1); got {net.sizes}")
     if np.any(net.biases[0]) or np.any(net.biases[1]):

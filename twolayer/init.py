@@ -52,7 +52,29 @@ from typing import ClassVar
 
 import numpy as np
 
-from .validation import check_positive_float, check_positive_int
+from .validation import check_enum, check_positive_float, check_positive_int
+
+
+class Scaling(enum.Enum):
+    """The student's output scale c in f(x) = c sum_i a_i sigma(w_i . x)."""
+
+    STANDARD = "standard"    #: c = 1
+    MEANFIELD = "meanfield"  #: c = 1/m
+
+    def c(self, m: int) -> float:
+        """c at width m.
+
+        Examples
+        --------
+        >>> Scaling.MEANFIELD.c(4)
+        0.25
+        """
+        return 1.0 if self is Scaling.STANDARD else 1.0 / m
+
+
+def check_scaling(scaling) -> Scaling:
+    """``scaling`` as a ``Scaling`` (a member or its value), else a ``ValueError`` naming the field."""
+    return check_enum("scaling", scaling, Scaling)
 
 
 class Regime(str, enum.Enum):
@@ -181,7 +203,7 @@ class MeanField(SmallScale):
     s: float = 1.0
     balanced: bool = False
     name: ClassVar[str] = "meanfield"
-    scaling: ClassVar[str] = "meanfield"
+    scaling: ClassVar[Scaling] = Scaling.MEANFIELD
 
     def scales(self, m, d):
         return self.s, self.s, float(m)
@@ -243,10 +265,8 @@ def init_scheme(name: str, s: float | None = None, balanced: bool | None = None)
     return kind(**params)
 
 
-def legacy_init(scale: float, balanced: bool, scaling: str) -> Init:
+def legacy_init(scale: float, balanced: bool, scaling: Scaling) -> Init:
     """The scheme of ``Student.init``'s older arguments (scale, balanced, scaling): SmallScale, or
-    MeanField when scaling is "meanfield"; the one place they are translated."""
-    if scaling not in ("standard", "meanfield"):
-        raise ValueError(f"scaling must be one of 'standard', 'meanfield'; got {scaling!r}")
-    kind = MeanField if scaling == "meanfield" else SmallScale
+    MeanField when scaling is meanfield; the one place they are translated."""
+    kind = MeanField if scaling is Scaling.MEANFIELD else SmallScale
     return kind(s=scale, balanced=balanced)

@@ -50,10 +50,8 @@ import numpy as np
 from ._blas import single_threaded_blas
 from ._resources import check_memory
 from .assignment import assignment, distance_assignment
-from .deep.mlp import MLP
-from .deep.torchnet import TorchNetwork
 from .interop import as_network
-from .model import Student
+from .network import NetworkKind, network_kind
 from .objective import Objective, Population, check_objective
 from .permutation import PermutationSpec, check_compatible, permute, permute_arrays
 from .random import as_generator
@@ -100,11 +98,11 @@ class Matching:
 
 @dataclass(frozen=True)
 class MatchingMethod:
-    """One registered method: the networks it takes, its options and its solver
+    """One registered method: the kinds of network it takes, its options and its solver
     ``solve(A, B, objective, **options) -> Matching``."""
 
     name: str
-    networks: tuple[type, ...]
+    networks: tuple[NetworkKind, ...]
     options: Mapping[str, Any]
     solve: Callable[..., Matching]
 
@@ -185,22 +183,10 @@ def _weights(A, B, objective, max_sweeps, seed, metrics=None, method="weights"):
     return Matching(method, perms=perms, info={"cost": _distance(A, B, perms), **info})
 
 
-def _second_moments(A, objective) -> dict[str, np.ndarray]:
-    """Sigma of each weight matrix's input: the law's E[x x^T] or A's layer inputs on the data."""
+def _weights_cov(A, B, objective, max_sweeps, seed):
     if objective is None:
         raise ValueError("method='weights_cov' needs an objective (its input law or data give Sigma)")
-    if isinstance(A, Student):
-        if isinstance(objective, Population):
-            return {"W": objective.teacher.inputs.second_moment(A.d)}
-        X = objective.inputs(A.d)
-        return {"W": X.T @ X / X.shape[0]}
-    X = objective.inputs(A.sizes[0])
-    layers = [X, *A.layer_outputs(X)]
-    return {f"W{layer + 1}": H.T @ H / H.shape[0] for layer, H in enumerate(layers[:-1])}
-
-
-def _weights_cov(A, B, objective, max_sweeps, seed):
-    return _weights(A, B, objective, max_sweeps, seed, _second_moments(A, objective), "weights_cov")
+    return _weights(A, B, objective, max_sweeps, seed, A.second_moments(objective), "weights_cov")
 
 
 def activation_correlation(HA: np.ndarray, HB: np.ndarray) -> np.ndarray:
@@ -223,10 +209,9 @@ def _activations(A, B, objective, n, seed):
         raise ValueError("method='activations' needs an objective (its data, or its input law to draw n inputs)")
     if objective.data is not None and n is not None:
         raise ValueError("option 'n' does not apply: the objective has data, and activations are taken on it")
-    d = A.d if isinstance(A, Student) else A.in_features
     if objective.data is None:
         n = check_positive_int("n", ACTIVATION_INPUTS if n is None else n)
-    X = objective.inputs(d, n, seed)
+    X = objective.inputs(A.in_features, n, seed)
     HA, HB = A.hidden(X), B.hidden(X)
     perms, corr = {}, []
     with single_threaded_blas():
@@ -272,16 +257,18 @@ def _ot(A, B, objective):
     return Matching("ot", plan=plan, info={**info, "objective": info["cost"], "sweeps": 1})
 
 
-#: every matching method, with the networks it takes and its options (defaults)
+_ALL = tuple(NetworkKind)
+_STUDENT = (NetworkKind.STUDENT,)
+
+#: every matching method, with the kinds of network it takes and its options (defaults)
 METHODS: dict[str, MatchingMethod] = {m.name: m for m in (
-    MatchingMethod("weights", (Student, MLP, TorchNetwork), {"max_sweeps": 100, "seed": 0}, _weights),
-    MatchingMethod("weights_cov", (Student, MLP), {"max_sweeps": 100, "seed": 0}, _weights_cov),
-    MatchingMethod("activations", (Student, MLP, TorchNetwork), {"n": None, "seed": 0}, _activations),
-    MatchingMethod("refine", (Student,), {"max_sweeps": 20, "candidates": 16}, _refine),
-    MatchingMethod("ot", (Student,), {}, _ot),
-    MatchingMethod("sinkhorn", (Student, MLP, TorchNetwork), {"reg": 0.01, "max_iter": 1000, "max_sweeps": 100,
-                                                              "seed": 0}, _sinkhorn),
-    MatchingMethod("ste", (Student, MLP, TorchNetwork), {"steps": 100, "lr": 0.01, "seed": 0}, _ste),
+    MatchingMethod("weights", _ALL, {"max_sweeps": 100, "seed": 0}, _weights),
+    MatchingMethod("weights_cov", (NetworkKind.STUDENT, NetworkKind.MLP), {"max_sweeps": 100, "seed": 0}, _weights_cov),
+    MatchingMethod("activations", _ALL, {"n": None, "seed": 0}, _activations),
+    MatchingMethod("refine", _STUDENT, {"max_sweeps": 20, "candidates": 16}, _refine),
+    MatchingMethod("ot", _STUDENT, {}, _ot),
+    MatchingMethod("sinkhorn", _ALL, {"reg": 0.01, "max_iter": 1000, "max_sweeps": 100, "seed": 0}, _sinkhorn),
+    MatchingMethod("ste", _ALL, {"steps": 100, "lr": 0.01, "seed": 0}, _ste),
 )}
 
 
@@ -334,8 +321,8 @@ def match(A, B, method: str = "weights", objective: Objective | None = None, *,
         check_objective(objective)
     A, B = as_network(A, objective, input_shape), as_network(B, objective, input_shape)
     for label, net in (("A", A), ("B", B)):
-        if not isinstance(net, spec.networks):
-            allowed = " or ".join(t.__name__ for t in spec.networks)
+        if network_kind(net) not in spec.networks:
+            allowed = " or ".join(kind.value for kind in spec.networks)
             raise ValueError(f"method {method!r} aligns a {allowed}; {label} is a {type(net).__name__}")
     if method == "ot":
         if A.d != B.d:
@@ -344,8 +331,15 @@ def match(A, B, method: str = "weights", objective: Objective | None = None, *,
         check_compatible(A, B)
     if objective is not None:
         objective.check(A)
-    if isinstance(A, Student):
-        check_memory(f"match at m={A.m} (a {A.m} x {B.m} cost matrix and the assignment's work arrays)",
-                     3 * 8 * A.m * B.m)
+    _check_match_memory(A, B)
     return spec.solve(A, B, objective, **{**spec.options, **options})
+
+
+def _check_match_memory(A, B) -> None:
+    """Refuse, before allocating, a cost matrix of the widest permutation (m_A x m_B floats, with the
+    assignment's work arrays) that does not fit in memory."""
+    spec, arrays_A, arrays_B = A.permutation_spec(), A.arrays(), B.arrays()
+    m_A, m_B = max(((spec.size(arrays_A, name), spec.size(arrays_B, name)) for name in spec.names),
+                   default=(0, 0))
+    check_memory(f"match at m={m_A} (a {m_A} x {m_B} cost matrix and the assignment's work arrays)", 3 * 8 * m_A * m_B)
 

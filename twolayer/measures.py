@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .assignment import assignment, squared_distances
-from .model import Student, Teacher
+from .model import Student, Teacher, check_student
 from .random import SeedLike, as_generator
 from .validation import check_array, check_choice, check_positive_float, check_positive_int
 
@@ -41,15 +41,14 @@ def neuron_measure(net: Student | Teacher, measure: str = "neurons"
     if isinstance(net, Teacher):
         if measure == "neurons":
             return np.column_stack([net.k * net.b, net.V]), np.full(net.k, 1.0 / net.k)
-        a, W, c = net.b, net.V, 1.0
-    elif isinstance(net, Student):
+        W = net.V
+    else:
+        check_student("net", net, "a twolayer.Student or Teacher")
         if measure == "neurons":
             return np.column_stack([net.m * net.c * net.a, net.W]), np.full(net.m, 1.0 / net.m)
-        a, W, c = net.a, net.W, net.c
-    else:
-        raise ValueError(f"expected a Student or a Teacher; got {type(net).__name__}")
+        W = net.W
     norms = np.linalg.norm(W, axis=1)
-    mass = c * np.abs(a) * norms
+    mass = net.output_mass
     if mass.sum() <= 0:
         raise ValueError("the network has no output mass (all a_i |w_i| are 0)")
     keep = mass > 0

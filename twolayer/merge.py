@@ -137,7 +137,7 @@ def merge_many(nets: Sequence, objective: Objective | None = None, max_sweeps: i
         if not changed:
             break
     merged = nets[0].with_arrays(_mean_arrays(aligned))
-    if objective is not None and getattr(merged, "has_batch_norm", False):
+    if objective is not None and merged.has_batch_norm:
         merged = merged.with_batch_stats(objective.inputs(merged.in_features))
     result = MergeResult(merged, perms, sweeps)
     if objective is not None:

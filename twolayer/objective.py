@@ -15,20 +15,22 @@ Classification mean cross-entropy of softmax(z(x_s)) (``ce``)    MLP,
 An objective also says which inputs describe the task: ``inputs(d, n, seed)`` returns its
 data when it has data and otherwise draws n inputs from the input law; activation matching
 and the second moments of ``weights_cov`` use them.
+
+Which networks an objective takes is the tuple ``networks`` of ``NetworkKind``s; the loss
+itself asks the network (``twolayer.network``) or its outputs, never the network's class.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 
-from .deep.mlp import MLP
-from .deep.torchnet import TorchNetwork
-from .losses import empirical_loss, population_loss
+from .losses import population_loss
 from .model import Student, Teacher, check_pair
+from .network import NetworkKind, network_kind
+from .output_loss import ClassificationLoss, classification_loss, squared_error
 from .random import SeedLike
 from .validation import check_array, check_enum
 
@@ -36,8 +38,8 @@ from .validation import check_array, check_enum
 class Objective(ABC):
     """A loss of a network; subclasses say which networks they accept."""
 
-    #: network classes this objective can evaluate
-    networks: tuple[type, ...] = ()
+    #: the kinds of network this objective can evaluate
+    networks: tuple[NetworkKind, ...] = ()
 
     @abstractmethod
     def loss(self, net) -> float:
@@ -49,8 +51,8 @@ class Objective(ABC):
 
     def check(self, net) -> None:
         """Raise ``ValueError`` naming the problem if ``net`` cannot be evaluated."""
-        if not isinstance(net, self.networks):
-            allowed = " or ".join(t.__name__ for t in self.networks)
+        if network_kind(net) not in self.networks:
+            allowed = " or ".join(kind.value for kind in self.networks)
             raise ValueError(f"{type(self).__name__} objective takes a {allowed}; got {type(net).__name__}")
 
     @property
@@ -61,6 +63,11 @@ class Objective(ABC):
     @abstractmethod
     def inputs(self, d: int, n: int | None = None, seed: SeedLike = 0) -> np.ndarray:
         """Inputs describing the task: the data's X, or n draws from the input law."""
+
+    def input_second_moment(self, d: int) -> np.ndarray:
+        """E[x x^T] of shape (d, d) over the task's inputs: X^T X / n on the data."""
+        X = self.inputs(d)
+        return X.T @ X / X.shape[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,16 +87,18 @@ class Population(Objective):
     """
 
     teacher: Teacher
-    networks = (Student,)
+    networks = (NetworkKind.STUDENT,)
 
     def __post_init__(self) -> None:
         if not isinstance(self.teacher, Teacher):
             raise ValueError(f"teacher must be a twolayer.Teacher; got {type(self.teacher).__name__}")
 
     def check(self, net) -> None:
-        if isinstance(net, MLP):
-            raise ValueError("the closed-form population loss needs a bias-free Student; for an MLP use an "
-                             "Empirical objective on data drawn with teacher.sample(n)")
+        kind = network_kind(net)
+        if kind is not None and kind not in self.networks:
+            raise ValueError(f"the closed-form population loss needs a bias-free Student; got a {kind.value}: "
+                             "evaluate it under an Empirical or Classification objective on data drawn with "
+                             "teacher.sample(n)")
         super().check(net)
         check_pair(net, self.teacher)
 
@@ -100,6 +109,10 @@ class Population(Objective):
         if n is None:
             raise ValueError("the population objective has no data: give n, the number of inputs to draw")
         return self.teacher.inputs.sample(n, d, seed)
+
+    def input_second_moment(self, d: int) -> np.ndarray:
+        """E[x x^T] of the teacher's input law, exactly."""
+        return self.teacher.inputs.second_moment(d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +127,7 @@ class Empirical(Objective):
 
     X: np.ndarray
     y: np.ndarray
-    networks = (Student, MLP)
+    networks = (NetworkKind.STUDENT, NetworkKind.MLP)
 
     def __post_init__(self) -> None:
         X = check_array("X", self.X, 2)
@@ -128,25 +141,21 @@ class Empirical(Objective):
 
     def check(self, net) -> None:
         super().check(net)
-        d = net.d if isinstance(net, Student) else net.sizes[0]
-        if d != self.X.shape[1]:
-            raise ValueError(f"X has {self.X.shape[1]} features; the network takes {d}")
-        if isinstance(net, MLP) and net.sizes[-1] != 1:
-            raise ValueError(f"the squared loss on y of shape (n,) needs an MLP with one output; "
-                             f"got {net.sizes[-1]}")
+        if net.in_features != self.X.shape[1]:
+            raise ValueError(f"X has {self.X.shape[1]} features; the network takes {net.in_features}")
+        if net.out_features != 1:
+            raise ValueError(f"the squared loss on y of shape (n,) needs a network with one output; "
+                             f"got {net.out_features}")
 
     def loss(self, net) -> float:
-        if isinstance(net, Student):
-            return empirical_loss(net, self.X, self.y)
-        return self.scores_of_outputs(net(self.X))[0]
+        return net.empirical_loss(self.X, self.y)
 
     def scores_of_outputs(self, Z: np.ndarray) -> tuple[float, None]:
         """(1/(2n) sum_s (z_s - y_s)^2, None) of outputs ``Z`` of shape (n,) or (n, 1)."""
         Z = np.asarray(Z, dtype=float)
         if Z.shape not in ((self.y.size,), (self.y.size, 1)):
             raise ValueError(f"outputs must be ({self.y.size},) or ({self.y.size}, 1); got {Z.shape}")
-        r = Z.reshape(-1) - self.y
-        return float(0.5 * np.mean(r * r)), None
+        return squared_error(Z, self.y), None
 
     @property
     def data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -154,13 +163,6 @@ class Empirical(Objective):
 
     def inputs(self, d: int, n: int | None = None, seed: SeedLike = 0) -> np.ndarray:
         return self.X
-
-
-class ClassificationLoss(Enum):
-    """Per-example loss of the logits z against the label y."""
-
-    CE = "ce"    #: cross-entropy -log softmax(z)_y
-    MSE = "mse"  #: 1/2 |z - onehot(y)|^2
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,7 +192,7 @@ class Classification(Objective):
     y: np.ndarray
     loss_kind: ClassificationLoss | str = ClassificationLoss.CE
     shape: tuple[int, ...] | None = None
-    networks = (MLP, TorchNetwork)
+    networks = (NetworkKind.MLP, NetworkKind.TORCH)
 
     def __post_init__(self) -> None:
         X = np.asarray(self.X)
@@ -222,19 +224,13 @@ class Classification(Objective):
     def scores_of_outputs(self, Z: np.ndarray) -> tuple[float, float]:
         """(mean loss, error rate) of output rows ``Z`` (n, classes) for the rows of ``X``.
 
-        Cross-entropy: mean_i [log sum_c exp Z_ic - Z_{i,y_i}]; MSE: mean_i 1/2 ||Z_i - e_{y_i}||^2.
+        Cross-entropy: mean_i [log sum_c exp Z_ic - Z_{i,y_i}]; MSE: mean_i 1/2 ||Z_i - e_{y_i}||^2
+        (``twolayer.output_loss``).
         """
         Z = np.asarray(Z, dtype=float)
         if Z.ndim != 2 or Z.shape[0] != self.y.size or (self.y.size and self.y.max() >= Z.shape[1]):
             raise ValueError(f"outputs must be ({self.y.size}, classes > {self.y.max(initial=0)}); got {Z.shape}")
-        rows = np.arange(self.y.size)
-        if self.loss_kind is ClassificationLoss.CE:
-            Z0 = Z - Z.max(1, keepdims=True)
-            value = float(-(Z0[rows, self.y] - np.log(np.exp(Z0).sum(1))).mean())
-        else:
-            T = np.zeros_like(Z)
-            T[rows, self.y] = 1.0
-            value = float(0.5 * ((Z - T) ** 2).sum(1).mean())
+        value, _ = classification_loss(Z, self.y, self.loss_kind)
         return value, float(np.mean(Z.argmax(1) != self.y))
 
     def loss(self, net) -> float:

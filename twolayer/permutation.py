@@ -11,9 +11,10 @@ MLP with hidden layers 1..L-1 (W_l of shape (n_l, n_{l-1}))::
 
     P_l  acts on  W_l (axis 0), b_l (axis 0), W_{l+1} (axis 1)
 
-Every network class of the package has ``arrays()`` (name -> array), ``with_arrays``,
-``permutation_spec()`` and ``hidden(X)`` (the activations each permutation reorders), so
-permuting, interpolating and matching are written once here for all of them.
+Every network of the package has ``arrays()`` (name -> array), ``with_arrays``,
+``permutation_spec()`` and ``hidden(X)`` (the activations each permutation reorders): the
+network protocol, ``twolayer.network``; so permuting, interpolating and matching are written
+once here for all of them.
 
 References
 ----------
@@ -25,10 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import numpy as np
 
+from .network import Network, network_kind
 from .validation import check_positive_float
 
 
@@ -63,17 +64,6 @@ class PermutationSpec:
         return arrays[param].shape[axis]
 
 
-class Network(Protocol):
-    """What a network offers to the alignment code (``Student``, ``MLP``, ``TorchNetwork``)."""
-
-    def arrays(self) -> dict[str, np.ndarray]: ...
-    def with_arrays(self, arrays: Mapping[str, np.ndarray]) -> Any: ...
-    def permutation_spec(self) -> PermutationSpec: ...
-    def hidden(self, X: np.ndarray) -> dict[str, np.ndarray]: ...
-    @property
-    def structure(self) -> tuple: ...
-
-
 def check_perm(perm, n: int, name: str = "perm", groups: int = 1) -> np.ndarray:
     """``perm`` as an int64 array holding a permutation of range(n) that keeps every unit within
     its group of n / groups contiguous units."""
@@ -91,10 +81,10 @@ def check_perm(perm, n: int, name: str = "perm", groups: int = 1) -> np.ndarray:
 def check_compatible(A: Network, B: Network) -> None:
     """A and B must be networks of one class and one structure (widths, scaling...)."""
     for label, net in (("A", A), ("B", B)):
-        if not hasattr(net, "permutation_spec"):
+        if network_kind(net) is None:
             raise ValueError(f"{label} must be a twolayer network (Student, MLP or TorchNetwork; PyTorch modules: "
                              f"twolayer.from_torch); got {type(net).__name__}")
-    if type(A) is not type(B):
+    if A.kind is not B.kind:
         raise ValueError(f"A and B must be networks of one kind; got {type(A).__name__} and {type(B).__name__}")
     if A.structure != B.structure:
         raise ValueError(f"A and B must have the same structure; got {A.structure} and {B.structure} "

@@ -131,7 +131,7 @@ def path_curves(A, B, objective: Objective, methods=(None, "weights"), batch_nor
     for method in methods:
         if method is not None:
             matching_method(method)
-    modes = [bool(b) for b in batch_norm] if getattr(A, "has_batch_norm", False) else [None]
+    modes = [bool(b) for b in batch_norm] if A.has_batch_norm else [None]
     if not modes:
         raise ValueError("batch_norm must hold True and/or False")
     curves = []
@@ -284,7 +284,7 @@ def plane_grid(A, B, C, objective: Objective, resolution: int = 21, margin: floa
     extent = float((hi - lo).max())
     xs = np.linspace(lo[0] - margin * extent, hi[0] + margin * extent, resolution)
     ys = np.linspace(lo[1] - margin * extent, hi[1] + margin * extent, resolution)
-    has_bn = getattr(nets[0], "has_batch_norm", False) and recompute_bn is not False
+    has_bn = nets[0].has_batch_norm and recompute_bn is not False
     X = None if not has_bn else (objective.inputs(nets[0].in_features) if recompute_bn is True else recompute_bn)
 
     def scores(x: float, y: float) -> tuple[float, float | None]:

@@ -3,12 +3,14 @@
 A seed is an int, a ``numpy.random.SeedSequence``, a ``numpy.random.Generator`` or None.
 Independent streams for the parts of one run are the children of ``SeedSequence(seed)``,
 so a run is reproducible from (config, seed) and adding a stream never shifts the others.
+Minibatches without replacement come from one schedule, ``epoch_batches``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -88,3 +90,26 @@ def named_child(seed: int, name: dict) -> np.random.SeedSequence:
     _check_seed(seed)
     blob = json.dumps(name, sort_keys=True)
     return np.random.SeedSequence(seed, spawn_key=(int(hashlib.sha256(blob.encode()).hexdigest()[:15], 16),))
+
+
+def epoch_batches(n: int, batch: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Row indices of successive minibatches without replacement: shuffled epochs of n rows, each
+    cut into n // batch batches (the tail of an epoch is dropped, so that no batch straddles two
+    epochs); each epoch's order is ``rng.permutation(n)``, drawn when its first batch is.
+
+    Examples
+    --------
+    >>> batches = epoch_batches(5, 2, np.random.default_rng(0))
+    >>> [len(set(next(batches)) | set(next(batches))) for _ in range(3)]  # two disjoint batches an epoch
+    [4, 4, 4]
+    """
+    if not 1 <= batch <= n:
+        raise ValueError(f"batch must lie in [1, n = {n}] to draw without replacement; got {batch}")
+
+    def epochs():
+        while True:
+            order = rng.permutation(n)
+            for start in range(0, n - batch + 1, batch):
+                yield order[start:start + batch]
+
+    return epochs()

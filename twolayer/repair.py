@@ -117,7 +117,7 @@ def _statistics(net, X: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _data_path(A, B, X: np.ndarray, mode: Repair) -> Callable[[float], object]:
     """t -> theta(t) repaired layer by layer on the inputs X (module docstring)."""
-    if getattr(A, "has_batch_norm", False):
+    if A.has_batch_norm:
         raise ValueError("repair applies to networks without BatchNorm; for BatchNorm networks recompute_bn "
                          "(on by default) resets the statistics along the path")
     stats_A, stats_B = _statistics(A, X), _statistics(B, X)

@@ -7,8 +7,9 @@ so that theta~ moves by Adam along -grad R(theta_mid) / 2. Here theta~ starts at
 matching's alignment pi_0(theta_B), so the first midpoint is weight matching's, and the best
 permutation seen is returned: the midpoint loss never ends above weight matching's.
 
-Gradients: students through the exact population loss (or the empirical loss) gradient, MLPs
-by backpropagation, PyTorch networks through autograd, all under the objective's loss.
+Gradients: each network's ``loss_and_grads(objective)`` (``twolayer.network``): students through
+the exact population loss (or the empirical loss) gradient, MLPs by backpropagation, PyTorch
+networks through autograd, all under the objective's loss.
 
 References
 ----------
@@ -21,58 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .deep.mlp import MLP, loss_and_grads
-from .deep.torchnet import TorchNetwork, torch_module
-from .losses import empirical_loss_and_grad, population_loss_and_grad
 from .matching import weight_matching
-from .model import Student
-from .objective import Classification, ClassificationLoss, Objective, Population
+from .objective import Objective
 from .permutation import permute_arrays
 from .validation import check_positive_float, check_positive_int
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
-
-
-def _student_gradient(net: Student, objective: Objective):
-    if isinstance(objective, Population):
-        loss, ga, gW = population_loss_and_grad(net, objective.teacher)
-    else:
-        X, y = objective.data
-        loss, ga, gW = empirical_loss_and_grad(net, X, y)
-    return loss, {"a": ga, "W": gW}
-
-
-def _need_classification(net, objective):
-    if not isinstance(objective, Classification):
-        raise ValueError(f"method='ste' on a {type(net).__name__} needs a Classification objective; "
-                         f"got {type(objective).__name__}")
-
-
-def _mlp_gradient(net: MLP, objective: Objective):
-    _need_classification(net, objective)
-    return loss_and_grads(net, objective.X, objective.y, objective.loss_kind is ClassificationLoss.CE)
-
-
-def _torch_gradient(net: TorchNetwork, objective: Objective):
-    _need_classification(net, objective)
-    torch = torch_module()
-    module = net.copy().module
-    params = dict(module.named_parameters())
-    module.zero_grad()
-    x = torch.from_numpy(np.ascontiguousarray(objective.X)).reshape(-1, *net.input_shape)
-    y = torch.from_numpy(objective.y)
-    Z = module(x)
-    if objective.loss_kind is ClassificationLoss.CE:
-        loss = torch.nn.functional.cross_entropy(Z, y)
-    else:
-        loss = 0.5 * ((Z - torch.nn.functional.one_hot(y, Z.shape[1]).double()) ** 2).sum(1).mean()
-    loss.backward()
-    return float(loss.detach()), {k: p.grad.numpy().copy() for k, p in params.items() if p.grad is not None}
-
-
-#: the midpoint loss's gradient for each kind of network: (loss, gradients keyed like arrays())
-GRADIENTS = {Student: _student_gradient, MLP: _mlp_gradient, TorchNetwork: _torch_gradient}
 
 
 def straight_through(A, B, objective: Objective | None, steps: int = 100, lr: float = 0.01,
@@ -123,7 +79,6 @@ def straight_through(A, B, objective: Objective | None, steps: int = 100, lr: fl
         raise ValueError("method='ste' needs an objective (the midpoint loss it lowers)")
     steps = check_positive_int("steps", steps, minimum=0)
     lr = check_positive_float("lr", lr)
-    gradient = GRADIENTS[type(A)]
     spec = A.permutation_spec()
     arrays_A, arrays_B = A.arrays(), B.arrays()
     perms, _ = weight_matching(spec, arrays_A, arrays_B, seed=seed)
@@ -135,7 +90,7 @@ def straight_through(A, B, objective: Objective | None, steps: int = 100, lr: fl
         if step:
             perms, _ = weight_matching(spec, free, arrays_B, seed=seed, start=perms)
         aligned = permute_arrays(spec, perms, arrays_B)
-        loss, grads = gradient(A.with_arrays({k: 0.5 * (arrays_A[k] + aligned[k]) for k in arrays_A}), objective)
+        loss, grads = A.with_arrays({k: 0.5 * (arrays_A[k] + aligned[k]) for k in arrays_A}).loss_and_grads(objective)
         start_loss = loss if start_loss is None else start_loss
         if loss < best_loss:
             best, best_loss, best_step = perms, loss, step

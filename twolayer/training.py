@@ -8,28 +8,35 @@ max(R_0, 1)); divergence is reported in the result, never raised.
 
 Randomness comes from ``SeedSequence(seed)``: child 1 draws the minibatches (or the fresh
 online samples), so the same inputs and seed give identical arrays.
+
+What trains which network is one table, ``TRAINERS``, keyed by the network's ``kind``
+(``twolayer.network``): its methods, their options, and the loop that runs them. Every run
+returns a ``TrainResult`` (``twolayer.train_result``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
+from functools import partial
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ._blas import single_threaded_blas
 from ._kernels import loops
-from .deep.mlp import MLP
 from .deep.torch_training import train_torch
-from .deep.torchnet import TorchNetwork
-from .deep.training import MLPTrainResult, train_sgd
+from .deep.training import train_sgd
 from .interop import as_network
 from .losses import PARALLEL_MIN_WIDTH, population_loss
 from .model import Student, check_pair
-from .objective import Classification, ClassificationLoss, Empirical, Objective, Population, check_objective
-from .random import child_seeds
-from .validation import check_positive_float, check_positive_int
+from .network import Network, NetworkKind, network_kind
+from .objective import Classification, Empirical, Objective, Population, check_objective
+from .random import child_seeds, epoch_batches
+from .train_result import TrainLoss, TrainResult
+from .validation import check_enum, check_positive_float, check_positive_int
 
 DIVERGENCE_FACTOR = 1e6
 #: most updates per numba call between Python-side bookkeeping (progress, checkpoints)
@@ -38,26 +45,12 @@ CHUNK_STEPS = 2000
 BATCH_BUFFER_FLOATS = 1 << 22
 
 
-@dataclass
-class TrainResult:
-    """Outcome of ``train``.
+class Method(Enum):
+    """How ``train`` updates the parameters (``train``)."""
 
-    ``losses[j]`` is the objective (``objective``: population or empirical loss) after
-    ``loss_steps[j]`` updates; ``checkpoints`` holds (step, Student) pairs when asked.
-    """
-
-    student: Student
-    losses: np.ndarray
-    loss_steps: np.ndarray
-    steps: int
-    diverged: bool
-    converged: bool
-    objective: str
-    checkpoints: list[tuple[int, Student]] = field(default_factory=list)
-
-    @property
-    def final_loss(self) -> float:
-        return float(self.losses[-1])
+    GD = "gd"          #: full batch
+    SGD = "sgd"        #: minibatches of the data
+    ONLINE = "online"  #: fresh inputs from the teacher's law every step
 
 
 @dataclass
@@ -67,7 +60,7 @@ class _Run:
     student: Student
     a: np.ndarray
     W: np.ndarray
-    objective: str
+    objective: TrainLoss
     evaluate: object  # callable (a, W) -> objective value
     record_every: int
     checkpoint_steps: set[int]
@@ -123,22 +116,22 @@ def _boundaries(run: _Run, steps: int, every: int | None) -> int:
     return stop - run.step
 
 
-#: options of each (network, method) with their defaults; any other keyword is an error
+@dataclass(frozen=True)
+class Trainer:
+    """How one kind of network trains: its methods, each with its options and their defaults (any
+    other keyword is an error), and ``run(net, objective, method, **options) -> TrainResult``."""
+
+    methods: Mapping[Method, Mapping[str, Any]]
+    run: Callable[..., TrainResult]
+
+
 STUDENT_OPTIONS = {"lr": 0.1, "steps": 1000, "tol": None, "seed": 0, "record_every": None,
                    "checkpoints": None, "progress": False}
 DEEP_OPTIONS = {"lr": 0.05, "steps": 1000, "batch": 128, "momentum": 0.9, "seed": 0,
                 "checkpoints": None, "record_every": 50, "masks": None}
-OPTIONS = {
-    (Student, "gd"): STUDENT_OPTIONS,
-    (Student, "sgd"): {**STUDENT_OPTIONS, "batch": 32, "replace": True},
-    (Student, "online"): {**STUDENT_OPTIONS, "batch": 32},
-    (MLP, "sgd"): DEEP_OPTIONS,
-    (TorchNetwork, "sgd"): DEEP_OPTIONS,
-}
 
 
-def train(net: Student | MLP | TorchNetwork, objective: Objective, method: str = "gd", **options
-          ) -> TrainResult | MLPTrainResult:
+def train(net: Network, objective: Objective, method: Method | str = Method.GD, **options) -> TrainResult:
     """Train ``net`` on ``objective``.
 
     Parameters
@@ -150,20 +143,22 @@ def train(net: Student | MLP | TorchNetwork, objective: Objective, method: str =
         ``Classification(X, y)`` (method ``sgd``, with momentum; see
         ``twolayer.deep.train_sgd``; PyTorch networks train in PyTorch, in their precision:
         float64 unless made with ``dtype="float32"``).
-    method : {"gd", "sgd", "online"}
+    method : Method or {"gd", "sgd", "online"}
         ``gd``: full batch, theta <- theta - lr grad R(theta). ``sgd``: minibatches of
         ``batch`` rows of the data, with or without replacement (without: shuffled epochs).
         ``online``: ``batch`` fresh inputs from the teacher's law every step (a stochastic
         gradient of the population loss).
     **options
-        ``OPTIONS[(type(net), method)]``: lr, steps, tol (stop once R <= tol; GD checks every
+        ``TRAINERS[net.kind].methods[method]``: lr, steps, tol (stop once R <= tol; GD checks every
         step, SGD when it records), seed (child 1 of SeedSequence(seed) draws the minibatches
         or online samples), record_every (default steps // 200), checkpoints (steps at which
         to keep a copy), progress (a tqdm bar), batch, replace; MLP: momentum, masks.
 
     Returns
     -------
-    TrainResult (Student) or MLPTrainResult (MLP, TorchNetwork)
+    TrainResult
+        ``net``, the losses with their steps (students: the objective; MLP and PyTorch networks:
+        the minibatch loss), converged / diverged.
 
     Examples
     --------
@@ -175,59 +170,60 @@ def train(net: Student | MLP | TorchNetwork, objective: Objective, method: str =
     """
     check_objective(objective)
     net = as_network(net, objective)
-    kinds = sorted({m for (_, m) in OPTIONS})
-    if not isinstance(method, str) or method not in kinds:
-        raise ValueError(f"method must be one of {', '.join(map(repr, kinds))}; got {method!r}")
-    if not isinstance(net, (Student, MLP, TorchNetwork)):
+    method = check_enum("method", method, Method)
+    kind = network_kind(net)
+    if kind is None:
         raise ValueError(f"net must be a twolayer Student, MLP or TorchNetwork; got {type(net).__name__}")
-    allowed = OPTIONS.get((type(net), method))
+    trainer = TRAINERS[kind]
+    allowed = trainer.methods.get(method)
     if allowed is None:
-        methods = [m for (t, m) in OPTIONS if t is type(net)]
-        raise ValueError(f"method {method!r} does not train a {type(net).__name__} "
-                         f"(its methods: {', '.join(map(repr, methods))})")
+        raise ValueError(f"method {method.value!r} does not train a {kind.value} "
+                         f"(its methods: {', '.join(repr(m.value) for m in trainer.methods)})")
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ValueError(f"option {unknown[0]!r} does not apply to method {method!r} for a "
-                         f"{type(net).__name__} (it takes: {', '.join(allowed)})")
+        raise ValueError(f"option {unknown[0]!r} does not apply to method {method.value!r} for a "
+                         f"{kind.value} (it takes: {', '.join(allowed)})")
     objective.check(net)
-    if isinstance(net, (MLP, TorchNetwork)):
-        if not isinstance(objective, Classification):
-            raise ValueError(f"{type(net).__name__} training needs a Classification objective; "
-                             f"got {type(objective).__name__}")
-        sgd = train_sgd if isinstance(net, MLP) else train_torch
-        return sgd(net, *objective.data, objective.loss_kind is ClassificationLoss.CE, **options)
-    return _train_student(net, objective, method, **{**allowed, **options})
+    return trainer.run(net, objective, method, **{**allowed, **options})
 
 
-def _train_student(student: Student, objective: Objective, method: str, lr, steps, tol, seed,
+def _train_deep(sgd, net, objective: Objective, method: Method, **options) -> TrainResult:
+    """Minibatch SGD with momentum (``sgd``: ``train_sgd`` or ``train_torch``) on a classification task."""
+    if not isinstance(objective, Classification):
+        raise ValueError(f"{type(net).__name__} training needs a Classification objective; "
+                         f"got {type(objective).__name__}")
+    return sgd(net, *objective.data, objective.loss_kind, **options)
+
+
+def _train_student(student: Student, objective: Objective, method: Method, lr, steps, tol, seed,
                    record_every, checkpoints, progress, batch=None, replace=True) -> TrainResult:
     lr = check_positive_float("lr", lr)
     steps, record_every, ckpts = _check_steps(steps, checkpoints, record_every)
     tol_value = -1.0 if tol is None else check_positive_float("tol", tol, allow_zero=True)
     batch_seq = child_seeds(seed, 2)[1]
-    if method == "online" and not isinstance(objective, Population):
+    if method is Method.ONLINE and not isinstance(objective, Population):
         raise ValueError("method='online' draws fresh inputs from the teacher's law: it needs a Population objective")
-    if method == "sgd" and not isinstance(objective, Empirical):
+    if method is Method.SGD and not isinstance(objective, Empirical):
         raise ValueError("method='sgd' draws minibatches of data: it needs an Empirical objective "
                          "(method='online' for fresh samples every step)")
     teacher = objective.teacher if isinstance(objective, Population) else None
     X, y = (None, None) if teacher is not None else objective.data
-    name = "population" if teacher is not None else "empirical"
+    name = TrainLoss.POPULATION if teacher is not None else TrainLoss.EMPIRICAL
 
     def evaluate(a, W):
         return objective.loss(student.with_params(a, W))
 
-    if method != "gd":
+    if method is not Method.GD:
         batch = check_positive_int("batch", batch)
-        if method == "sgd" and not replace and batch > X.shape[0]:
+        if method is Method.SGD and not replace and batch > X.shape[0]:
             raise ValueError(f"batch must be <= n ({X.shape[0]}) without replacement; got {batch}")
     run = _Run(student, np.array(student.a), np.array(student.W), name, evaluate, record_every, ckpts)
     r0 = evaluate(run.a, run.W)
     limit = DIVERGENCE_FACTOR * max(r0, 1.0)
-    bar = tqdm(total=steps, disable=not progress, desc=f"train {method}", leave=False)
+    bar = tqdm(total=steps, disable=not progress, desc=f"train {method.value}", leave=False)
     with single_threaded_blas():
         run.maybe_checkpoint()
-        if method == "gd":
+        if method is Method.GD:
             _run_gd(run, steps, student, teacher, X, y, lr, tol_value, limit, bar)
         else:
             sampler = _batch_sampler(method, teacher, X, y, batch, replace,
@@ -235,6 +231,16 @@ def _train_student(student: Student, objective: Objective, method: str, lr, step
             _run_sgd(run, steps, sampler, batch, lr, tol_value, limit, r0, bar)
     bar.close()
     return run.result()
+
+
+#: what trains each kind of network (``Trainer``)
+TRAINERS: dict[NetworkKind, Trainer] = {
+    NetworkKind.STUDENT: Trainer({Method.GD: STUDENT_OPTIONS,
+                                  Method.SGD: {**STUDENT_OPTIONS, "batch": 32, "replace": True},
+                                  Method.ONLINE: {**STUDENT_OPTIONS, "batch": 32}}, _train_student),
+    NetworkKind.MLP: Trainer({Method.SGD: DEEP_OPTIONS}, partial(_train_deep, train_sgd)),
+    NetworkKind.TORCH: Trainer({Method.SGD: DEEP_OPTIONS}, partial(_train_deep, train_torch)),
+}
 
 
 def _run_gd(run, steps, student, teacher, X, y, lr, tol, limit, bar):
@@ -260,9 +266,10 @@ def _run_gd(run, steps, student, teacher, X, y, lr, tol, limit, bar):
             run.maybe_checkpoint()
 
 
-def _batch_sampler(method, teacher, X, y, batch, replace, rng):
-    """A function count -> (X, y, batches): batches (count, batch) indexes rows of X, y."""
-    if method == "online":
+def _batch_sampler(method: Method, teacher, X, y, batch, replace, rng):
+    """A function count -> (X, y, batches): batches (count, batch) indexes rows of X, y
+    (without replacement: ``twolayer.random.epoch_batches``)."""
+    if method is Method.ONLINE:
         def draw(count):
             Xs = teacher.inputs.sample(count * batch, teacher.d, rng)
             return Xs, teacher(Xs), np.arange(count * batch).reshape(count, batch)
@@ -271,28 +278,14 @@ def _batch_sampler(method, teacher, X, y, batch, replace, rng):
         def draw(count):
             return X, y, rng.integers(0, X.shape[0], size=(count, batch))
         return draw
-    return _EpochSampler(X, y, batch, rng)
+    epochs = epoch_batches(X.shape[0], batch, rng)
 
-
-class _EpochSampler:
-    """Minibatches without replacement: shuffled epochs of n // batch batches (the tail of
-    each shuffled epoch is dropped so that a batch never straddles two epochs)."""
-
-    def __init__(self, X, y, batch, rng):
-        self.X, self.y, self.batch, self.rng = X, y, batch, rng
-        self.per_epoch = X.shape[0] // batch
-        self.pos = self.per_epoch
-        self.perm = None
-
-    def __call__(self, count):
-        idx = np.empty((count, self.batch), dtype=np.int64)
+    def draw(count):
+        idx = np.empty((count, batch), dtype=np.int64)
         for j in range(count):
-            if self.pos == self.per_epoch:
-                self.perm = self.rng.permutation(self.X.shape[0])
-                self.pos = 0
-            idx[j] = self.perm[self.pos * self.batch:(self.pos + 1) * self.batch]
-            self.pos += 1
-        return self.X, self.y, idx
+            idx[j] = next(epochs)
+        return X, y, idx
+    return draw
 
 
 def _run_sgd(run, steps, sampler, batch, lr, tol, limit, r0, bar):
@@ -354,7 +347,7 @@ def train_replicas(students: Sequence[Student], objective: Population, lr: float
     lr = check_positive_float("lr", lr)
     steps, record_every, _ = _check_steps(steps, None, record_every)
     tol_value = -1.0 if tol is None else check_positive_float("tol", tol, allow_zero=True)
-    runs = [_Run(s, np.array(s.a), np.array(s.W), "population",
+    runs = [_Run(s, np.array(s.a), np.array(s.W), TrainLoss.POPULATION,
                  lambda a, W, s=s: population_loss(s.with_params(a, W), teacher),
                  record_every, set()) for s in students]
     limits = np.array([DIVERGENCE_FACTOR * max(r.evaluate(r.a, r.W), 1.0) for r in runs])

@@ -56,7 +56,7 @@ def configs(profile: Profile) -> list[ImpConfig]:
 
 def _prune(student: tl.Student, alive: np.ndarray, fraction: float) -> np.ndarray:
     """Drop the fraction of alive neurons with the smallest output mass."""
-    mass = np.abs(student.a) * np.linalg.norm(student.W, axis=1)
+    mass = student.output_mass
     idx = np.flatnonzero(alive)
     drop = idx[np.argsort(mass[idx], kind="stable")[: int(round(fraction * idx.size))]]
     alive = alive.copy()
@@ -67,8 +67,8 @@ def _prune(student: tl.Student, alive: np.ndarray, fraction: float) -> np.ndarra
 def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
     dense = cfg.students(seq, 2, checkpoints=[cfg.rewind])
-    perm = tl.match(dense[0].student, dense[1].student).perm
-    nets = [r.student for r in dense]
+    perm = tl.match(dense[0].net, dense[1].net).perm
+    nets = [r.net for r in dense]
     alive = [np.ones(cfg.m, dtype=bool), np.ones(cfg.m, dtype=bool)]
     keys = ("remaining", "dense_perm", "fresh_perm", "plain", "loss")
     out = {k: np.empty(cfg.rounds + 1) for k in keys}
@@ -80,7 +80,7 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
                 mask = alive[i].astype(float)
                 start = start.with_params(start.a * mask, start.W * mask[:, None])
                 nets[i] = tl.train(start, tl.Population(teacher), lr=cfg.lr, steps=cfg.steps - cfg.rewind,
-                                   tol=cfg.tol).student
+                                   tol=cfg.tol).net
         A, B = nets
         out["remaining"][rnd] = 0.5 * (alive[0].mean() + alive[1].mean())
         out["dense_perm"][rnd] = tl.barrier(A, tl.permute(B, perm), tl.Population(teacher)).value

@@ -237,9 +237,9 @@ def run(cfg: LrConfig, seq: np.random.SeedSequence) -> dict:
             values |= dict.fromkeys(("loss", "lam_final", "neff_rel", "active", "per_direction", "aligned_mass"),
                                     np.nan)
         else:
-            values |= {"loss": res.final_loss, "lam_final": smooth_sharpness(res.student, teacher)}
-            values |= sparsity_measures(res.student, teacher)
-            finals.append(res.student)
+            values |= {"loss": res.final_loss, "lam_final": smooth_sharpness(res.net, teacher)}
+            values |= sparsity_measures(res.net, teacher)
+            finals.append(res.net)
         for k in STUDENT_KEYS:
             per[k].append(values[k])
         if cfg.trace > 0 and i == 0:

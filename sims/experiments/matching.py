@@ -58,7 +58,7 @@ def _warm_up(teacher: tl.Teacher) -> None:
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
     task = tl.Population(teacher)
-    A, B = (r.student for r in cfg.students(seq, 2))
+    A, B = (r.net for r in cfg.students(seq, 2))
     _warm_up(teacher)
     out = {}
     for method in METHODS:

@@ -118,7 +118,7 @@ def test_objective(data: Dataset) -> tl.Classification:
 
 
 def train_pair(cfg: RealConfig, data: Dataset, seq, count: int = 2, checkpoints=None, lr: float | None = None
-               ) -> list[tl.MLPTrainResult]:
+               ) -> list[tl.TrainResult]:
     """``count`` networks of the config's architecture trained on the data, network i initialised
     from child 2 i and its minibatches drawn from child 2 i + 1 of the run's stream."""
     objective = train_objective(data)

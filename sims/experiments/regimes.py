@@ -162,7 +162,7 @@ def run(cfg: RegimeConfig, seq: np.random.SeedSequence) -> dict:
            "converged": float(all(r.converged for r in results))}
     if diverged:
         return out | dict.fromkeys(("plain", "weights", "neff_rel", "weights_at_stop", "stop_step"), np.nan)
-    A, B = results[0].student, results[1].student
+    A, B = results[0].net, results[1].net
     out |= {"plain": tl.barrier(A, B, objective).value,
             "weights": tl.barrier_modulo_permutation(A, B, objective, method="weights").value,
             "neff_rel": 0.5 * (tl.sparsity(A).effective_neurons + tl.sparsity(B).effective_neurons) / cfg.m}
@@ -170,7 +170,7 @@ def run(cfg: RegimeConfig, seq: np.random.SeedSequence) -> dict:
     states = [dict(r.checkpoints) for r in results]
     out["weights_at_stop"] = out["stop_step"] = np.nan
     for step in marks if cfg.tol < STOP_LOSS else ():
-        pair = [st.get(int(step), r.student) for st, r in zip(states, results)]
+        pair = [st.get(int(step), r.net) for st, r in zip(states, results)]
         if max(tl.population_loss(s, teacher) for s in pair) <= STOP_LOSS:
             out["weights_at_stop"] = tl.barrier_modulo_permutation(*pair, objective, method="weights").value
             out["stop_step"] = float(step)

@@ -39,7 +39,7 @@ def configs(profile: Profile) -> list[GDConfig]:
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     task = tl.Population(cfg.teacher())
     runs = cfg.students(seq, 2)
-    A, B = runs[0].student, runs[1].student
+    A, B = runs[0].net, runs[1].net
     aligned = tl.permute(B, tl.match(A, B).perm)
     return {"weights": tl.barrier(A, aligned, task).value,
             "weights_repair": tl.barrier(A, aligned, task, repair="repair").value,

@@ -31,7 +31,7 @@ def configs(profile: Profile) -> list[GDConfig]:
 
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
-    A, B, C = (r.student for r in cfg.students(seq, 3))
+    A, B, C = (r.net for r in cfg.students(seq, 3))
     B_to_A = tl.permute(B, tl.match(A, B).perm)
     C_to_A = tl.permute(C, tl.match(A, C).perm)
     return {"via_reference": tl.barrier(B_to_A, C_to_A, tl.Population(teacher)).value,

@@ -71,7 +71,7 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
     steps = checkpoint_steps(cfg)
     A, B = cfg.students(seq, 2, checkpoints=steps)
-    final_perm = tl.match(A.student, B.student).perm
+    final_perm = tl.match(A.net, B.net).perm
     out = {name: np.empty(steps.size) for name in ("plain", "final_perm", "fresh_perm", "loss")}
     for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
         out["plain"][j] = tl.barrier(a, b, tl.Population(teacher)).value

@@ -36,7 +36,7 @@ def configs(profile: Profile) -> list[GDConfig]:
 
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
-    A, B = (r.student for r in cfg.students(seq, 2))
+    A, B = (r.net for r in cfg.students(seq, 2))
     perm = tl.match(A, B).perm
     lA, lB = tl.population_loss(A, teacher), tl.population_loss(B, teacher)
     T = transport_cost(A, B, perm, teacher.inputs)

@@ -67,7 +67,7 @@ def configs(profile: Profile) -> list[GDConfig]:
 def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
     runs = cfg.students(seq, 2)
-    A, B = runs[0].student, runs[1].student
+    A, B = runs[0].net, runs[1].net
     out = {
         "loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,
         "diverged": runs[0].diverged or runs[1].diverged,

@@ -68,7 +68,7 @@ def configs(profile: Profile) -> list[SphereConfig]:
 def run(cfg: SphereConfig, seq) -> dict:
     objective = tl.Population(cfg.teacher())
     runs = cfg.students(seq, 2)
-    A, B = runs[0].student, runs[1].student
+    A, B = runs[0].net, runs[1].net
     return {"loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,
             "diverged": runs[0].diverged or runs[1].diverged,
             "weights": tl.barrier_modulo_permutation(A, B, objective, method="weights").value,

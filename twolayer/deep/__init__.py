@@ -10,6 +10,6 @@ PyTorch is imported only when a ``TorchNetwork`` is made.
 from .architectures import resnet, vgg
 from .mlp import MLP
 from .torchnet import Precision, TorchNetwork
-from .training import MLPTrainResult, train_sgd
+from .training import train_sgd
 
-__all__ = ["MLP", "MLPTrainResult", "Precision", "TorchNetwork", "resnet", "train_sgd", "vgg"]
+__all__ = ["MLP", "Precision", "TorchNetwork", "resnet", "train_sgd", "vgg"]

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from ..network import NetworkKind
+from ..objective import Classification
+from ..output_loss import ClassificationLoss, classification_loss, squared_error
 from ..permutation import PermutationSpec
 from ..random import SeedLike, as_generator
-from ..validation import check_array, check_positive_int
+from ..validation import check_array, check_enum, check_positive_int
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +39,7 @@ class MLP:
 
     weights: tuple[np.ndarray, ...]
     biases: tuple[np.ndarray, ...]
+    kind: ClassVar[NetworkKind] = NetworkKind.MLP
 
     def __post_init__(self):
         if len(self.weights) < 1 or len(self.weights) != len(self.biases):
@@ -68,6 +73,10 @@ class MLP:
     def depth(self) -> int:
         """L, the number of weight layers."""
         return len(self.weights)
+
+    @property
+    def has_batch_norm(self) -> bool:
+        return False
 
     @classmethod
     def init(cls, sizes, seed: SeedLike = 0) -> MLP:
@@ -119,7 +128,7 @@ class MLP:
         last = H[-1] if H else np.asarray(X, dtype=float)
         return last @ self.weights[-1].T + self.biases[-1]
 
-    # the alignment protocol of ``twolayer.permutation``
+    # the network protocol of ``twolayer.network``
     @property
     def structure(self) -> tuple:
         return ("MLP", self.sizes)
@@ -158,28 +167,50 @@ class MLP:
         arrays[f"b{layer}"] = arrays[f"b{layer}"] * scale + shift
         return self.with_arrays(arrays)
 
+    def with_batch_stats(self, X: np.ndarray) -> MLP:
+        """The MLP itself (it has no BatchNorm)."""
+        return self
 
-def loss_and_grads(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True
+    def second_moments(self, objective) -> dict[str, np.ndarray]:
+        """{"W_l": E[h_{l-1} h_{l-1}^T]} for l = 1..L-1: the objective's input second moment, then
+        the layers' activations on its inputs."""
+        X = objective.inputs(self.in_features)
+        moments = {"W1": objective.input_second_moment(self.in_features)}
+        for layer, H in enumerate(self.layer_outputs(X)[:-1]):
+            moments[f"W{layer + 2}"] = H.T @ H / H.shape[0]
+        return moments
+
+    def empirical_loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """1/(2n) sum_s (f(x_s) - y_s)^2 (one output)."""
+        return squared_error(self(X), y)
+
+    def loss_and_grads(self, objective) -> tuple[float, dict[str, np.ndarray]]:
+        """(loss, gradients keyed like ``arrays()``) under a ``Classification`` objective, by
+        backpropagation (``loss_and_grads``)."""
+        if not isinstance(objective, Classification):
+            raise ValueError(f"the gradient of an MLP is taken under a Classification objective; "
+                             f"got {type(objective).__name__}")
+        return loss_and_grads(self, objective.X, objective.y, objective.loss_kind)
+
+
+def check_mlp(name: str, net) -> MLP:
+    """``net`` if it is an ``MLP``, else a ``ValueError`` naming the field."""
+    if not isinstance(net, MLP):
+        raise ValueError(f"{name} must be a twolayer MLP; got {type(net).__name__}")
+    return net
+
+
+def loss_and_grads(net: MLP, X: np.ndarray, y: np.ndarray, loss: ClassificationLoss = ClassificationLoss.CE
                    ) -> tuple[float, dict[str, np.ndarray]]:
     """(mean loss, gradients keyed like ``net.arrays()``) by backpropagation.
 
     Cross-entropy: dl/dz = softmax(z) - onehot(y); squared loss 1/2 |z - onehot(y)|^2:
-    dl/dz = z - onehot(y); both averaged over the n rows.
+    dl/dz = z - onehot(y); both averaged over the n rows (``twolayer.output_loss``).
     """
+    loss = check_enum("loss", loss, ClassificationLoss)
     Hs = [X, *net.layer_outputs(X)]
-    Z = Hs[-1] @ net.weights[-1].T + net.biases[-1]
     n = X.shape[0]
-    rows = np.arange(n)
-    if cross_entropy:
-        Z = Z - Z.max(1, keepdims=True)
-        logp = Z - np.log(np.exp(Z).sum(1, keepdims=True))
-        value = -logp[rows, y].mean()
-        G = np.exp(logp)
-        G[rows, y] -= 1.0
-    else:
-        G = Z.copy()
-        G[rows, y] -= 1.0
-        value = 0.5 * (G * G).sum(1).mean()
+    value, G = classification_loss(Hs[-1] @ net.weights[-1].T + net.biases[-1], y, loss, grad=True)
     G /= n
     grads = {}
     for layer in range(net.depth - 1, -1, -1):
@@ -187,4 +218,4 @@ def loss_and_grads(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool =
         grads[f"b{layer + 1}"] = G.sum(0)
         if layer:
             G = (G @ net.weights[layer]) * (Hs[layer] > 0)
-    return float(value), grads
+    return value, grads

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..output_loss import ClassificationLoss, torch_classification_loss
 from ..random import SeedLike
+from ..train_result import TrainResult
 from .torchnet import TorchNetwork, torch_module
-from .training import MLPTrainResult, SGDOptions, check_masks, minibatches
+from .training import SGDOptions, check_masks, minibatches
 
 
-def train_torch(net: TorchNetwork, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True, lr: float = 0.05,
-                steps: int = 1000, batch: int = 128, momentum: float = 0.9, seed: SeedLike = 0, checkpoints=None,
-                record_every: int = 50, masks: dict[str, np.ndarray] | None = None) -> MLPTrainResult:
+def train_torch(net: TorchNetwork, X: np.ndarray, y: np.ndarray, loss: ClassificationLoss = ClassificationLoss.CE,
+                lr: float = 0.05, steps: int = 1000, batch: int = 128, momentum: float = 0.9, seed: SeedLike = 0,
+                checkpoints=None, record_every: int = 50, masks: dict[str, np.ndarray] | None = None
+                ) -> TrainResult:
     """Train a copy of ``net`` on (X, y); arguments as ``twolayer.deep.train_sgd``, validated by
     the caller (``twolayer.train`` with a ``Classification`` objective)."""
     torch = torch_module()
@@ -37,7 +40,6 @@ def train_torch(net: TorchNetwork, X: np.ndarray, y: np.ndarray, cross_entropy: 
     optimizer = torch.optim.SGD(module.parameters(), lr=opt.lr, momentum=opt.momentum)
     Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=net.dtype.numpy)).reshape(-1, *net.input_shape)
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    targets = None if cross_entropy else torch.nn.functional.one_hot(yt, net.out_features).to(net.dtype.torch)
     losses, saved, batches = [], [], minibatches(X.shape[0], opt.batch, seed)
     module.train()
     try:
@@ -47,13 +49,9 @@ def train_torch(net: TorchNetwork, X: np.ndarray, y: np.ndarray, cross_entropy: 
             if step == opt.steps:
                 break
             idx = torch.from_numpy(next(batches))
-            out = module(Xt[idx])
-            if cross_entropy:
-                value = torch.nn.functional.cross_entropy(out, yt[idx])
-            else:
-                value = 0.5 * ((out - targets[idx]) ** 2).sum(1).mean()
+            value = torch_classification_loss(module(Xt[idx]), yt[idx], loss)
             if not torch.isfinite(value):
-                return MLPTrainResult(model.copy(), np.array(losses), True, saved)
+                return opt.result(model.copy(), losses, step, True, saved)
             if step % opt.record_every == 0:
                 losses.append(float(value.detach()))
             optimizer.zero_grad(set_to_none=True)
@@ -64,4 +62,4 @@ def train_torch(net: TorchNetwork, X: np.ndarray, y: np.ndarray, cross_entropy: 
             optimizer.step()
     finally:
         module.eval()
-    return MLPTrainResult(model.copy(), np.array(losses), False, saved)
+    return opt.result(model.copy(), losses, opt.steps, False, saved)

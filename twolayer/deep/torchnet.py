@@ -45,9 +45,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
+from ..network import NetworkKind
+from ..objective import Classification
+from ..output_loss import squared_error, torch_classification_loss
 from ..permutation import PermutationSpec
 from ..validation import check_array
 
@@ -124,6 +128,7 @@ class TorchNetwork:
     spec: PermutationSpec
     taps: Taps
     dtype: Precision | str = Precision.FLOAT64
+    kind: ClassVar[NetworkKind] = NetworkKind.TORCH
 
     def __post_init__(self):
         torch = torch_module()
@@ -161,7 +166,7 @@ class TorchNetwork:
         torch = torch_module()
         return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.module.modules())
 
-    # the alignment protocol of ``twolayer.permutation``
+    # the network protocol of ``twolayer.network``
     @property
     def structure(self) -> tuple:
         return (type(self.module).__name__, self.input_shape, self.dtype.value,
@@ -324,6 +329,30 @@ class TorchNetwork:
             for handle in handles:
                 handle.remove()
         return net
+
+    def second_moments(self, objective) -> dict[str, np.ndarray]:
+        """Not defined for PyTorch networks: a convolution's input is not one vector per example."""
+        raise ValueError("method='weights_cov' needs each layer's input as one vector per example, which a "
+                         "TorchNetwork does not give; use method='weights' or 'activations'")
+
+    def empirical_loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """1/(2n) sum_s (f(x_s) - y_s)^2 (one output)."""
+        return squared_error(self(X), y)
+
+    def loss_and_grads(self, objective) -> tuple[float, dict[str, np.ndarray]]:
+        """(loss, gradients of the parameters keyed like ``arrays()``) under a ``Classification``
+        objective, by autograd on all its data at once, the module in evaluation mode."""
+        if not isinstance(objective, Classification):
+            raise ValueError(f"the gradient of a TorchNetwork is taken under a Classification objective; "
+                             f"got {type(objective).__name__}")
+        torch = torch_module()
+        module = self.copy().module
+        params = dict(module.named_parameters())
+        module.zero_grad()
+        x = torch.from_numpy(np.ascontiguousarray(objective.X, dtype=self.dtype.numpy)).reshape(-1, *self.input_shape)
+        loss = torch_classification_loss(module(x), torch.from_numpy(objective.y), objective.loss_kind)
+        loss.backward()
+        return float(loss.detach()), {k: p.grad.numpy().copy() for k, p in params.items() if p.grad is not None}
 
 
 def norm_entries(prefix: str) -> list[tuple[str, int]]:

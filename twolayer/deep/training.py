@@ -5,25 +5,15 @@ v <- mu v + grad,  theta <- theta - lr v, on minibatches of shuffled epochs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..random import SeedLike, child_seeds
+from ..output_loss import ClassificationLoss
+from ..random import SeedLike, child_seeds, epoch_batches
+from ..train_result import TrainLoss, TrainResult
 from ..validation import check_positive_float, check_positive_int
 from .mlp import MLP, loss_and_grads
-
-
-@dataclass
-class MLPTrainResult:
-    """The trained ``net`` (an MLP or a TorchNetwork), the minibatch losses every
-    ``record_every`` steps, whether the run diverged (a non-finite loss stops it), and
-    (step, network) checkpoints when asked."""
-
-    net: MLP
-    losses: np.ndarray
-    diverged: bool
-    checkpoints: list[tuple[int, MLP]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,6 +35,12 @@ class SGDOptions:
                    check_positive_int("record_every", record_every),
                    frozenset() if checkpoints is None else frozenset(int(s) for s in checkpoints))
 
+    def result(self, net, losses: list[float], steps: int, diverged: bool, saved: list) -> TrainResult:
+        """The ``TrainResult`` of a run stopped after ``steps`` updates, its minibatch losses
+        recorded every ``record_every`` steps."""
+        return TrainResult(net, np.array(losses), np.arange(len(losses)) * self.record_every, steps, diverged, False,
+                           TrainLoss.MINIBATCH, saved)
+
 
 def check_masks(masks: dict[str, np.ndarray] | None, arrays: dict[str, np.ndarray]) -> None:
     """Masks, when given, must be keyed and shaped like the network's arrays."""
@@ -54,20 +50,14 @@ def check_masks(masks: dict[str, np.ndarray] | None, arrays: dict[str, np.ndarra
 
 
 def minibatches(n: int, batch: int, seed: SeedLike):
-    """Row indices of successive minibatches: shuffled epochs of n rows drawn from child 0 of
-    ``SeedSequence(seed)``, a new epoch when the current one has fewer than ``batch`` rows left."""
-    rng = np.random.default_rng(child_seeds(seed, 1)[0])
-    order, pos = rng.permutation(n), 0
-    while True:
-        if pos + batch > order.size:
-            order, pos = rng.permutation(n), 0
-        yield order[pos:pos + batch]
-        pos += batch
+    """The minibatches of the deep networks' SGD: ``epoch_batches`` from child 0 of
+    ``SeedSequence(seed)`` (drawn when the first batch is asked for)."""
+    yield from epoch_batches(n, batch, np.random.default_rng(child_seeds(seed, 1)[0]))
 
 
-def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True, lr: float = 0.05,
-              steps: int = 1000, batch: int = 128, momentum: float = 0.9, seed: SeedLike = 0, checkpoints=None,
-              record_every: int = 50, masks: dict[str, np.ndarray] | None = None) -> MLPTrainResult:
+def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, loss: ClassificationLoss = ClassificationLoss.CE,
+              lr: float = 0.05, steps: int = 1000, batch: int = 128, momentum: float = 0.9, seed: SeedLike = 0,
+              checkpoints=None, record_every: int = 50, masks: dict[str, np.ndarray] | None = None) -> TrainResult:
     """Minibatch SGD with momentum on labelled data (X, y), validated by the caller
     (``twolayer.train`` with a ``Classification`` objective).
 
@@ -75,8 +65,8 @@ def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True
     ----------
     net : MLP
     X : array of shape (n, d); y : integer labels of shape (n,)
-    cross_entropy : bool
-        Cross-entropy of softmax(z) (True) or 1/2 |z - onehot(y)|^2.
+    loss : ClassificationLoss
+        Cross-entropy of softmax(z) (CE) or 1/2 |z - onehot(y)|^2 (MSE).
     lr, momentum : float
         Step size and heavy-ball coefficient mu.
     steps, batch : int
@@ -87,6 +77,12 @@ def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True
         Steps at which to keep a copy of the network.
     masks : dict of 0/1 arrays keyed like ``net.arrays()``, optional
         Pruned weights stay at zero (their gradients are masked).
+
+    Returns
+    -------
+    TrainResult
+        The minibatch losses every ``record_every`` steps (``TrainLoss.MINIBATCH``); a non-finite
+        loss stops the run, reported as diverged.
     """
     opt = SGDOptions.check(X.shape[0], lr, momentum, steps, batch, record_every, checkpoints)
     params = {k: v.copy() for k, v in net.arrays().items()}
@@ -101,9 +97,9 @@ def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True
         if step == opt.steps:
             break
         idx = next(batches)
-        value, grads = loss_and_grads(net.with_arrays(params), X[idx], y[idx], cross_entropy)
+        value, grads = loss_and_grads(net.with_arrays(params), X[idx], y[idx], loss)
         if not np.isfinite(value):
-            return MLPTrainResult(net.with_arrays(params), np.array(losses), True, saved)
+            return opt.result(net.with_arrays(params), losses, step, True, saved)
         if step % opt.record_every == 0:
             losses.append(value)
         for k, p in params.items():
@@ -111,4 +107,4 @@ def train_sgd(net: MLP, X: np.ndarray, y: np.ndarray, cross_entropy: bool = True
             v *= opt.momentum
             v += grads[k] if masks is None else grads[k] * masks[k]
             p -= opt.lr * v
-    return MLPTrainResult(net.with_arrays(params), np.array(losses), False, saved)
+    return opt.result(net.with_arrays(params), losses, opt.steps, False, saved)
