@@ -73,7 +73,7 @@ def sizes(cfg: MergeConfig) -> list[int]:
 def run(cfg: MergeConfig, seq: np.random.SeedSequence) -> dict:
     task = tl.Population(cfg.teacher())
     runs = cfg.students(seq, cfg.networks)
-    nets = [r.student for r in runs]
+    nets = [r.net for r in runs]
     out = {"converged": all(r.converged for r in runs)}
     for n in sizes(cfg):
         res = tl.merge_many(nets[:n], task, seed=0)
