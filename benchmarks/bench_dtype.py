@@ -15,11 +15,13 @@ BatchNorm statistics recomputed on 1000 training rows. 2 threads.
   matching; the float32 - float64 difference of each pair against the pair-to-pair spread
   (standard deviation over pairs) of the float64 barrier.
 
-Writes benchmarks/bench_dtype.json.
+Writes benchmarks/bench_dtype.json, with the machine's 1-minute load average (``os.getloadavg``) at
+the start of each network's measurements and after each pair (the machine may be shared).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -82,13 +84,15 @@ def main():
     rows = []
     for arch, depth in (("vgg", 8), ("resnet", 8)):
         cfg = RealConfig(arch=arch, multiplier=0.5, depth=depth, steps=600)
+        load = [os.getloadavg()[0]]
         row = {"network": f"{arch}-{depth}" if arch == "resnet" else "vgg-small-bn", "multiplier": 0.5,
-               **speed(cfg, data)}
+               **speed(cfg, data), "load_average_1min": load}
         rows.append(row)
         print(row, flush=True)
         per_pair = []
         for p in range(pairs):
             per_pair.append(barriers(cfg, data, p))
+            load.append(os.getloadavg()[0])
             print(p, per_pair[-1], flush=True)
             for key in ("plain_loss", "plain_error", "weights_loss", "weights_error", "test_loss_A"):
                 b64 = np.array([q["float64"][key] for q in per_pair])

@@ -240,6 +240,17 @@ class ChannelConcat(nn.Module):
         return self.out(torch.cat([self.a(x), self.b(x)], dim=1))
 
 
+class TransposedInside(nn.Module):
+    """An unsupported layer inside a module written as a forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.up, self.head = nn.Conv1d(1, 4, 3), nn.ConvTranspose1d(4, 4, 3), nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.up(self.conv(x)).mean(-1))
+
+
 class MaxOverPositions(nn.Module):
     def __init__(self):
         super().__init__()
@@ -258,6 +269,7 @@ def test_refusals_name_the_module_or_node_in_one_line():
         (nn.Sequential(nn.Linear(3, 4), nn.MultiheadAttention(4, 2)), (3,), r"does not run on inputs"),
         (nn.Sequential(nn.Conv1d(1, 4, 3), nn.Linear(6, 2)), (1, 8),
          r"layer '1' \(Linear\) reads axis 2, but the permuted features are on axis 1"),
+        (TransposedInside(), (1, 8), r"^TransposedInside: layer 'up' \(ConvTranspose1d\) is not a supported layer"),
         (MaxOverPositions(), (1, 8), r"node 'max_1' \(max\) makes a tuple or a number from permuted tensors"),
     ]
     for module, shape, message in cases:
