@@ -126,6 +126,7 @@ def test_data_errors_name_their_source_and_come_before_the_runs(tmp_path):
     assert "TWOLAYER_DATA=/bad: data '/bad': not a folder and not one of mnist1d" in proc.stderr
 
 
+@pytest.mark.slow
 def test_dask_scheduler_that_does_not_answer_is_one_line(tmp_path):
     pytest.importorskip("distributed")
     t0 = time.time()

@@ -312,6 +312,7 @@ def test_truncated_or_malformed_cifar_files_are_named(tmp_path, damage, message)
     assert len(str(err.value).splitlines()) == 1 and ("data_batch_3.bin" in str(err.value))
 
 
+@pytest.mark.slow
 def test_mnist1d_is_generated_from_the_package_defaults_and_cached(tmp_path, monkeypatch):
     pytest.importorskip("mnist1d")
     from mnist1d.data import get_dataset_args, make_dataset

@@ -118,6 +118,7 @@ def test_rerun_skips_and_corrupt_file_is_recomputed(tmp_path):
             np.testing.assert_array_equal(first[key][name], final[key][name])
 
 
+@pytest.mark.slow
 def test_jobs_do_not_change_results(tmp_path):
     sims("run", "imp", *FAST_IMP, "--jobs", "1", "--out", str(tmp_path / "a"), "--figures", str(tmp_path / "f"))
     sims("run", "imp", *FAST_IMP, "--jobs", "2", "--out", str(tmp_path / "b"), "--figures", str(tmp_path / "f"))

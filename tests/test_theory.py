@@ -208,6 +208,7 @@ def test_fit_utilities_on_synthetic_data():
         fits.loglog_slope([1, 2], [1, -1])
 
 
+@pytest.mark.slow
 def test_median_ci_resamples_clusters_and_covers_the_median():
     rng = np.random.default_rng(3)
     values = rng.lognormal(size=25)
