@@ -32,6 +32,20 @@ def test_path_curves_end_at_the_networks_and_the_aligned_copy_is_flat(mlps):
     assert all(len(ax.lines) == 2 and ax.get_xlabel().startswith("$t$") for ax in fig.axes)
 
 
+def test_path_draws_the_loss_label_and_error_bands_asked(mlps):
+    task, A, B = mlps
+    curves = plot.path_curves(A, B, task, methods=(None, "weights"), ts=np.linspace(0, 1, 5))
+    bands = [(c.error - 0.05, c.error + 0.05) for c in curves]
+    fig = plot.draw_path(curves, loss_label="loss (nats)", error_bands=[bands[0], None], bands_label="test")
+    loss_ax, error_ax = fig.axes
+    assert loss_ax.get_ylabel() == "loss (nats)" and not loss_ax.collections
+    assert len(error_ax.collections) == 1 and error_ax.get_legend().get_title().get_text() == "barriers; shaded: test"
+    shaded = error_ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert np.isclose(shaded.min(), bands[0][0].min()) and np.isclose(shaded.max(), bands[0][1].max())
+    with pytest.raises(ValueError, match=r"error_bands must hold one \(lo, hi\) or None per curve \(2\)"):
+        plot.draw_path(curves, error_bands=[bands[0]])
+
+
 def test_path_of_batchnorm_networks_has_recomputed_and_interpolated_curves():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((60, 16))
@@ -55,8 +69,9 @@ def test_plane_grid_coordinates_are_orthonormal_and_hit_the_three_networks(mlps)
     assert np.allclose(grid.point_loss, [task.loss(n) for n in (A, B, C)], rtol=0, atol=1e-10)
     assert grid.loss.shape == grid.error.shape == (7, 7) and np.all((grid.error >= 0) & (grid.error <= 1))
     assert grid.x[0] < grid.points[:, 0].min() and grid.y[-1] > grid.points[:, 1].max()
-    fig = plot.draw_plane(grid)
+    fig = plot.draw_plane(grid, loss_label="loss (nats)")
     assert len(fig.axes) == 4  # two panels, two colour bars
+    assert fig.axes[1].get_ylabel().startswith("loss (nats)") and fig.axes[3].get_ylabel() == "error rate"
     assert fig.axes[0].get_xlabel().startswith("$x$: from A towards B") and len(fig.axes[0].texts) == 3
 
 

@@ -148,7 +148,8 @@ def path_curves(A, B, objective: Objective, methods=(None, "weights"), batch_nor
     return curves
 
 
-def draw_path(curves: list[PathCurve], title: str | None = None):
+def draw_path(curves: list[PathCurve], title: str | None = None, loss_label: str = "loss", error_bands=None,
+              bands_label: str = "interval"):
     """A figure of loss (left) and error rate (right, when the objective has one) against t.
 
     Parameters
@@ -157,6 +158,13 @@ def draw_path(curves: list[PathCurve], title: str | None = None):
         From ``path_curves``: one colour per alignment, solid lines with BatchNorm statistics
         recomputed, dashed with them interpolated.
     title : str, optional
+    loss_label : str
+        The loss axis' label, with its unit (e.g. "test loss (cross-entropy, nats)").
+    error_bands : sequence of (lo, hi), optional
+        One pair of arrays of shape (g,) per curve (None for none): an interval about each error
+        curve, drawn shaded in its colour, e.g. the 95 % binomial interval over the evaluated rows.
+    bands_label : str
+        What the shaded bands are, for the legend.
 
     Returns
     -------
@@ -167,28 +175,36 @@ def draw_path(curves: list[PathCurve], title: str | None = None):
     if not curves:
         raise ValueError("curves must hold at least one PathCurve (path_curves)")
     panels = 2 if curves[0].error is not None else 1
+    bands = [None] * len(curves) if error_bands is None else list(error_bands)
+    if len(bands) != len(curves) or (panels == 1 and any(b is not None for b in bands)):
+        raise ValueError(f"error_bands must hold one (lo, hi) or None per curve ({len(curves)}), and only "
+                         f"for curves with an error rate; got {len(bands)}")
     fig = Figure(figsize=(4.6 * panels, 3.6), layout="constrained")
     axes = [fig.add_subplot(1, panels, i + 1) for i in range(panels)]
-    for c in curves:
+    for c, band in zip(curves, bands):
         style = {"color": _COLOURS.get(c.method, "k"), "ls": "--" if c.recompute_bn is False else "-",
                  "marker": "o", "ms": 2.5, "lw": 1.4}
         axes[0].plot(c.ts, c.loss, label=f"{c.label}: barrier {c.barrier:.3g}", **style)
         if panels == 2:
             axes[1].plot(c.ts, c.error, label=f"{c.label}: barrier {c.error_barrier:.3g}", **style)
-    for ax, what in zip(axes, ("loss", "error rate")):
+        if band is not None:
+            axes[1].fill_between(c.ts, band[0], band[1], color=style["color"], alpha=0.15, lw=0)
+    shaded = any(b is not None for b in bands)
+    for i, (ax, what) in enumerate(zip(axes, (loss_label, "error rate"))):
         ax.set_xlabel(r"$t$ on $\theta(t) = t\,\theta_A + (1-t)\,\pi(\theta_B)$  (0: B, 1: A)")
         ax.set_ylabel(what)
         ax.set_xlim(0, 1)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), title="barriers", title_fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), title_fontsize=7,
+                  title=f"barriers; shaded: {bands_label}" if i == 1 and shaded else "barriers")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
 
 
 def plot_path(A, B, objective: Objective, methods=(None, "weights"), batch_norm=(True, False), ts=None,
-              title: str | None = None, **options):
+              title: str | None = None, loss_label: str = "loss", **options):
     """``draw_path(path_curves(...))``: the path picture in one call (arguments as there)."""
-    return draw_path(path_curves(A, B, objective, methods, batch_norm, ts, **options), title)
+    return draw_path(path_curves(A, B, objective, methods, batch_norm, ts, **options), title, loss_label)
 
 
 @dataclass
@@ -301,9 +317,17 @@ def plane_grid(A, B, C, objective: Objective, resolution: int = 21, margin: floa
     return PlaneGrid(xs, ys, loss, error, points, point_loss, tuple(labels))
 
 
-def draw_plane(grid: PlaneGrid, title: str | None = None):
+def draw_plane(grid: PlaneGrid, title: str | None = None, loss_label: str = "loss"):
     """A figure of the loss (left; log colour scale) and error rate (right, when there is one) on
     the plane, contours over a heat map, the three networks marked and named.
+
+    Parameters
+    ----------
+    grid : PlaneGrid
+        From ``plane_grid``.
+    title : str, optional
+    loss_label : str
+        The loss colour bar's label, with its unit (e.g. "test loss (cross-entropy, nats)").
 
     Returns
     -------
@@ -312,12 +336,12 @@ def draw_plane(grid: PlaneGrid, title: str | None = None):
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
 
-    panels = [("loss", grid.loss)] + ([] if grid.error is None else [("error rate", grid.error)])
+    panels = [(loss_label, grid.loss)] + ([] if grid.error is None else [("error rate", grid.error)])
     fig = Figure(figsize=(4.4 * len(panels), 3.9), layout="constrained")
     for i, (what, values) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         positive = values[values > 0]
-        log = what == "loss" and positive.size == values.size and positive.max() > 3 * positive.min()
+        log = i == 0 and positive.size == values.size and positive.max() > 3 * positive.min()
         norm = LogNorm(values.min(), values.max()) if log else None
         mesh = ax.pcolormesh(grid.x, grid.y, values, shading="gouraud", cmap="viridis", norm=norm)
         levels = np.geomspace(values.min(), values.max(), 10) if log else 10
@@ -336,6 +360,7 @@ def draw_plane(grid: PlaneGrid, title: str | None = None):
 
 
 def plot_plane(A, B, C, objective: Objective, resolution: int = 21, margin: float = 0.25,
-               recompute_bn: bool | np.ndarray = True, labels=("A", "B", r"$\pi(B)$"), title: str | None = None):
+               recompute_bn: bool | np.ndarray = True, labels=("A", "B", r"$\pi(B)$"), title: str | None = None,
+               loss_label: str = "loss"):
     """``draw_plane(plane_grid(...))``: the plane picture in one call (arguments as there)."""
-    return draw_plane(plane_grid(A, B, C, objective, resolution, margin, recompute_bn, labels), title)
+    return draw_plane(plane_grid(A, B, C, objective, resolution, margin, recompute_bn, labels), title, loss_label)
