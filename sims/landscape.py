@@ -39,6 +39,14 @@ from .experiments.realdata import RealConfig, barrier_kwargs, dataset, test_obje
 
 LOSS_LABEL = "test loss (cross-entropy, nats)"
 
+#: the figures this command writes, with their one-line descriptions (for ``python -m sims report``)
+FIGURES = {
+    "landscape_path": "MNIST-1D VGG (BN, x0.5), one pair: test loss and error rate along the linear path, no "
+                      "alignment / weight matching, BatchNorm recomputed / interpolated (python -m sims.landscape)",
+    "landscape_plane": "the same pair: test loss and error rate on the plane through A, B and pi(B), "
+                       "parameter-distance coordinates (python -m sims.landscape)",
+}
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sims.landscape", description=__doc__.splitlines()[0])
@@ -80,14 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         columns[f"{key}_loss"], columns[f"{key}_error"] = c.loss, c.error
         columns[f"{key}_error_ci95_lo"], columns[f"{key}_error_ci95_hi"] = bands[-1]
         fitted[f"{key}_loss_barrier"], fitted[f"{key}_error_barrier"] = c.barrier, c.error_barrier
+    path_name, plane_name = FIGURES
     save(tl.plot.draw_path(curves, title, LOSS_LABEL, bands, f"95 % interval over the {rows} test rows"),
-         "landscape_path", out, columns, fitted)
+         path_name, out, columns, fitted)
 
     aligned = tl.permute(B, tl.match(A, B).perms)
     grid = tl.plot.plane_grid(A, B, aligned, test, resolution=args.resolution, recompute_bn=kwargs["recompute_bn"])
     X, Y = np.meshgrid(grid.x, grid.y)
     plane_title = title.replace("; B aligned", "; π(B): B aligned")
-    save(tl.plot.draw_plane(grid, plane_title, LOSS_LABEL), "landscape_plane", out,
+    save(tl.plot.draw_plane(grid, plane_title, LOSS_LABEL), plane_name, out,
          {"x": X.ravel(), "y": Y.ravel(), "loss": grid.loss.ravel(), "error": grid.error.ravel()},
          protocol | {"points_xy": grid.points.tolist(), "points": list(grid.labels),
                      "loss_at_points": grid.point_loss.tolist(), "grid_loss_min": float(grid.loss.min()),
