@@ -28,7 +28,8 @@ class Experiment:
     layout of a run's results: raising it (when ``run`` returns other arrays) makes the runner
     recompute the stored runs. ``order`` places the experiment in ``python -m sims list``, in
     ``all`` and in the figures' report (ascending, ties by name; the default puts a new
-    experiment last).
+    experiment last). ``more_figures`` names, with a one-line description each, the figures
+    ``summarize`` saves besides the one named as the experiment (the report lists them after it).
     """
 
     name: str
@@ -38,6 +39,7 @@ class Experiment:
     summarize: Callable[[Table, FigureDir, Store], dict]
     version: int = 1
     order: int = 1000
+    more_figures: tuple[tuple[str, str], ...] = ()
 
 
 def config_dict(config) -> dict:

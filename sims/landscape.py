@@ -9,17 +9,21 @@ by weight matching, then
 
 * ``landscape_path``: test loss and error rate along theta(t) = t theta_A + (1 - t) theta_B,
   without alignment and with pi(B), BatchNorm statistics recomputed on 1000 training rows at
-  every t (solid) or interpolated (dashed);
+  every t (solid) or interpolated (dashed); the error rates shaded with their 95 % Clopper-Pearson
+  interval over the test rows (the sampling error of one pair's curve; the pair-to-pair spread is
+  ``real_conv``'s);
 * ``landscape_plane``: test loss and error rate on the plane through A, B and pi(B)
   (``twolayer.plot.plane_grid``, N x N points, statistics recomputed at every point).
 
 Writes PNG, PDF, CSV and JSON of both to DIR (default ``results/figures``; the committed ones:
-``--figures figures``). Data are generated offline (``mnist1d``), never downloaded.
+``--figures figures``), with the wall time and the machine's 1-minute load average at start and
+end (it may be shared). Data are generated offline (``mnist1d``), never downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,10 +31,21 @@ from pathlib import Path
 import numpy as np
 
 import twolayer as tl
+from theory.fits import clopper_pearson
 from twolayer.random import child
 
 from .common import FigureDir, save
 from .experiments.realdata import RealConfig, barrier_kwargs, dataset, test_objective, train_objective
+
+LOSS_LABEL = "test loss (cross-entropy, nats)"
+
+#: the figures this command writes, with their one-line descriptions (for ``python -m sims report``)
+FIGURES = {
+    "landscape_path": "MNIST-1D VGG (BN, x0.5), one pair: test loss and error rate along the linear path, no "
+                      "alignment / weight matching, BatchNorm recomputed / interpolated (python -m sims.landscape)",
+    "landscape_plane": "the same pair: test loss and error rate on the plane through A, B and pi(B), "
+                       "parameter-distance coordinates (python -m sims.landscape)",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,27 +73,35 @@ def main(argv: list[str] | None = None) -> int:
     protocol = {"data": data.name, "network": "VGG-small, BatchNorm, channel multiplier 0.5",
                 "training": f"SGD momentum 0.9, lr {cfg.lr}, batch {cfg.batch}, {cfg.steps} steps",
                 "seed": args.seed, "evaluated_on": f"test set ({test.X.shape[0]} rows)",
-                "batch_norm_rows": int(kwargs["recompute_bn"].shape[0])}
+                "batch_norm_rows": int(kwargs["recompute_bn"].shape[0]), "load_average_1min_start": os.getloadavg()[0]}
 
-    curves = tl.plot.path_curves(A, B, test, methods=(None, "weights"), batch_norm=(True, False), ts=kwargs["ts"])
+    curves = tl.plot.path_curves(A, B, test, methods=(None, "weights"), batch_norm=(True, False), ts=kwargs["ts"],
+                                 bn_inputs=kwargs["recompute_bn"])
     title = f"{data.name}: VGG (BN, x0.5), test set; B aligned to A by weight matching"
+    rows = test.X.shape[0]
     columns = {"t": curves[0].ts}
     fitted = dict(protocol)
+    bands = []
     for c in curves:
         key = f"{c.method or 'none'}_{'bn_recomputed' if c.recompute_bn else 'bn_interpolated'}"
+        bands.append(np.array([clopper_pearson(round(e * rows), rows) for e in c.error]).T)
         columns[f"{key}_loss"], columns[f"{key}_error"] = c.loss, c.error
+        columns[f"{key}_error_ci95_lo"], columns[f"{key}_error_ci95_hi"] = bands[-1]
         fitted[f"{key}_loss_barrier"], fitted[f"{key}_error_barrier"] = c.barrier, c.error_barrier
-    save(tl.plot.draw_path(curves, title), "landscape_path", FigureDir(out), columns, fitted)
+    path_name, plane_name = FIGURES
+    save(tl.plot.draw_path(curves, title, LOSS_LABEL, bands, f"95 % interval over the {rows} test rows"),
+         path_name, FigureDir(out), columns, fitted)
 
     aligned = tl.permute(B, tl.match(A, B).perms)
     grid = tl.plot.plane_grid(A, B, aligned, test, resolution=args.resolution, recompute_bn=kwargs["recompute_bn"])
     X, Y = np.meshgrid(grid.x, grid.y)
-    save(tl.plot.draw_plane(grid, title.replace("; B aligned", "; π(B): B aligned")), "landscape_plane", FigureDir(out),
+    plane_title = title.replace("; B aligned", "; π(B): B aligned")
+    save(tl.plot.draw_plane(grid, plane_title, LOSS_LABEL), plane_name, FigureDir(out),
          {"x": X.ravel(), "y": Y.ravel(), "loss": grid.loss.ravel(), "error": grid.error.ravel()},
          protocol | {"points_xy": grid.points.tolist(), "points": list(grid.labels),
                      "loss_at_points": grid.point_loss.tolist(), "grid_loss_min": float(grid.loss.min()),
                      "grid_loss_max": float(grid.loss.max()), "resolution": args.resolution,
-                     "wall_seconds": time.perf_counter() - start})
+                     "wall_seconds": time.perf_counter() - start, "load_average_1min_end": os.getloadavg()[0]})
     print(f"landscape_path and landscape_plane written to {out} in {time.perf_counter() - start:.0f} s")
     return 0
 

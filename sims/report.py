@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .figureset import recover, write_set
+from .landscape import FIGURES as LANDSCAPE
 from .registry import get, names
 
 
@@ -21,8 +22,9 @@ def _fmt(value) -> str:
 
 
 def write_report(figures: Path) -> Path:
-    """figures/README.md from the saved figures' JSON (interrupted figure sets completed first;
-    an unreadable JSON is reported on stderr and its figure left out)."""
+    """figures/README.md from the saved figures' JSON, the experiments' then ``sims.landscape``'s
+    (interrupted figure sets completed first; an unreadable JSON is reported on stderr and its
+    figure left out)."""
     recover(figures)
     profiles = set()
     for path in figures.glob("*.json"):
@@ -33,7 +35,9 @@ def write_report(figures: Path) -> Path:
     profile = profiles.pop() if len(profiles) == 1 and None not in profiles else "quick"
     lines = ["# Figures", "", f"Regenerate these with `python -m sims all --profile {profile} --jobs 2 --figures "
              f"{figures}`; this page with `python -m sims report --figures {figures}`.", ""]
-    for name in names():
+    described = [pair for e in map(get, names()) for pair in ((e.name, e.description), *e.more_figures)]
+    described += list(LANDSCAPE.items())
+    for name, description in described:
         fitted = figures / f"{name}.json"
         if not fitted.exists():
             continue
@@ -42,7 +46,7 @@ def write_report(figures: Path) -> Path:
         except (OSError, ValueError) as e:
             print(f"warning: {fitted}: unreadable ({e}); left out of the report", file=sys.stderr)
             continue
-        lines += [f"## {name}", "", get(name).description, "", f"![{name}]({name}.png)", "",
+        lines += [f"## {name}", "", description, "", f"![{name}]({name}.png)", "",
                   f"Data: [`{name}.csv`]({name}.csv), fitted numbers: [`{name}.json`]({name}.json).", ""]
         lines += ["| quantity | value |", "| --- | --- |"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in numbers.items()]

@@ -175,9 +175,14 @@ def test_an_interrupted_figure_set_is_completed_and_a_broken_json_is_skipped(tmp
     assert (figs / "imp.png").read_text() == "new png" and json.loads((figs / "imp.json").read_text()) == {"a": 1.0}
     assert not list(figs.glob(".*"))
     (figs / "width.json").write_text("")  # a zero-byte JSON
+    (figs / "landscape_plane.json").write_text(json.dumps({"resolution": 21}))  # sims.landscape's, not an experiment
+    (figs / "lr_phase.json").write_text(json.dumps({"m": 32}))  # lr's second figure
     write_report(figs)
     report = (figs / "README.md").read_text()
     assert "## imp" in report and "## width" not in report
+    assert "## lr_phase" in report and "## lr\n" not in report and "## regimes_phase" not in report
+    assert "## landscape_plane" in report and "![landscape_plane](landscape_plane.png)" in report
+    assert report.index("## imp") < report.index("## landscape_plane") and "## landscape_path" not in report
 
 
 ARGUMENT_LISTS = st.lists(st.sampled_from(["run", "all", "list", "report", "lr", "imp", "nosuch", "--jobs", "0", "-1",

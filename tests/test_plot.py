@@ -57,6 +57,12 @@ def test_path_of_batchnorm_networks_has_recomputed_and_interpolated_curves():
     on, off = (line.get_ydata() for line in lines)
     assert not np.allclose(on[1:-1], off[1:-1])
     assert np.isclose(on[-1], task.loss(A.with_batch_stats(X)))  # recomputed: endpoints too
+    other = rng.standard_normal((30, 16))  # statistics on other rows than the objective's (training rows)
+    (curve,) = plot.path_curves(A, B, task, methods=(None,), batch_norm=(True,), ts=np.linspace(0, 1, 5),
+                                bn_inputs=other)
+    assert np.isclose(curve.loss[-1], task.loss(A.with_batch_stats(other)), rtol=0, atol=1e-12)
+    assert np.isclose(curve.loss[0], task.loss(B.with_batch_stats(other)), rtol=0, atol=1e-12)
+    assert not np.isclose(curve.loss[-1], on[-1])
 
 
 def test_plane_grid_coordinates_are_orthonormal_and_hit_the_three_networks(mlps):
@@ -70,8 +76,9 @@ def test_plane_grid_coordinates_are_orthonormal_and_hit_the_three_networks(mlps)
     assert grid.loss.shape == grid.error.shape == (7, 7) and np.all((grid.error >= 0) & (grid.error <= 1))
     assert grid.x[0] < grid.points[:, 0].min() and grid.y[-1] > grid.points[:, 1].max()
     fig = plot.draw_plane(grid, loss_label="loss (nats)")
-    assert len(fig.axes) == 4  # two panels, two colour bars
-    assert fig.axes[1].get_ylabel().startswith("loss (nats)") and fig.axes[3].get_ylabel() == "error rate"
+    assert len(fig.axes) == 2 and all(len(ax.child_axes) == 1 for ax in fig.axes)  # two panels, a colour bar each
+    bars = [ax.child_axes[0] for ax in fig.axes]
+    assert bars[0].get_ylabel().startswith("loss (nats)") and bars[1].get_ylabel() == "error rate"
     assert fig.axes[0].get_xlabel().startswith("$x$: from A towards B") and len(fig.axes[0].texts) == 3
 
 

@@ -88,7 +88,7 @@ class PathCurve:
 
 
 def path_curves(A, B, objective: Objective, methods=(None, "weights"), batch_norm=(True, False), ts=None,
-                **options) -> list[PathCurve]:
+                bn_inputs=None, **options) -> list[PathCurve]:
     """Loss and error along the linear path from B (t = 0) to A (t = 1), for each alignment and
     BatchNorm treatment asked.
 
@@ -105,6 +105,9 @@ def path_curves(A, B, objective: Objective, methods=(None, "weights"), batch_nor
         inputs (True) and/or keep the interpolated running statistics (False). Ignored otherwise.
     ts : array, optional
         The grid (default 25 points in [0, 1]).
+    bn_inputs : array of shape (n, features), optional
+        The inputs BatchNorm statistics are recomputed on (default: the objective's), e.g.
+        training rows when the objective is a test set (``recompute_bn`` of ``twolayer.barrier``).
     **options
         The matching methods' options.
 
@@ -134,10 +137,11 @@ def path_curves(A, B, objective: Objective, methods=(None, "weights"), batch_nor
     modes = [bool(b) for b in batch_norm] if A.has_batch_norm else [None]
     if not modes:
         raise ValueError("batch_norm must hold True and/or False")
+    recompute = True if bn_inputs is None else check_array("bn_inputs", bn_inputs, 2)
     curves = []
     for method in methods:
         for mode in modes:
-            bn = True if mode is None else mode
+            bn = False if mode is False else recompute
             if method is None:
                 res = barrier(A, B, objective, ts=ts, recompute_bn=bn)
             else:
@@ -202,9 +206,9 @@ def draw_path(curves: list[PathCurve], title: str | None = None, loss_label: str
 
 
 def plot_path(A, B, objective: Objective, methods=(None, "weights"), batch_norm=(True, False), ts=None,
-              title: str | None = None, loss_label: str = "loss", **options):
+              bn_inputs=None, title: str | None = None, loss_label: str = "loss", **options):
     """``draw_path(path_curves(...))``: the path picture in one call (arguments as there)."""
-    return draw_path(path_curves(A, B, objective, methods, batch_norm, ts, **options), title, loss_label)
+    return draw_path(path_curves(A, B, objective, methods, batch_norm, ts, bn_inputs, **options), title, loss_label)
 
 
 @dataclass
@@ -317,6 +321,14 @@ def plane_grid(A, B, C, objective: Objective, resolution: int = 21, margin: floa
     return PlaneGrid(xs, ys, loss, error, points, point_loss, tuple(labels))
 
 
+def _one_two_five(value: float, _position=None) -> str:
+    """The tick label of a log axis: the number at 1, 2 and 5 times a power of ten, else none."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10.0 ** np.floor(np.log10(value))
+    return f"{value:g}" if np.isclose(mantissa, [1, 2, 5], rtol=1e-6).any() else ""
+
+
 def draw_plane(grid: PlaneGrid, title: str | None = None, loss_label: str = "loss"):
     """A figure of the loss (left; log colour scale) and error rate (right, when there is one) on
     the plane, contours over a heat map, the three networks marked and named.
@@ -335,6 +347,7 @@ def draw_plane(grid: PlaneGrid, title: str | None = None, loss_label: str = "los
     """
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     panels = [(loss_label, grid.loss)] + ([] if grid.error is None else [("error rate", grid.error)])
     fig = Figure(figsize=(4.4 * len(panels), 3.9), layout="constrained")
@@ -346,14 +359,17 @@ def draw_plane(grid: PlaneGrid, title: str | None = None, loss_label: str = "los
         mesh = ax.pcolormesh(grid.x, grid.y, values, shading="gouraud", cmap="viridis", norm=norm)
         levels = np.geomspace(values.min(), values.max(), 10) if log else 10
         ax.contour(grid.x, grid.y, values, levels=levels, colors="w", linewidths=0.6, alpha=0.8)
-        fig.colorbar(mesh, ax=ax, label=what + (" (log scale)" if log else ""))
+        ax.set_aspect("equal")
+        bar = fig.colorbar(mesh, cax=ax.inset_axes([1.04, 0, 0.05, 1]), label=what + (" (log scale)" if log else ""))
+        if log:  # plain numbers at 1, 2 and 5 times the powers of ten (not 4 x 10^0 at every tick)
+            for set_formatter in (bar.ax.yaxis.set_major_formatter, bar.ax.yaxis.set_minor_formatter):
+                set_formatter(FuncFormatter(_one_two_five))
         ax.plot(grid.points[:, 0], grid.points[:, 1], "o", color="tab:red", mec="w", ms=7)
         for (px, py), label in zip(grid.points, grid.labels):
             ax.annotate(label, (px, py), xytext=(5, 5), textcoords="offset points", color="w", fontsize=10,
                         fontweight="bold")
         ax.set_xlabel(f"$x$: from {grid.labels[0]} towards {grid.labels[1]} (parameter distance)")
         ax.set_ylabel(f"$y$: orthogonal, towards {grid.labels[2]} (parameter distance)")
-        ax.set_aspect("equal")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

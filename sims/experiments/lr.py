@@ -497,4 +497,6 @@ def _locations(ax, fitted: dict, cells):
 
 EXPERIMENT = Experiment("lr", "sparsity transition: phase diagram of N_eff/m over learning rate (units of "
                         "2/lambda_max at init) x init scale; width cuts, variants, barriers, predicted window",
-                        configs, run, summarize, order=30)
+                        configs, run, summarize, order=30,
+                        more_figures=(("lr_phase", "N_eff/m over (learning rate, initialisation scale) at one width, "
+                                                   "unbalanced and balanced, with the predicted window"),))
