@@ -96,3 +96,17 @@ def test_bad_options_of_learned_matchings_name_the_field(method, options, messag
         tl.match(s, t, method, tl.Population(teacher), **options)
     with pytest.raises(ValueError, match="method='ste' needs an objective"):
         tl.match(s, t, "ste")
+
+
+def test_the_matching_figure_names_a_method_identical_to_an_earlier_one():
+    """weights_cov equals weights on Gaussian inputs: the figure's legend must say the curve is hidden."""
+    from sims.experiments.matching import METHODS, _identical_to_earlier
+    from sims.table import Table
+
+    rng = np.random.default_rng(0)
+    columns = {method: rng.random(4) for method in METHODS}
+    columns["weights_cov"] = columns["weights"].copy()
+    columns["ot"][1] = np.nan
+    assert _identical_to_earlier(Table(columns)) == {"weights_cov": "weights"}
+    columns["weights_cov"][2] += 1e-15
+    assert _identical_to_earlier(Table(columns)) == {}

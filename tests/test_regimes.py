@@ -84,15 +84,18 @@ def meanfield_runs(tmp_path_factory):
 @pytest.mark.slow
 def test_fit_on_real_output_of_the_critical_regime(meanfield_runs):
     """The barrier mod P of mean-field-initialised GD pairs falls with m at d = 5: the fitted slope's
-    95% interval lies below 0 (a barrier that does not vanish with width is excluded) and contains
-    the init-pair prediction's slope over the same widths (-1.6 to -1.8 by Monte Carlo)."""
+    95% interval lies below 0 (a barrier that does not vanish with width is excluded), and the
+    init-pair prediction's slope fitted by the same estimator to its single pairs over the same
+    widths (-1.6 to -1.8 by Monte Carlo) is not excluded: the difference's interval contains 0."""
     ok = meanfield_runs.rows((meanfield_runs["converged"] > 0) & (meanfield_runs["weights"] > 1e-14))
     assert len(ok) >= 10 and ok.unique("m").size == 2
     fit = fits.loglog_slope(ok["m"], ok["weights"], seed=0)
     predicted = lazy_curve(tl.MeanField(), 5, [8, 32], n_pairs=20, seed=2)
-    slope = np.diff(np.log(predicted.mean))[0] / np.log(4)
+    assert predicted.values.shape == (2, 20) and np.allclose(predicted.values.mean(axis=1), predicted.mean)
+    predicted_fit = fits.loglog_slope(np.repeat([8, 32], 20), predicted.values.ravel(), seed=1)
+    diff, (lo, hi) = fits.slope_difference(fit, predicted_fit)
     assert fit.ci[1] < 0, fit
-    assert fit.ci[0] <= slope <= fit.ci[1], (fit, slope)
+    assert lo <= 0 <= hi, (fit, predicted_fit, diff, (lo, hi))
 
 
 def test_committed_regimes_json_matches_its_csv():
@@ -118,3 +121,26 @@ def test_committed_regimes_json_matches_its_csv():
             assert np.polyfit(np.log(m), np.log(b), 1)[0] == pytest.approx(cell["tail_slope"], rel=1e-6)
             checked += 1
     assert checked >= 4
+
+
+def test_regimes_matching_analysis_on_a_synthetic_table():
+    """Medians per width and ratios to weight matching, from a table whose answers are known."""
+    from sims.experiments.regimes_matching import analyse
+
+    columns = {"init": ["pytorch"] * 4 + ["small"] * 2, "m": [8, 8, 16, 16, 8, 8],
+               "converged": [1.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+               "weights": [1e-3, 3e-3, 2e-4, 5.0, 1e-4, 0.0],
+               "activations": [2e-3, 3e-3, 2e-4, 5.0, 1.05e-4, 1e-6],
+               "refine": [1e-3, 1.5e-3, 1e-4, 5.0, 1e-4, 0.0]}
+    table = Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())])
+    got = analyse(table)["schemes"]
+    pt = got["pytorch"]
+    assert pt["pairs"] == 3 and pt["runs"] == 4  # the unconverged pair counted, not used
+    assert pt["weights_median_by_m"] == {8: pytest.approx(2e-3), 16: pytest.approx(2e-4)}
+    assert pt["activations_over_weights"]["median"] == pytest.approx(1.0)
+    assert pt["activations_over_weights"]["range"] == [pytest.approx(1.0), pytest.approx(2.0)]
+    assert pt["activations_over_weights"]["within_factor"] == "2/3"
+    assert pt["refine_over_weights"]["within_factor"] == "1/3"
+    sm = got["small"]  # a zero weight-matching barrier gives no ratio
+    assert sm["activations_over_weights"] == {"median": pytest.approx(1.05), "range": [pytest.approx(1.05)] * 2,
+                                              "within_factor": "1/1"}

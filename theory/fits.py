@@ -75,14 +75,14 @@ def median_ci(clusters, n_boot: int = 2000, seed: SeedLike = 0) -> tuple[float, 
 
 def clopper_pearson(successes: int, n: int) -> tuple[float, float]:
     """Exact (Clopper-Pearson) 95% interval for a binomial rate with ``successes`` out of ``n``:
-    the 2.5% and 97.5% quantiles of Beta(s, n - s + 1) and Beta(s + 1, n - s)."""
-    from scipy.stats import beta
+    the 2.5% and 97.5% quantiles of Beta(s, n - s + 1) and Beta(s + 1, n - s) (SciPy's
+    ``binomtest(...).proportion_ci(method="exact")``)."""
+    from scipy.stats import binomtest
 
     if not 0 <= successes <= n or n < 1:
         raise ValueError(f"need 0 <= successes <= n and n >= 1; got {successes} of {n}")
-    lo = 0.0 if successes == 0 else float(beta.ppf(0.025, successes, n - successes + 1))
-    hi = 1.0 if successes == n else float(beta.ppf(0.975, successes + 1, n - successes))
-    return lo, hi
+    ci = binomtest(int(successes), int(n)).proportion_ci(0.95, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 @dataclass

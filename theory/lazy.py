@@ -38,12 +38,14 @@ T_GRID = np.linspace(0.0, 1.0, 11)[1:-1]
 
 
 class LazyCurve(NamedTuple):
-    """Mean and standard error over pairs of the init-pair defect barrier at each width."""
+    """Mean and standard error over pairs of the init-pair defect barrier at each width, and the
+    pairs' values (``values[j, p]``: pair p at ``widths[j]``), for fits on single pairs."""
 
     widths: np.ndarray
     mean: np.ndarray
     sem: np.ndarray
     n_pairs: int
+    values: np.ndarray
 
 
 def defect_barrier(A: tl.Student, B: tl.Student, d: int) -> float:
@@ -103,7 +105,7 @@ def lazy_curve(init: Init, d: int, widths, n_pairs: int = 50, seed: SeedLike = 0
     """
     widths = np.asarray(widths, dtype=int)
     root = np.random.SeedSequence(as_generator(seed).integers(2**63))
-    means, sems = [], []
+    means, sems, per_pair = [], [], []
     for j, m in enumerate(widths):
         vals = []
         for p in range(n_pairs):
@@ -113,6 +115,7 @@ def lazy_curve(init: Init, d: int, widths, n_pairs: int = 50, seed: SeedLike = 0
             B = tl.permute(B, tl.match(A, B, "weights").perms)
             vals.append(defect_barrier(A, B, d))
         vals = np.array(vals)
+        per_pair.append(vals)
         means.append(vals.mean())
         sems.append(vals.std(ddof=1) / np.sqrt(n_pairs) if n_pairs > 1 else np.nan)
-    return LazyCurve(widths, np.array(means), np.array(sems), n_pairs)
+    return LazyCurve(widths, np.array(means), np.array(sems), n_pairs, np.array(per_pair).reshape(widths.size, n_pairs))

@@ -107,10 +107,13 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2, ax3) = figure(3)
     colours = {method: f"C{i}" for i, method in enumerate(METHODS)}
     fitted: dict = {}
+    same = _identical_to_earlier(table)
+    fitted["identical_on_every_pair"] = same
     for method in METHODS:
         barrier, seconds = table.group("m", method), table.group("m", f"{method}_seconds")
+        label = method if method not in same else f"{method} (= {same[method]} on every pair: drawn under it)"
         ax.errorbar(barrier.x, np.maximum(barrier.value, BARRIER_FLOOR), yerr=barrier.sem, marker="o", ms=3,
-                    color=colours[method], label=method, capsize=2)
+                    color=colours[method], label=label, capsize=2)
         ax2.plot(seconds.x, seconds.value, marker="o", ms=3, color=colours[method], label=method)
         fitted[method] = {"mean_barrier_by_m": barrier.as_dict(), "sem_barrier_by_m": _sems(barrier),
                           "mean_seconds_by_m": seconds.as_dict()}
@@ -142,6 +145,18 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
             *(f"{method}_repair" for method in REPAIRED), "certified", "certified_repair", "certified_seconds",
             "certified_repair_seconds")
     return save(fig, "matching", out, table.csv(keys), fitted)
+
+
+def _identical_to_earlier(table: Table) -> dict[str, str]:
+    """{method: the first earlier method whose barrier equals it on every pair} (a curve the figure
+    draws exactly under another, which its legend says)."""
+    same = {}
+    for i, method in enumerate(METHODS):
+        for earlier in METHODS[:i]:
+            if np.array_equal(np.asarray(table[method], float), np.asarray(table[earlier], float), equal_nan=True):
+                same[method] = earlier
+                break
+    return same
 
 
 def _sems(groups) -> dict:

@@ -32,7 +32,7 @@ from ..common import BARRIER_ZERO, FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
-from .width import sampled_prediction
+from .width import sampled_prediction, sampler_slope
 
 
 class Scheme(str, enum.Enum):
@@ -146,16 +146,25 @@ def configs(profile: Profile) -> list[RegimeConfig]:
     return out
 
 
-def run(cfg: RegimeConfig, seq: np.random.SeedSequence) -> dict:
+def train_pair(cfg: RegimeConfig, seq: np.random.SeedSequence, checkpoints=None) -> tuple[list, list[float]]:
+    """The config's two students (student i from child i of ``seq``), each trained by population GD
+    at eta = lr_rel * 2 / lambda_max(H(theta_0)) of its own initialisation: (results, etas)."""
     teacher = cfg.teacher()
     objective = tl.Population(teacher)
-    marks = np.unique(np.geomspace(10, cfg.steps, CHECKPOINTS).astype(int))
     results, etas = [], []
     for i in range(2):
         start = tl.Student.init(cfg.m, cfg.d, init=cfg.scheme, seed=child(seq, i))
         eta = cfg.lr_rel * 2.0 / tl.sharpness(start, teacher)
         etas.append(eta)
-        results.append(tl.train(start, objective, "gd", lr=eta, steps=cfg.steps, tol=cfg.tol, checkpoints=marks))
+        results.append(tl.train(start, objective, "gd", lr=eta, steps=cfg.steps, tol=cfg.tol, checkpoints=checkpoints))
+    return results, etas
+
+
+def run(cfg: RegimeConfig, seq: np.random.SeedSequence) -> dict:
+    teacher = cfg.teacher()
+    objective = tl.Population(teacher)
+    marks = np.unique(np.geomspace(10, cfg.steps, CHECKPOINTS).astype(int))
+    results, etas = train_pair(cfg, seq, marks)
     diverged = any(r.diverged or not np.isfinite(r.final_loss) for r in results)
     out = {"eta": np.array(etas), "loss": np.array([r.final_loss for r in results]),
            "steps_run": np.array([r.steps for r in results], dtype=float), "diverged": float(diverged),
@@ -179,7 +188,8 @@ def run(cfg: RegimeConfig, seq: np.random.SeedSequence) -> dict:
 
 
 def predictions(store, scheme: Scheme, d: int, widths: np.ndarray) -> dict[str, np.ndarray]:
-    """The regime's prediction over ``widths`` (>= k), computed once and kept in the store."""
+    """The regime's prediction over ``widths`` (>= k), computed once and kept in the store: its mean
+    and standard error per width, and (init-pair defect only) the single pairs' values."""
     teacher = tl.Teacher.orthonormal(K, d)
     if scheme is Scheme.SMALL:
         curve = sampled_prediction(store, teacher, widths)
@@ -187,15 +197,35 @@ def predictions(store, scheme: Scheme, d: int, widths: np.ndarray) -> dict[str, 
 
     def compute():
         c = lazy_curve(SCHEMES[scheme], d, widths, n_pairs=LAZY_PAIRS, seed=0)
-        return {"mean": c.mean, "sem": c.sem}
+        return {"mean": c.mean, "sem": c.sem, "values": c.values}
 
-    params = {"scheme": scheme.value, "d": d, "widths": widths.tolist(), "n_pairs": LAZY_PAIRS, "seed": 0}
+    params = {"scheme": scheme.value, "d": d, "widths": widths.tolist(), "n_pairs": LAZY_PAIRS, "seed": 0,
+              "per_pair": True}
     got = store.cached("regimes: init-pair defect", params, compute)
     return got | {"label": "init-pair defect B_lazy (theory.lazy)"}
 
 
-def _cell_summary(cell: Table, k: int) -> dict:
-    """A cell's numbers from its converged pairs (diverged and step-capped pairs counted, not used)."""
+def prediction_slope(store, scheme: Scheme, d: int, pred: dict, widths: np.ndarray,
+                     tail_m: np.ndarray) -> fits.SlopeFit | None:
+    """The prediction's tail exponent by GD's estimator (``fits.loglog_slope`` on single pairs, tail
+    m >= 8k, values > BARRIER_ZERO): the init-pair defect's LAZY_PAIRS pairs per tail width; the
+    sampled minima on GD's tail design (one sampled pair per GD tail pair, ``width.sampler_slope``).
+    None where the tail has fewer than two widths."""
+    if scheme is Scheme.SMALL:
+        return sampler_slope(store, tl.Teacher.orthonormal(K, d), tail_m) if np.unique(tail_m).size >= 2 else None
+    on_tail = widths >= 8 * K
+    m = np.repeat(widths[on_tail], LAZY_PAIRS)
+    b = np.asarray(pred["values"])[on_tail].ravel()
+    keep = b > BARRIER_ZERO
+    if np.unique(m[keep]).size < 2:
+        return None
+    return fits.loglog_slope(m[keep], b[keep], seed=1)
+
+
+def _cell_summary(cell: Table, k: int, predicted: fits.SlopeFit | None) -> dict:
+    """A cell's numbers from its converged pairs (diverged and step-capped pairs counted, not used);
+    with ``predicted`` (the prediction's tail fit by the same estimator), GD's tail exponent minus
+    the prediction's, with the 95% interval of the difference of independent bootstraps."""
     ok = cell.rows(np.isfinite(cell["weights"]) & (cell["converged"] > 0))
     entry = {"runs": int(len(cell)), "diverged": int(np.nansum(cell["diverged"])),
              "converged_fraction": float(np.mean(cell["converged"]))}
@@ -218,6 +248,9 @@ def _cell_summary(cell: Table, k: int) -> dict:
         fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
         entry |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci, "tail_pairs": fit.n,
                   "tail_widths": [int(w) for w in tail.unique("m")]}
+        if predicted is not None:
+            diff, diff_ci = fits.slope_difference(fit, predicted)
+            entry |= {"tail_minus_prediction_slope": diff, "tail_minus_prediction_slope_ci95": list(diff_ci)}
         resid = np.log(tail["weights"]) - fit.intercept - fit.slope * np.log(tail["m"])
         entry["tail_log_sd"] = float(np.std(resid, ddof=2)) if resid.size > 2 else None
     return entry
@@ -283,13 +316,17 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
                 entry.setdefault("prediction", {})[str(d)] = {
                     "label": pred["label"], "by_m": dict(zip(map(int, tw), map(float, pred["mean"]))),
                     "sem_by_m": dict(zip(map(int, tw), map(float, pred["sem"])))}
-                on_tail = (tw >= 8 * K) & (np.asarray(pred["mean"]) > 0)
-                if on_tail.sum() >= 2:
-                    entry["prediction"][str(d)]["slope"] = float(np.polyfit(np.log(tw[on_tail]),
-                                                                            np.log(pred["mean"][on_tail]), 1)[0])
+                below = part.rows((part["lr_rel"] == RATES["below"]) & (part["m"] >= 8 * K)
+                                  & (part["weights"] > BARRIER_ZERO) & (part["converged"] > 0))
+                predicted = prediction_slope(store, scheme, d, pred, tw, below["m"])
+                if predicted is not None:
+                    entry["prediction"][str(d)] |= {"slope": predicted.slope, "slope_ci95": list(predicted.ci),
+                                                    "slope_pairs": predicted.n}
+            else:
+                predicted = None
             for (rate,), cell in part.split(("lr_rel",)).items():
                 key = f"d={d} lr_rel={rate:g}"
-                summary = _cell_summary(cell, K)
+                summary = _cell_summary(cell, K, predicted)
                 entry[key] = summary
                 style = "-" if rate == RATES["below"] else "--"
                 if "median_by_m" in summary:
@@ -424,10 +461,14 @@ def _vanishes(cell: dict) -> str:
 
 def regime_table(fitted: dict) -> str:
     """The regime table of README and docs/paper_profile.md (markdown), every number from ``fitted``
-    (the figure's JSON): one row per scheme and d at the lower rate."""
+    (the figure's JSON): one row per scheme and d at the lower rate. The prediction's exponent is
+    fitted by GD's estimator to single predicted pairs; "GD − prediction" is the difference of the
+    two with the 95% interval of independent bootstraps (0 inside: the prediction is not excluded);
+    "d = lo − d = hi" is the formal test of a d-independent exponent (on the scheme's first row)."""
     lines = ["| scheme (regime at m = 16 … 64; limit) | d | barrier mod P vanishes? | tail exponent [95% CI] "
-             "(pairs) | prediction's exponent | N_eff/m at m = 64 | minimum over m > k | lr inside the window |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "(pairs) | prediction's exponent [95% CI] | GD − prediction [95% CI] | exponent d = lo − d = hi "
+             "[95% CI] | N_eff/m at m = 64 | minimum over m > k | lr inside the window |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     below = f"lr_rel={RATES['below']:g}"
     for name, entry in fitted["schemes"].items():
         scheme = Scheme(name)
@@ -438,16 +479,26 @@ def regime_table(fitted: dict) -> str:
             lr_effect = f"{inside['diverged']}/{inside['runs']} diverged, {n_conv} converged"
             if inside.get("tail_slope") is not None:
                 lr_effect += f"; exponent {_interval(inside['tail_slope'], inside['tail_slope_ci95'])}"
+        d_test = entry.get("d_dependence", {}).get(below, {})
+        diff_key = next((k for k in d_test if k.startswith("slope_d") and not k.endswith("_ci95")), None)
+        d_cell = (f"{diff_key[len('slope_'):].replace('_minus_', ' − ').replace('d', 'd = ')}: "
+                  f"{_interval(d_test[diff_key], d_test[diff_key + '_ci95'])}"
+                  if diff_key and d_test[diff_key] is not None else "–")
+        first = True
         for key, cell in entry.items():
             if not key.startswith("d=") or not key.endswith(below):
                 continue
             d = key.split()[0][2:]
             pred = entry.get("prediction", {}).get(d, {})
             neff = {int(m): v for m, v in cell.get("neff_rel_by_m", {}).items()}.get(64)
+            pred_cell = (f"{_interval(pred['slope'], pred['slope_ci95'])} ({pred['label'].split(' (')[0]})"
+                         if "slope" in pred else "–")
+            diff = _interval(cell.get("tail_minus_prediction_slope"), cell.get("tail_minus_prediction_slope_ci95"))
             lines.append(
                 f"| {name} ({'/'.join(regimes)}; {entry['limit']['regime']}) | {d} | {_vanishes(cell)} | "
                 f"{_interval(cell.get('tail_slope'), cell.get('tail_slope_ci95'))} ({cell.get('tail_pairs', 0)}) | "
-                f"{pred.get('slope', float('nan')):.2f} ({pred.get('label', '–').split(' (')[0]}) | "
+                f"{pred_cell} | {diff} | {d_cell if first else ''} | "
                 f"{'–' if neff is None else f'{neff:.2f}'} | {cell.get('min_m_above_k', '–')} | "
                 f"{lr_effect if inside and d == '10' else '–'} |")
+            first = False
     return "\n".join(lines)
