@@ -56,32 +56,42 @@ def run(cfg: RealConfig, seq) -> dict:
 
 
 def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax,) = figure(1, width=6)
+    """One panel per view of the dimension (weights, weights_cov, activations), the layers as two
+    colours, each with its Spearman rank correlation to the barrier (average ranks for ties:
+    ``scipy.stats.spearmanr``) and the test of no correlation's p-value."""
+    from scipy.stats import spearmanr
+
+    fig, axes = figure(len(VIEWS), width=3.6, height=3.4)
     ok = table.rows(table["diverged"] == 0)
     columns = ok.csv(("lr", "barrier"))
     fitted = {"data": data_label(table)}
     layers = ok["dim_weights"][0].size
-    for v in VIEWS:
+    high = np.zeros(len(ok), dtype=bool)
+    for ax, v in zip(axes, VIEWS):
         dims_by_layer = ok.stack(f"dim_{v}")
         for layer in range(layers):
             dims = dims_by_layer[:, layer]
             columns[f"dim_{v}_layer{layer + 1}"] = dims.tolist()
-            high = cap_outliers(ax, dims, ok["barrier"], label=f"{v}, layer {layer + 1}")
+            label = f"layer {layer + 1}"
             if len(ok) >= 3:
-                fitted[f"spearman_{v}_layer{layer + 1}"] = float(
-                    np.corrcoef(np.argsort(np.argsort(dims)), np.argsort(np.argsort(ok["barrier"])))[0, 1])
+                rho, p = spearmanr(dims, ok["barrier"])
+                fitted[f"spearman_{v}_layer{layer + 1}"] = float(rho)
+                fitted[f"spearman_p_{v}_layer{layer + 1}"] = float(p)
+                label += f": Spearman {rho:.2f} (p = {p:.2g})"
+            high |= cap_outliers(ax, dims, ok["barrier"], color=f"C{layer}", label=label)
+        ax.set(xscale="log", xlabel=f"participation-ratio dimension ({v})", ylabel="loss barrier mod P (test, nats)",
+               title=f"{v} ({fitted['data']}, {len(ok)} pairs)")
+        ax.title.set_fontsize(9)
+        plain_log_ticks(ax.xaxis)
+        barrier_axis(ax, ok["barrier"], REAL_BARRIER_LINEAR)
+        ax.legend(fontsize=6, loc="upper left")
     outliers = sorted({float(b) for b, h in zip(ok["barrier"], high) if h})
     fitted["outlier_barriers"] = outliers
-    ax.set(xscale="log", xlabel="participation-ratio dimension of the layer's neurons",
-           ylabel="loss barrier mod P (test)",
-           title=f"Dimension of the neuron distribution vs barrier ({fitted['data']})")
-    plain_log_ticks(ax.xaxis)
-    barrier_axis(ax, ok["barrier"], REAL_BARRIER_LINEAR)
     if outliers:
         values = ", ".join(f"{b:.3g}" for b in outliers)
-        ax.text(0.02, 0.02, f"▲ run(s) with barrier {values} (> 20 × median:\ncollapsed), drawn at the top",
-                transform=ax.transAxes, va="bottom", fontsize=8)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        axes[0].text(0.02, 0.5, f"▲ run(s) with barrier {values}\n(> 20 × median: collapsed), drawn at the top",
+                     transform=axes[0].transAxes, fontsize=6)
+    fig.tight_layout()
     return save(fig, "dimension", out, columns, fitted)
 
 

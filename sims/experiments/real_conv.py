@@ -32,13 +32,12 @@ def configs(profile: Profile) -> list[RealConfig]:
     # the paper profile: a second pair per multiplier (conv nets in float64 cost 12-72 s a pair on
     # MNIST-1D, so that the profile stays within an hour on two cores), the largest first
     match profile:
-        case Profile.QUICK:
-            reps, largest_first = 1, False
+        case Profile.QUICK:  # a first look: the two smaller multipliers, one deeper ResNet, 300 steps
+            reps, largest_first, multipliers, depths, steps = 1, False, (0.25, 0.5), (14,), 300
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            reps, largest_first = 2, True
+            reps, largest_first, multipliers, depths, steps = 2, True, (0.25, 0.5, 1.0), (14, 20), 600
         case _:
             unknown(profile)
-    multipliers, depths, steps = (0.25, 0.5, 1.0), (14, 20), 600
     out = [RealConfig(arch=arch, multiplier=w, depth=WIDTH_SWEEP_DEPTH, steps=steps, replicate=r)
            for arch in ("vgg", "resnet") for w in multipliers for r in range(reps)]
     out += [RealConfig(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER, depth=L, steps=steps, replicate=0)

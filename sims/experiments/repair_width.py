@@ -28,7 +28,7 @@ FLOOR = 1e-7
 def configs(profile: Profile) -> list[GDConfig]:
     match profile:
         case Profile.QUICK:
-            reps = 8
+            reps = 4
         case Profile.PAPER | Profile.FULL:  # full: as paper
             reps = 24
         case _:
