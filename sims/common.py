@@ -143,6 +143,10 @@ REAL_BARRIER_LINEAR = 1e-3
 #: and theory (black)
 MEANING_COLOURS = {"plain": "0.55", "fresh_perm": "C2", "final_perm": "C1", "dense_perm": "C1", "loss": "C3",
                    "theory": "k"}
+#: one colour per alignment method in every figure that compares methods (none of MEANING_COLOURS';
+#: "plain", no alignment, keeps its grey)
+METHOD_COLOURS = {"plain": MEANING_COLOURS["plain"], "weights": "C0", "weights_cov": "C9", "activations": "C4",
+                  "refine": "C5", "sinkhorn": "C6", "ste": "C8", "ot": "C7"}
 
 
 def plot_mean_curves(ax, x, table, keys: typing.Sequence[str], labels: dict[str, str] | None = None,

@@ -336,3 +336,13 @@ def test_mnist1d_is_generated_from_the_package_defaults_and_cached(tmp_path, mon
     (tmp_path / "mnist1d-seed42.npz").write_bytes(b"not a zip")  # a damaged cache is regenerated
     assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test) and calls == [42]
     assert np.array_equal(mnist1d.load_mnist1d(cache=tmp_path).X_test, data.X_test) and calls == [42]
+
+
+def test_real_depth_compares_three_matching_methods_each_registered_for_mlps():
+    """Regression: the method list was read from the registry by class, which the network protocol
+    turned into kinds, and came out empty (the depth figure then had no matched barrier)."""
+    from sims.experiments.real_depth import METHODS
+    from twolayer.network import NetworkKind
+
+    assert METHODS == ("weights", "weights_cov", "activations")
+    assert all(NetworkKind.MLP in tl.METHODS[m].networks for m in METHODS)

@@ -19,7 +19,7 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import BARRIER_FLOOR, FigureDir, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, METHOD_COLOURS, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -105,7 +105,7 @@ def _gaps(table: Table, certified_widths) -> dict:
 
 def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, (ax, ax2, ax3) = figure(3)
-    colours = {method: f"C{i}" for i, method in enumerate(METHODS)}
+    colours = METHOD_COLOURS
     fitted: dict = {}
     same = _identical_to_earlier(table)
     fitted["identical_on_every_pair"] = same

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, fixed_log_ticks, save
+from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -23,7 +23,6 @@ from .realdata import (
 
 METHODS = ("plain", "weights", "activations")
 KINDS = ("loss", "error")
-COLORS = ("C0", "C1", "C2")
 #: the ResNet depth of the width sweep and the multiplier of the depth sweep
 WIDTH_SWEEP_DEPTH, DEPTH_SWEEP_MULTIPLIER = 8, 0.5
 
@@ -68,13 +67,13 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     for row, kind in enumerate(KINDS):
         for arch, marker, ls in (("vgg", "o", "-"), ("resnet", "s", "--")):
             runs = width_runs.where(arch=arch)
-            for method, color in zip(METHODS, COLORS):
+            for method, color in ((m, METHOD_COLOURS[m]) for m in METHODS):
                 g = runs.group("multiplier", f"{method}_{kind}")
                 axes[row][0].errorbar(g.x, g.value, g.sem, marker=marker, ls=ls, color=color, capsize=2,
                                       label=f"{arch}{'-' + str(WIDTH_SWEEP_DEPTH) if arch == 'resnet' else ''}, "
                                             f"{method}")
                 fitted[f"{arch}_{method}_{kind}_by_multiplier"] = g.as_dict()
-        for method, color in zip(METHODS, COLORS):
+        for method, color in ((m, METHOD_COLOURS[m]) for m in METHODS):
             g = depth_runs.group("depth", f"{method}_{kind}")
             axes[row][1].errorbar(g.x, g.value, g.sem, marker="s", ls="--", color=color, capsize=2,
                                   label=f"resnet, {method}")

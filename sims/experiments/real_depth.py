@@ -3,16 +3,19 @@ barriers with no alignment and with each of the three matching methods."""
 
 from __future__ import annotations
 
+import numpy as np
+
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros, save
+from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
 #: the matching methods that align MLPs
-METHODS = tuple(name for name, method in tl.METHODS.items() if tl.MLP in method.networks)
+#: the matching methods compared (the learned ones are compared in ``matching``)
+METHODS = ("weights", "weights_cov", "activations")
 
 
 def configs(profile: Profile) -> list[RealConfig]:
@@ -33,7 +36,7 @@ def run(cfg: RealConfig, seq) -> dict:
     test = test_objective(data)
     options = barrier_kwargs(data)
     res = tl.barrier(A, B, test, **options)
-    out = {"plain_loss": res.value, "plain_error": res.error.value}
+    out = {"plain_loss": res.value, "plain_error": res.error.value, "test_error": test.error(A)}
     for method in METHODS:
         res = tl.barrier(A, tl.permute(B, tl.match(A, B, method, on_train).perms), test, **options)
         out[f"{method}_loss"], out[f"{method}_error"] = res.value, res.error.value
@@ -48,10 +51,15 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     for n in names:
         for kind, axis in (("loss", ax), ("error", ax2)):
             g = table.group("depth", f"{n}_{kind}")
-            axis.plot(g.x, g.value, marker="o", label=n)
+            axis.errorbar(g.x, g.value, yerr=g.sem, marker="o", capsize=2, color=METHOD_COLOURS[n],
+                          label=f"{n} (mean ± s.e.)" if n != "plain" else "no alignment (mean ± s.e.)")
             fitted[f"{n}_{kind}_by_depth"] = g.as_dict()
-    ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy)",
-           title=f"Barrier vs depth ({fitted['data']})")
+    test_error = table.group("depth", "test_error")
+    fitted["test_error_by_depth"] = test_error.as_dict()
+    ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy, nats)",
+           title=f"MLPs (width {int(table['width'][0])}) on {fitted['data']}: barrier vs depth\n"
+                 f"(endpoint test error {np.nanmin(test_error.value):.2f} to {np.nanmax(test_error.value):.2f})")
+    ax.title.set_fontsize(10)
     log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
     for axis in (ax, ax2):
@@ -63,4 +71,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("real_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "
-                        "activation matching", configs, run, summarize, order=120)
+                        "activation matching", configs, run, summarize, version=2, order=120)

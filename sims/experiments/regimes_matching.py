@@ -15,16 +15,14 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, figure, fixed_log_ticks, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, METHOD_COLOURS, FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
-from .matching import METHODS as ALL_METHODS
 from .regimes import PAPER_STEPS, QUICK_STEPS, RATES, RegimeConfig, Scheme, train_pair
 
-#: the alignment methods compared (their colours are those of ``matching``)
+#: the alignment methods compared (their colours: ``common.METHOD_COLOURS``)
 METHODS = ("weights", "activations", "refine")
-COLOURS = {method: f"C{ALL_METHODS.index(method)}" for method in METHODS}
 #: a method "matches weight matching" on a pair when its barrier is within this factor of it
 SAME_FACTOR = 1.1
 
@@ -87,10 +85,10 @@ def plot(analysis: dict, table: Table):
         entry = analysis["schemes"][scheme]
         for method in METHODS:
             med = entry[f"{method}_median_by_m"]
-            ax.plot(list(med), np.maximum(list(med.values()), BARRIER_FLOOR), "-o", ms=3, color=COLOURS[method],
+            ax.plot(list(med), np.maximum(list(med.values()), BARRIER_FLOOR), "-o", ms=3, color=METHOD_COLOURS[method],
                     label=method)
             ax.plot(part["m"], np.maximum(np.asarray(part[method], float), BARRIER_FLOOR), ".",
-                    color=COLOURS[method], alpha=0.4, ms=3)
+                    color=METHOD_COLOURS[method], alpha=0.4, ms=3)
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
                ylabel="barrier mod P (population loss)", title=f"{scheme} init, d=10, lr_rel={RATES['below']:g}")
         fixed_log_ticks(ax.xaxis, part.unique("m"))
