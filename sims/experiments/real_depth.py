@@ -13,7 +13,6 @@ from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
 
-#: the matching methods that align MLPs
 #: the matching methods compared (the learned ones are compared in ``matching``)
 METHODS = ("weights", "weights_cov", "activations")
 
