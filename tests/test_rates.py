@@ -126,3 +126,14 @@ def test_slope_difference_covers_the_true_difference():
     lo, hi = fits.clopper_pearson(covered, 200)
     assert lo <= 0.95 <= hi, covered
     assert excludes_zero >= 190
+
+
+def test_slope_difference_pairs_fits_with_unequal_numbers_of_resamples():
+    """Regression: two widths with one pair at one of them leave some resamples with a single x,
+    which loglog_slope drops; the difference then pairs the first min(len) of each (it raised)."""
+    rng = np.random.default_rng(5)
+    a = fits.loglog_slope([16.0, 64.0, 64.0], np.exp(rng.standard_normal(3)), n_boot=500, seed=0)
+    b = fits.loglog_slope(np.repeat([16.0, 64.0], 40), np.exp(rng.standard_normal(80)), n_boot=500, seed=1)
+    assert a.boot.size < b.boot.size == 500
+    diff, (lo, hi) = fits.slope_difference(a, b)
+    assert lo <= diff <= hi and np.isfinite([lo, hi]).all()

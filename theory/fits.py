@@ -48,10 +48,13 @@ def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
 
 def slope_difference(a: SlopeFit, b: SlopeFit) -> tuple[float, tuple[float, float]]:
     """a.slope - b.slope and its 95% percentile interval, for fits on independent samples: the
-    difference of their bootstrap slopes, drawn independently (equal numbers of resamples)."""
-    if a.boot.size == 0 or a.boot.size != b.boot.size:
-        raise ValueError("both fits need bootstrap slopes of equal number (loglog_slope with the same n_boot)")
-    lo, hi = np.percentile(a.boot - b.boot, [2.5, 97.5])
+    difference of their bootstrap slopes, drawn independently. A fit keeps only the resamples whose
+    x took two or more values (``loglog_slope``), so the two may hold different numbers of them:
+    the first min(len) of each are paired (independent draws either way)."""
+    n = min(a.boot.size, b.boot.size)
+    if n == 0:
+        raise ValueError("both fits need bootstrap slopes (loglog_slope with n_boot > 0)")
+    lo, hi = np.percentile(a.boot[:n] - b.boot[:n], [2.5, 97.5])
     return a.slope - b.slope, (float(lo), float(hi))
 
 

@@ -308,11 +308,18 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
             ax = axes[row, col]
             part = sel.rows(sel["d"] == d)
             widths = part.unique("m").astype(int)
+            if not len(part):  # a scheme run at fewer d (LeCun in the paper profile)
+                ax.axis("off")
+                ax.text(0.5, 0.5, f"{scheme.value}: not run at d={d} in this profile", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=9)
+                continue
             tw = widths[widths >= K]
             if tw.size:
                 pred = predictions(store, scheme, d, tw)
-                ax.errorbar(tw, pred["mean"], yerr=pred["sem"], color="k", lw=1.3, capsize=2,
-                            label=f"prediction: {pred['label']}")
+                mean, sem = np.asarray(pred["mean"]), np.asarray(pred["sem"])
+                ax.plot(tw, np.maximum(mean, 1e-8), "k-", lw=1.3, label=f"prediction: {pred['label']} (band: ±1 s.e.)")
+                ax.fill_between(tw, np.maximum(mean - sem, 1e-8), np.maximum(mean + sem, 1e-8), color="k", alpha=0.15,
+                                lw=0)
                 entry.setdefault("prediction", {})[str(d)] = {
                     "label": pred["label"], "by_m": dict(zip(map(int, tw), map(float, pred["mean"]))),
                     "sem_by_m": dict(zip(map(int, tw), map(float, pred["sem"])))}
@@ -332,11 +339,13 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
                 if "median_by_m" in summary:
                     x = np.array(list(summary["median_by_m"]), dtype=float)
                     y = np.array(list(summary["median_by_m"].values()))
-                    line, = ax.plot(x, np.maximum(y, 1e-8), "o" + style, ms=4, label=f"GD mod P, lr_rel={rate:g}")
+                    line, = ax.plot(x, np.maximum(y, 1e-8), "o" + style, ms=4,
+                                    label=f"GD mod P, lr_rel={rate:g} (median; dots: pairs)")
                     ok = cell.rows(np.isfinite(cell["weights"]) & (cell["converged"] > 0))
                     ax.plot(ok["m"], np.maximum(ok["weights"], 1e-8), ".", color=line.get_color(), alpha=0.3, ms=3)
                     yp = np.array(list(summary["plain_median_by_m"].values()))
-                    ax.plot(x, np.maximum(yp, 1e-8), ":", color=line.get_color(), label=f"GD plain, lr_rel={rate:g}")
+                    ax.plot(x, np.maximum(yp, 1e-8), ":", color=line.get_color(),
+                            label=f"GD plain, lr_rel={rate:g} (median)")
             ax.set(xscale="log", yscale="log", ylim=(1e-8, None))
             if widths.size:
                 fixed_log_ticks(ax.xaxis, widths)
