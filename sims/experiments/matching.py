@@ -104,7 +104,7 @@ def _gaps(table: Table, certified_widths) -> dict:
 
 
 def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax, ax2, ax3) = figure(3)
+    fig, (ax, ax2, ax3) = figure(3, height=5.0)
     colours = METHOD_COLOURS
     fitted: dict = {}
     same = _identical_to_earlier(table)
@@ -139,8 +139,9 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
            title="Barrier left by each method (dashed: REPAIR)")
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="wall time of match + barrier (s)", title="Cost of each method")
-    ax.legend(fontsize=6, ncol=2)
-    ax2.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ax2.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    fig.tight_layout()
     keys = ("m", "replicate", *(k for method in METHODS for k in (method, f"{method}_seconds")),
             *(f"{method}_repair" for method in REPAIRED), "certified", "certified_repair", "certified_seconds",
             "certified_repair_seconds")
