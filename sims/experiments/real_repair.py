@@ -25,7 +25,7 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, save
+from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -35,6 +35,10 @@ from .realdata import GRID, RealConfig, barrier_kwargs, data_label, dataset, pai
 PATHS = {"plain": "no alignment", "weights": "weight matching",
          "weights_repair": "+ REPAIR (BatchNorm nets: statistics recomputed)", "weights_rescale": "+ RESCALE"}
 KINDS = ("loss", "error")
+#: no alignment grey and weight matching as in every figure (``common.METHOD_COLOURS``); the two
+#: corrections in colours no other figure uses
+PATH_COLOURS = {"plain": METHOD_COLOURS["plain"], "weights": METHOD_COLOURS["weights"],
+                "weights_repair": "darkgreen", "weights_rescale": "darkred"}
 #: steps of SGD for the convolutional networks (as ``real_conv``)
 CONV_STEPS = 600
 #: the architectures: (label, config fields)
@@ -131,8 +135,8 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
                 if not v.size:
                     continue
                 x = i + offsets[j]
-                ax.plot(np.full(v.size, x), v, "o", ms=3, color=f"C{j}", alpha=0.55, mec="none")
-                ax.plot([x - 0.07, x + 0.07], [np.median(v)] * 2, color=f"C{j}", lw=2.2, label=legend)
+                ax.plot(np.full(v.size, x), v, "o", ms=3, color=PATH_COLOURS[path], alpha=0.55, mec="none")
+                ax.plot([x - 0.07, x + 0.07], [np.median(v)] * 2, color=PATH_COLOURS[path], lw=2.2, label=legend)
                 legend = None
         ticks = [f"{n}\n{pairs(c['pairs'])}\ntest error {c['test_error']:.2f}" for n, c in per_arch.items()]
         ax.set_xticks(range(len(names)), ticks, fontsize=7)
