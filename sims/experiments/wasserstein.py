@@ -73,9 +73,9 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     ax.legend(fontsize=6, loc="lower left")
     fitted["theory_rate_inside_intervals"] = f"{sum(verdicts)}/{len(verdicts)}"
     if not all(verdicts):  # say in the figure where theory and measurement disagree
-        ax.text(0.02, 0.98, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {len(verdicts) - sum(verdicts)} "
+        ax.text(0.02, 0.55, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {len(verdicts) - sum(verdicts)} "
                 f"of the {len(verdicts)}\nslope intervals (95%): GD's neurons are not i.i.d. draws of one measure",
-                transform=ax.transAxes, va="top", fontsize=7)
+                transform=ax.transAxes, va="center", fontsize=7)
     for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
         g = table.group("m", key)
         ax2.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), style, label=label)
