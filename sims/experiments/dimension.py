@@ -84,7 +84,7 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
         ax.title.set_fontsize(9)
         plain_log_ticks(ax.xaxis)
         barrier_axis(ax, ok["barrier"], REAL_BARRIER_LINEAR)
-        ax.legend(fontsize=6, loc="upper left")
+        ax.legend(fontsize=6, loc="center")
     outliers = sorted({float(b) for b, h in zip(ok["barrier"], high) if h})
     fitted["outlier_barriers"] = outliers
     if outliers:
