@@ -55,7 +55,7 @@ def test_experiments_are_found_in_their_modules_in_a_stable_order(tmp_path, monk
     assert registry.names() == ("width", "width_frozen", "lr", "lr_dynamics", "wasserstein", "trajectory", "three",
                                 "imp", "matching", "repair_width", "merge", "real_width", "real_depth", "real_lr",
                                 "real_trajectory", "real_imp", "real_conv", "real_three", "real_repair", "dimension",
-                                "regimes")
+                                "regimes", "regimes_matching")
     # a new module defining EXPERIMENT is all it takes; a module of helpers is not an experiment
     (tmp_path / "zz_toy.py").write_text("from sims.experiment import Experiment\n"
                                         "EXPERIMENT = Experiment('zz_toy', 'a toy', None, None, None, order=15)\n")
