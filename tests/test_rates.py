@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import twolayer as tl
-from sims.common import BARRIER_ZERO, GDConfig
-from sims.experiments.width import STEPS, fitted_allocation
+from sims.common import BARRIER_ZERO
+from sims.experiments.width import STEPS, STOP_TOL, WidthConfig, fitted_allocation
 from sims.registry import get
 from sims.runner import sweep
 from sims.store import Store
@@ -32,7 +32,8 @@ PEAK = ((2, 3, 4, 6, 8, 12, 16, 24), 6)
 def barriers(tmp_path_factory) -> dict:
     """(m, replicate) -> GD barrier mod P (weights matching) of the width experiment's runs for
     the tail and the peak widths: one sweep over both cores, exactly the runs of the sweep runner."""
-    configs = list(dict.fromkeys(GDConfig(k=2, d=10, m=m, steps=STEPS if m in TAIL[0] else 20_000, replicate=r)
+    configs = list(dict.fromkeys(WidthConfig(k=2, d=10, m=m, steps=STEPS if m in TAIL[0] else 20_000, tol=STOP_TOL,
+                                             replicate=r)
                                  for widths, reps in (TAIL, PEAK) for m in widths for r in range(reps)))
     store = Store(tmp_path_factory.mktemp("rates"))
     try:

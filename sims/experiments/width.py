@@ -3,9 +3,13 @@
 Two students trained by population GD from a small balanced initialisation; barriers between
 them with no permutation, with weights matching and with ``refine``; the theory curve is the
 exact barrier between pairs of sampled condensed minima (theory.width), with its 1/m asymptote.
+GD stops at loss STOP_TOL; a sample of pairs continues to the earlier protocol's PROTOCOL_TOL, and
+``stopping_rule`` checks on them that the rule leaves the barrier and its tail exponent unchanged.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +23,7 @@ from theory.width import (
     ray_probability,
     sampled_slope,
 )
+from twolayer.validation import check_positive_float
 
 from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
@@ -38,6 +43,32 @@ THEORY_PAIRS = 100
 #: to 82 000 steps for d = 10 to 100). The earlier budget of 20 000 stopped every m = 128 run
 #: short of tol (final loss up to 3.5e-8), more so the larger d.
 STEPS = 200_000
+#: the stopping rule: GD stops when a student's population loss is <= STOP_TOL. The earlier protocol
+#: trained to PROTOCOL_TOL; in a first sample (9 pairs, m = 16, 64, d = 10, 100) the barrier mod P at
+#: STOP_TOL was within 4 % of the one at PROTOCOL_TOL and took 16-30 % of the steps. The rule is checked
+#: against the protocol in every sweep: PROTOCOL_PAIRS pairs per (d, m in PROTOCOL_WIDTHS) continue from
+#: their state at STOP_TOL to PROTOCOL_TOL (GD is deterministic, so this is the protocol's run) and the
+#: JSON's ``stopping_rule`` compares the two barriers pair by pair.
+STOP_TOL = 1e-7
+PROTOCOL_TOL = 1e-9
+PROTOCOL_WIDTHS = (8, 16, 64)
+PROTOCOL_PAIRS = 10
+
+
+@dataclass(frozen=True)
+class WidthConfig(GDConfig):
+    """A ``GDConfig`` pair, and ``protocol_tol``: if set, both students continue from their state at
+    ``tol`` to this lower loss (within the same step budget) and the barrier mod P is measured again."""
+
+    protocol_tol: float | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.protocol_tol is not None:
+            check_positive_float("protocol_tol", self.protocol_tol)
+            if self.tol is None or self.protocol_tol >= self.tol:
+                raise ValueError(f"protocol_tol must be < tol (a run continues past tol to it); got "
+                                 f"protocol_tol={self.protocol_tol}, tol={self.tol}")
 
 
 #: the paper profile's pairs per (d, m) at k = 2, chosen for the tail exponent's 95% interval to be
@@ -50,34 +81,77 @@ STEPS = 200_000
 PAPER_PAIRS = {**{m: 20 for m in range(1, 13)}, 16: 720, 24: 10, 32: 20, 48: 10, 64: 240, 128: 6}
 
 
-def configs(profile: Profile) -> list[GDConfig]:
+def configs(profile: Profile) -> list[WidthConfig]:
     match profile:
         case Profile.QUICK:
             grid = [(2, d, m, r) for d in (10, 30) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64) for r in range(3)]
+            checked = {(2, 10, 16, 0), (2, 10, 64, 0)}
         case Profile.PAPER | Profile.FULL:  # full: as paper
             grid = [(2, d, m, r) for d in (10, 30, 100) for m, n in PAPER_PAIRS.items() for r in range(n)]
             grid += [(4, 10, m, r) for m in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) for r in range(10)]
             grid.sort(key=lambda c: -c[2] * c[1] ** 0.5)  # the longest runs first: no straggler at the sweep's end
+            checked = {(2, d, m, r) for d in (10, 30, 100) for m in PROTOCOL_WIDTHS for r in range(PROTOCOL_PAIRS)}
         case _:
             unknown(profile)
-    return [GDConfig(k=k, d=d, m=m, steps=STEPS, replicate=r) for k, d, m, r in grid]
+    return [WidthConfig(k=k, d=d, m=m, steps=STEPS, tol=STOP_TOL, replicate=r,
+                        protocol_tol=PROTOCOL_TOL if (k, d, m, r) in checked else None) for k, d, m, r in grid]
 
 
-def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
+def run(cfg: WidthConfig, seq: np.random.SeedSequence) -> dict:
     teacher = cfg.teacher()
+    objective = tl.Population(teacher)
     runs = cfg.students(seq, 2)
     A, B = runs[0].net, runs[1].net
     out = {
         "loss_A": runs[0].final_loss, "loss_B": runs[1].final_loss,
         "diverged": runs[0].diverged or runs[1].diverged,
-        "plain": tl.barrier(A, B, tl.Population(teacher)).value,
-        "weights": tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method="weights").value,
+        "plain": tl.barrier(A, B, objective).value,
+        "weights": tl.barrier_modulo_permutation(A, B, objective, method="weights").value,
         "neff": 0.5 * (tl.sparsity(A).effective_neurons + tl.sparsity(B).effective_neurons),
         "inactive": 0.5 * sum(tl.sparsity(s, teacher).dead for s in (A, B)) / cfg.m,
         "converged": runs[0].converged and runs[1].converged,
+        "steps_run": float(max(r.steps for r in runs)),
     }
-    out["refine"] = (tl.barrier_modulo_permutation(A, B, tl.Population(teacher), method="refine").value
+    out["refine"] = (tl.barrier_modulo_permutation(A, B, objective, method="refine").value
                      if cfg.m <= REFINE_MAX_WIDTH else np.nan)
+    out |= {"weights_protocol": np.nan, "steps_protocol": np.nan}
+    if cfg.protocol_tol is not None and out["converged"] and all(r.steps < cfg.steps for r in runs):
+        longer = [tl.train(r.net, objective, "gd", lr=cfg.lr, steps=cfg.steps - r.steps, tol=cfg.protocol_tol)
+                  for r in runs]
+        if all(r.converged for r in longer):
+            out["weights_protocol"] = tl.barrier_modulo_permutation(longer[0].net, longer[1].net, objective,
+                                                                    method="weights").value
+            out["steps_protocol"] = float(max(r.steps + s.steps for r, s in zip(runs, longer)))
+    return out
+
+
+def stopping_rule(table: Table) -> dict:
+    """The stopping rule against the protocol, pair by pair, on the pairs that continued to the
+    protocol's loss: the ratio rho = B_stop / B_protocol of their barriers mod P (median, 5 % and 95 %
+    quantiles, the fraction within 10 % of 1), the fraction of the protocol's steps the rule took, and,
+    over the tail (m >= 8k), the slope of log rho on log m with its 95 % bootstrap interval: since
+    log B_stop = log B_protocol + log rho, it is the change the rule makes to the tail exponent on the
+    same pairs (per d, and pooled)."""
+    ok = table.rows(np.isfinite(table["weights_protocol"]) & (table["weights_protocol"] > BARRIER_ZERO)
+                    & (table["weights"] > BARRIER_ZERO))
+    if not len(ok):
+        return {"pairs": 0}
+    ratio = ok["weights"] / ok["weights_protocol"]
+    out = {"stop_tol": STOP_TOL, "protocol_tol": PROTOCOL_TOL, "pairs": int(len(ok)),
+           "ratio_median": float(np.median(ratio)),
+           "ratio_q05_q95": [float(np.quantile(ratio, 0.05)), float(np.quantile(ratio, 0.95))],
+           "within_10pc": float(np.mean(np.abs(ratio - 1) <= 0.1)),
+           "step_fraction_median": float(np.median(ok["steps_run"] / ok["steps_protocol"]))}
+    tail = ok["m"] >= 8 * ok["k"]
+    if np.unique(ok["m"][tail]).size >= 2:
+        fit = fits.loglog_slope(ok["m"][tail], ratio[tail], seed=0)
+        out |= {"exponent_shift": fit.slope, "exponent_shift_ci95": fit.ci, "exponent_shift_pairs": fit.n,
+                "exponent_shift_by_d": {}}
+        for d in np.unique(ok["d"][tail]):
+            on = tail & (ok["d"] == d)
+            if np.unique(ok["m"][on]).size >= 2:
+                fit_d = fits.loglog_slope(ok["m"][on], ratio[on], seed=0)
+                out["exponent_shift_by_d"][int(d)] = {"shift": fit_d.slope, "ci95": fit_d.ci, "pairs": fit_d.n}
     return out
 
 
@@ -206,7 +280,7 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     fig, axes = figure(len(by_k) + 2)
     ax2, tail_ax = axes[-1], axes[-2]
     columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
-                         "loss_B"))
+                         "loss_B", "weights_protocol"))
     fitted: dict = {}
     markers = {10: "o", 30: "s", 100: "^"}
     for ax, (k, sel) in zip(axes, by_k.items()):
@@ -274,6 +348,8 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
                       "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
         entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(tw, gd_mean),
                   "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
+        if k == min(by_k):
+            entry["stopping_rule"] = stopping_rule(sel)
         fitted[f"k={k}"] = entry
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
                ylabel="loss barrier (population, sup over t)", title=f"Barrier mod P vs width, k={k}")
@@ -288,4 +364,4 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
 
 
 EXPERIMENT = Experiment("width", "barrier plain and mod P vs student width m; theory curve and 1/m asymptote",
-                        configs, run, summarize, version=3, order=10)
+                        configs, run, summarize, version=4, order=10)
