@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import twolayer as tl
-from sims.experiments.width import PROTOCOL_TOL, STOP_TOL, WidthConfig, run, stopping_rule
+from sims.experiments.width import PROTOCOL_TOL, PROTOCOL_WIDTHS, STOP_TOL, WidthConfig, configs, run, stopping_rule
+from sims.profile import Profile
 from sims.table import Table
 from twolayer.random import child
 
@@ -62,3 +63,15 @@ def test_stopping_rule_without_checked_pairs_says_so():
 def test_protocol_tol_must_lie_below_tol(tol, protocol_tol):
     with pytest.raises(ValueError, match="protocol_tol"):
         WidthConfig(tol=tol, protocol_tol=protocol_tol)
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_every_profile_stops_by_the_rule_above_k_and_checks_it(profile):
+    """m <= k (the exact zero) trains to the protocol's loss, every wider pair stops at STOP_TOL, and
+    the checked pairs (continued to the protocol) sit at widths above k."""
+    cfgs = configs(profile)
+    assert all(c.tol == (PROTOCOL_TOL if c.m <= c.k else STOP_TOL) for c in cfgs)
+    checked = [c for c in cfgs if c.protocol_tol is not None]
+    assert checked and all(c.m > c.k and c.protocol_tol == PROTOCOL_TOL for c in checked)
+    if profile is not Profile.QUICK:
+        assert {c.m for c in checked} == set(PROTOCOL_WIDTHS)
