@@ -33,10 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels.enumeration import grid_maxima
-from .barriers import BarrierKind, _grid, barrier
+from .barriers import BarrierKind, barrier
 from .losses import population_loss
 from .model import Student
 from .objective import Population
+from .path_barrier import grid as path_grid
 from .permutation import check_compatible, permute
 from .reference import arccos_kernel
 from .repair import Repair, check_repair
@@ -154,7 +155,7 @@ def certified_barrier(A: Student, B: Student, objective: Population, kind: Barri
         raise ValueError(f"A.m must be <= {MAX_ENUMERATION_WIDTH} to enumerate all m! permutations; got {A.m}")
     kind = check_enum("kind", kind, BarrierKind)
     repair = check_repair(repair)
-    grid = np.array([0.5]) if kind is BarrierKind.MIDPOINT else _grid(ts)
+    grid = np.array([0.5]) if kind is BarrierKind.MIDPOINT else path_grid(ts)
     teacher = objective.teacher
     loss_A, loss_B = population_loss(A, teacher), population_loss(B, teacher)
     U, Q, const = path_terms(A, B, teacher, grid, repair is not Repair.NONE)

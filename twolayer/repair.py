@@ -34,6 +34,7 @@ Activations for Interpolation Repair. ICLR 2023. arXiv:2211.08403.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from enum import Enum
 
@@ -101,10 +102,9 @@ def unit_moments(W: np.ndarray, law: InputLaw | str = "gaussian") -> dict[str, n
             "post_sd": norms * np.sqrt(second / 2 - (first / 2) ** 2)}
 
 
-def _exact_student(A: Student, B: Student, t: float) -> Student:
-    """theta(t) with each neuron scaled to norm t |w^A_i| + (1 - t) |w^B_i| (module docstring)."""
-    mid = interpolate(A, B, t)
-    goal = t * np.linalg.norm(A.W, axis=1) + (1 - t) * np.linalg.norm(B.W, axis=1)
+def _exact_student(mid: Student, norms_A: np.ndarray, norms_B: np.ndarray, t: float) -> Student:
+    """theta(t) = ``mid`` with each neuron scaled to norm t |w^A_i| + (1 - t) |w^B_i| (module docstring)."""
+    goal = t * norms_A + (1 - t) * norms_B
     now = np.linalg.norm(mid.W, axis=1)
     scale = np.divide(goal, now, out=np.ones_like(now), where=now > 0)
     return mid.with_params(mid.a, mid.W * scale[:, None])
@@ -115,16 +115,15 @@ def _statistics(net, X: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {name: (Z.mean(0), Z.std(0)) for name, Z in net.pre_activations(X).items()}
 
 
-def _data_path(A, B, X: np.ndarray, mode: Repair) -> Callable[[float], object]:
-    """t -> theta(t) repaired layer by layer on the inputs X (module docstring)."""
-    if A.has_batch_norm:
-        raise ValueError("repair applies to networks without BatchNorm; for BatchNorm networks recompute_bn "
-                         "(on by default) resets the statistics along the path")
-    stats_A, stats_B = _statistics(A, X), _statistics(B, X)
+def _data_path(plain: Callable[[float], object], names, stats_A: dict, stats_B: dict, X: np.ndarray,
+               mode: Repair) -> Callable[[float], object]:
+    """t -> ``plain(t)`` repaired layer by layer (the units ``names``, in order) on the inputs X
+    towards the interpolation of the endpoints' unit statistics ``stats_A``, ``stats_B`` (module
+    docstring)."""
 
     def path(t: float):
-        net = interpolate(A, B, t)
-        for name in A.permutation_spec().names:
+        net = plain(t)
+        for name in names:
             mean, sd = _statistics(net, X)[name]
             goal_mean = t * stats_A[name][0] + (1 - t) * stats_B[name][0]
             goal_sd = t * stats_A[name][1] + (1 - t) * stats_B[name][1]
@@ -170,12 +169,17 @@ def repaired_path(A, B, objective: Objective, repair: Repair | str,
     """
     mode = check_repair(repair)
     check_compatible(A, B)
+    plain = functools.partial(interpolate, A, B)
     if mode is Repair.NONE:
-        return lambda t: interpolate(A, B, t)
+        return plain
     if isinstance(objective, Population) and inputs is None:
-        return lambda t: _exact_student(A, B, t)
+        norms_A, norms_B = np.linalg.norm(A.W, axis=1), np.linalg.norm(B.W, axis=1)
+        return lambda t: _exact_student(plain(t), norms_A, norms_B, t)
+    if A.has_batch_norm:
+        raise ValueError("repair applies to networks without BatchNorm; for BatchNorm networks recompute_bn "
+                         "(on by default) resets the statistics along the path")
     X = check_array("repair inputs", objective.inputs(A.in_features) if inputs is None else inputs, 2)
-    return _data_path(A, B, X, mode)
+    return _data_path(plain, A.permutation_spec().names, _statistics(A, X), _statistics(B, X), X, mode)
 
 
 def repaired_interpolate(A, B, t: float, objective: Objective, repair: Repair | str = Repair.REPAIR,
