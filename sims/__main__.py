@@ -24,13 +24,14 @@ from pathlib import Path  # noqa: E402
 
 from twolayer._resources import usable_cores  # noqa: E402
 from twolayer.data import DATA_ENV, load_dataset  # noqa: E402
+from twolayer.validation import check_enum  # noqa: E402
 
 from .common import FigureDir, RunContext, apply_overrides, config_help  # noqa: E402
 from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # noqa: E402
 from .profile import Profile  # noqa: E402
 from .registry import get, names  # noqa: E402
 from .report import write_report  # noqa: E402
-from .runner import EXECUTORS, code_version, summary_table, sweep  # noqa: E402
+from .runner import Executor, code_version, summary_table, sweep  # noqa: E402
 from .store import Store  # noqa: E402
 from .table import Table  # noqa: E402
 
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                             + ", ".join(f"{p.value} {p.seed}" for p in Profile) + ")")
         q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field for every run (each key once; see run NAME --help)")
-        q.add_argument("--executor", default="local", help=f"one of {', '.join(EXECUTORS)}")
+        q.add_argument("--executor", default="local", help=f"one of {', '.join(e.value for e in Executor)}")
         q.add_argument("--scheduler", default=None, help="dask scheduler address (with --executor dask)")
         q.add_argument("--data", default=None,
                        help=f"real data set: 'mnist1d' (generated offline), 'digits', or a folder of MNIST IDX "
@@ -149,8 +150,7 @@ def _run(names, args) -> int:
     if args.jobs > cores:
         print(f"warning: --jobs {args.jobs} exceeds the {cores} usable cores; running {cores} jobs", file=sys.stderr)
         args.jobs = cores
-    if args.executor not in EXECUTORS:
-        raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}; got {args.executor!r}")
+    args.executor = check_enum("--executor", args.executor, Executor)
     if args.seed is None:
         args.seed = profile.seed
     if not 0 <= args.seed < 2**63:

@@ -27,6 +27,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,26 @@ from tqdm.auto import tqdm
 
 from twolayer._resources import memory_note, usable_cores
 from twolayer.random import named_child
+from twolayer.validation import check_enum
 
 from .experiment import Experiment, config_dict
 from .store import Claim, Store
 
-EXECUTORS = ("local", "dask")
+
+class Executor(Enum):
+    """Where a sweep's runs execute: processes on this machine (``--jobs``), or a dask cluster."""
+
+    LOCAL = "local"
+    DASK = "dask"
+
+    def start(self, experiment_name: str, seed: int, jobs: int, store: Store, scheduler: str | None):
+        """The pool that runs the sweep's configs: dask's client, this process (jobs <= 1), or
+        ``jobs`` worker processes."""
+        if self is Executor.DASK:
+            return _Dask(experiment_name, seed, scheduler)
+        if jobs <= 1:
+            return _Inline(experiment_name, seed, store)
+        return _Pool(experiment_name, seed, jobs)
 
 
 @dataclass
@@ -124,15 +140,14 @@ def _thread_env(jobs: int) -> dict[str, str]:
 
 
 def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: int = 0,
-          jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+          jobs: int = 1, executor: Executor | str = Executor.LOCAL, scheduler: str | None = None,
           progress: bool = True, overrides: dict | None = None) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
     """Run every config not already in the store; return the summary and all results.
 
     ``done`` counts the runs computed here, ``skipped`` those loaded from the store (finished
     earlier, or by another sweep on the same store while this one ran); ``summary.keys`` are the
     results' run keys."""
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {EXECUTORS}; got {executor!r}")
+    executor = check_enum("executor", executor, Executor)
     t0 = time.time()
     summary = SweepSummary(experiment.name, len(configs))
     keys = [run_key(experiment, cfg, seed) for cfg in configs]
@@ -204,12 +219,7 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
             bar.update(1)
         return found
 
-    if executor == "dask":
-        runner = _Dask(experiment.name, seed, scheduler)
-    elif jobs <= 1:
-        runner = _Inline(experiment.name, seed, store)
-    else:
-        runner = _Pool(experiment.name, seed, jobs)
+    runner = executor.start(experiment.name, seed, jobs, store, scheduler)
     cancel = True
     try:
         while todo:
