@@ -89,3 +89,73 @@ def test_wasserstein_analysis_sees_a_bound_below_the_barrier():
     got = analyse(_wasserstein_table(0.5))
     assert got["bound_holds"] is False
     assert got["median_bound_over_barrier"] == pytest.approx(0.5)
+
+
+def _clopper_pearson(successes: int, n: int) -> tuple[float, float]:
+    """The exact binomial interval from its Beta quantiles (0 and 1 at the ends)."""
+    low = stats.beta.ppf(0.025, successes, n - successes + 1) if successes else 0.0
+    high = stats.beta.ppf(0.975, successes + 1, n - successes) if successes < n else 1.0
+    return low, high
+
+
+def _frozen_table() -> Table:
+    """Frozen outputs, M = 2 at m / M = 0.5, 1, 2, 4 (two pairs each; one pair at m = M not at a
+    global minimum) and M = 4 at m = M; trained outputs, M = 2 at m = 2, 4 (one pair each)."""
+    rows = [(False, 2, 1, 0.5, 0.0), (False, 2, 1, 0.5, 0.0), (False, 2, 2, 0.0, 0.0), (False, 2, 2, 4.0, 1e-3),
+            (False, 2, 4, 3.0, 0.0), (False, 2, 4, 3.0, 0.0), (False, 2, 8, 0.0, 0.0), (False, 2, 8, 2.0, 0.0),
+            (False, 4, 4, 0.0, 0.0), (False, 4, 4, 1e-16, 0.0), (True, 2, 2, 1e-20, 0.0), (True, 2, 4, 0.1, 0.0)]
+    return Table.from_rows([{"k": k, "d": 16, "m": m, "train_output": trained, "replicate": 0, "weights": b,
+                             "plain": 1.0, "loss_A": 1e-9, "loss_B": loss} for trained, k, m, b, loss in rows])
+
+
+#: the sampled-minima theory handed to the analysis, per cell, over its widths m >= M
+FROZEN_THEORY = {"M=2, frozen": {"mean": np.array([0.1, 0.2, 0.05]), "zero": np.array([0.5, 0.25, 0.3])},
+                 "M=4, frozen": {"mean": np.array([0.3]), "zero": np.array([0.9])},
+                 "M=2, trained": {"mean": np.array([0.4, 0.5]), "zero": np.array([0.0, 0.1])}}
+
+
+def test_width_frozen_asks_the_theory_for_the_widths_it_covers():
+    """One sampled-minima curve per cell, over the widths m >= M of the cell, in its mode."""
+    from sims.experiments.width_frozen import sampled_theory
+
+    asked = []
+
+    class Store:
+        def cached(self, name, params, compute):
+            asked.append((params["k"], params["inputs"], params["widths"], params["train_output"]))
+            return {"mean": np.zeros(len(params["widths"])), "zero": np.zeros(len(params["widths"]))}
+
+    got = sampled_theory(_frozen_table(), Store())
+    assert list(got) == ["M=2, frozen", "M=4, frozen", "M=2, trained"]
+    assert asked == [(2, "Sphere", [2, 4, 8], False), (4, "Sphere", [4], False), (2, "Sphere", [2, 4], True)]
+
+
+def test_width_frozen_analysis_on_a_synthetic_table():
+    """Means, fractions and exact zeros per m / M computed by hand; the dip and the parabola's vertex
+    through (log 1, 2), (log 2, 3), (log 4, 1): y = 2 + 2.5 u - 1.5 u^2 in u = log2(m / M), top at
+    u = 5/6; zeros at m = M summed over M per mode."""
+    from sims.experiments.width_frozen import analyse, plot
+
+    table = _frozen_table()
+    got = analyse(table, FROZEN_THEORY)
+    frozen = got["M=2, frozen"]
+    assert frozen["barrier_by_ratio"] == pytest.approx({0.5: 0.5, 1.0: 2.0, 2.0: 3.0, 4.0: 1.0})
+    assert frozen["global_minimum_fraction_by_ratio"] == pytest.approx({0.5: 1.0, 1.0: 0.5, 2.0: 1.0, 4.0: 1.0})
+    assert frozen["barrier_global_pairs_by_ratio"] == pytest.approx({0.5: 0.5, 1.0: 0.0, 2.0: 3.0, 4.0: 1.0})
+    assert frozen["zero_fraction_by_ratio"] == pytest.approx({0.5: 0.0, 1.0: 0.5, 2.0: 0.0, 4.0: 0.5})
+    assert frozen["theory_by_ratio"] == pytest.approx({1.0: 0.1, 2.0: 0.2, 4.0: 0.05})
+    assert frozen["dip_ratio"] == 4.0
+    assert frozen["peak_ratio"] == pytest.approx(2 ** (5 / 6))
+    assert frozen["zeros_global_pairs_by_ratio"] == {0.5: "0/2", 1.0: "1/1", 2.0: "0/2", 4.0: "1/2"}
+    assert frozen["zeros_global_ci95_by_ratio"][4.0] == pytest.approx(_clopper_pearson(1, 2))
+    assert frozen["zeros_global_ci95_by_ratio"][1.0] == pytest.approx(_clopper_pearson(1, 1))
+    assert frozen["theory_zero_fraction_by_ratio"] == pytest.approx({1.0: 0.5, 2.0: 0.25, 4.0: 0.3})
+    assert frozen["theory_zero_ci95_by_ratio"][2.0] == pytest.approx(_clopper_pearson(25, 100))
+    assert got["M=4, frozen"]["peak_ratio"] == 1.0 and got["M=4, frozen"]["zeros_global_pairs_by_ratio"] == {1.0: "2/2"}
+    assert got["M=2, trained"]["zero_fraction_by_ratio"] == pytest.approx({1.0: 1.0, 2.0: 0.0})
+    summed = got["frozen: zero barrier at m = M, all M"]
+    assert summed == {"pairs": "3/4", "ci95": pytest.approx(_clopper_pearson(3, 4))}
+    assert got["trained: zero barrier at m = M, all M"]["pairs"] == "1/1"
+    zero_rates = plot(got, table).axes[3].lines[0]  # GD's rate of exact zeros, M = 2, frozen
+    np.testing.assert_allclose(zero_rates.get_xdata(), [0.5, 1.0, 2.0, 4.0])
+    np.testing.assert_allclose(zero_rates.get_ydata(), [0.0, 1.0, 0.0, 0.5])
