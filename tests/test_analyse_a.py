@@ -6,6 +6,7 @@ import pytest
 from scipy import stats
 
 from sims.table import Table
+from theory import fits
 
 
 def test_dimension_analysis_on_a_synthetic_table():
@@ -159,3 +160,114 @@ def test_width_frozen_analysis_on_a_synthetic_table():
     zero_rates = plot(got, table).axes[3].lines[0]  # GD's rate of exact zeros, M = 2, frozen
     np.testing.assert_allclose(zero_rates.get_xdata(), [0.5, 1.0, 2.0, 4.0])
     np.testing.assert_allclose(zero_rates.get_ydata(), [0.0, 1.0, 0.0, 0.5])
+
+
+#: the width table's tail: B = m^-1.3 times a level e^(+-0.1) per d and e^(+-0.05) per replicate
+TAIL_SLOPE, D_LEVEL, REPLICATE_LEVEL = -1.3, {10: 0.1, 30: -0.1}, (0.05, -0.05)
+#: the mean of the tail's four level factors at each m
+TAIL_MEAN_FACTOR = np.mean(np.exp([0.15, 0.05, -0.05, -0.15]))
+
+
+def _width_table() -> Table:
+    """k = 2: d = 10, 30, m = 2 ... 64, two pairs each; B = 0 or 1e-3 at m = k, the tail's mean at
+    m = 16 (v) at m = 4 and 2 v at m = 8, the tail power law at m >= 16; inactive fraction r = 0.25 and
+    effective neurons k (n alpha + 1) / (alpha + 1) with alpha = 2, n = m (1 - r) / k; one pair not
+    converged; the two pairs at d = 10, m = 16 checked against the protocol (B_stop / B_protocol = 1.02).
+    k = 4: d = 10, m = 4, 8, two pairs each (no tail)."""
+    v = 16.0 ** TAIL_SLOPE * TAIL_MEAN_FACTOR
+    rows = []
+    for d in (10, 30):
+        for m in (2, 4, 8, 16, 32, 64):
+            for rep in (0, 1):
+                weights = {2: (0.0, 1e-3)[rep], 4: v, 8: 2 * v}.get(m, m ** TAIL_SLOPE
+                                                                   * np.exp(D_LEVEL[d] + REPLICATE_LEVEL[rep]))
+                n = m * 0.75 / 2
+                rows.append({"k": 2, "d": d, "m": m, "replicate": rep, "weights": weights,
+                             "neff": 2 * (2 * n + 1) / 3, "inactive": 0.25,
+                             "converged": not (d == 30 and m == 64 and rep == 1),
+                             "weights_protocol": weights / 1.02 if (d, m) == (10, 16) else np.nan})
+    rows += [{"k": 4, "d": 10, "m": m, "replicate": rep, "weights": b, "neff": 3.0, "inactive": 0.1,
+              "converged": True, "weights_protocol": np.nan}
+             for m, pair in ((4, (0.0, 0.01)), (8, (0.02, 0.02))) for rep, b in enumerate(pair)]
+    common = {"plain": 0.1, "refine": 1e-4, "loss_A": 1e-8, "loss_B": 2e-8, "steps_run": 100.0, "steps_protocol": 400.0}
+    return Table.from_rows([common | row for row in rows])
+
+
+def _sampler_fit(slope: float) -> fits.SlopeFit:
+    return fits.SlopeFit(slope, np.nan, (slope - 0.1, slope + 0.1), 12, np.full(100, slope))
+
+
+#: the theory handed to the width analysis (as ``width.sampled_theory`` returns it)
+WIDTH_THEORY = {
+    2: {"curve": {"mean": np.array([0.0, 0.1, 0.3, 0.1, 0.05, 0.02]), "sem": np.zeros(6),
+                  "numerical": np.array([0.0, 0.0, 0.5, 0.0, 0.0, 0.0]), "exact": np.array([0.0, 0.1])},
+        "fitted_curve": {"mean": np.array([0.0, 0.2, 0.2, 0.1, 0.04, 0.01]), "sem": np.zeros(6)},
+        "slopes": {"theory": _sampler_fit(-1.0), "fitted_theory": _sampler_fit(-1.2)}},
+    4: {"curve": {"mean": np.array([0.0, 0.2]), "sem": np.zeros(2), "numerical": np.zeros(2),
+                  "exact": np.array([0.0])}}}
+
+
+def test_width_asks_the_theory_for_its_widths_and_gd_s_fitted_sampler():
+    """Per k, the sampled-minima curve over m >= k; with a tail, the curve of the sampler fitted to GD
+    (r = 0.25, alpha = 2 by construction) and both samplers' slopes on the tail's widths and counts."""
+    from sims.experiments.width import sampled_theory
+
+    asked = []
+
+    class Store:
+        def cached(self, name, params, compute):
+            asked.append((name, params))
+            if name.endswith("tail slope"):
+                return {"slope": np.array(-1.0), "ci": np.array([-1.1, -0.9]), "n": np.array(12),
+                        "boot": np.full(10, -1.0)}
+            return {"mean": np.zeros(len(params["widths"]))}
+
+    got = sampled_theory(_width_table(), Store())
+    assert set(got) == {2, 4} and set(got[2]) == {"curve", "fitted_curve", "slopes"} and set(got[4]) == {"curve"}
+    (curve, k2), (fitted, k2_fitted), (slope, k2_slope), (fitted_slope, k2_fitted_slope), (_, k4) = asked
+    assert curve == "width: sampled minima" and (k2["k"], k2["d"], k2["widths"]) == (2, 10, [2, 4, 8, 16, 32, 64])
+    assert fitted == "sampled minima" and k2_fitted["widths"] == k2["widths"]
+    assert (k2_fitted["allocation"], k2_fitted["split"]) == ("sparse", "dirichlet")
+    assert k2_fitted["r"] == pytest.approx(0.25) and k2_fitted["alpha"] == pytest.approx(2.0)
+    assert slope == fitted_slope == "sampled minima: tail slope"
+    assert (k2_slope["widths"], k2_slope["pairs"]) == ([16, 32, 64], [4, 4, 4]) and "alpha" not in k2_slope
+    assert k2_fitted_slope["alpha"] == pytest.approx(2.0)
+    assert (k4["k"], k4["widths"]) == (4, [4, 8])
+
+
+def test_width_analysis_on_a_synthetic_table():
+    """GD's means per m, the tail's slope (-1.3 at every d and pooled), each d's level e^(+-0.1), the
+    fitted sampler (0.25, 2), the slope differences to the samplers, the zeros at m = k, the peaks
+    (parabolas symmetric in log m about m = 8) and dips, and the stopping rule at the smallest k only."""
+    from sims.experiments.width import analyse, plot
+
+    table = _width_table()
+    got = analyse(table, WIDTH_THEORY)
+    k2 = got["k=2"]
+    v = 16.0 ** TAIL_SLOPE * TAIL_MEAN_FACTOR
+    assert k2["gd_by_m"] == pytest.approx({2: 5e-4, 4: v, 8: 2 * v, 16: v, 32: 32.0 ** TAIL_SLOPE * TAIL_MEAN_FACTOR,
+                                           64: 64.0 ** TAIL_SLOPE * TAIL_MEAN_FACTOR})
+    assert k2["theory_by_m"] == pytest.approx({2: 0.0, 4: 0.1, 8: 0.3, 16: 0.1, 32: 0.05, 64: 0.02})
+    assert k2["theory_numerical_fraction_by_m"][8] == 0.5
+    assert k2["fitted_theory_by_m"][4] == pytest.approx(0.2)
+    assert (k2["fitted_r"], k2["fitted_alpha"]) == (pytest.approx(0.25), pytest.approx(2.0))
+    assert k2["gd_slope"] == pytest.approx(TAIL_SLOPE) and k2["tail_points"] == 12
+    assert k2["gd_slope_ci95"][0] < TAIL_SLOPE < k2["gd_slope_ci95"][1]
+    assert k2["gd_slope_by_d"] == {10: pytest.approx(TAIL_SLOPE), 30: pytest.approx(TAIL_SLOPE)}
+    assert k2["level_factor_by_d"] == {10: pytest.approx(np.exp(0.1)), 30: pytest.approx(np.exp(-0.1))}
+    assert k2["theory_slope"] == -1.0 and k2["fitted_theory_slope_ci95"] == pytest.approx((-1.3, -1.1))
+    assert k2["gd_minus_theory_slope"] == pytest.approx(TAIL_SLOPE + 1.0)
+    assert k2["gd_minus_fitted_theory_slope"] == pytest.approx(TAIL_SLOPE + 1.2)
+    assert k2["converged_fraction"] == pytest.approx(23 / 24)
+    assert k2["zero_at_m_eq_k"] == "2/4" and k2["zero_at_m_eq_k_ci95"] == pytest.approx(_clopper_pearson(2, 4))
+    assert k2["gd_peak_m"] == pytest.approx(8.0) and k2["gd_dip_m"] == 2.0
+    assert k2["theory_peak_m"] == pytest.approx(8.0) and k2["theory_dip_m"] == 2.0
+    assert k2["stopping_rule"]["pairs"] == 2 and k2["stopping_rule"]["ratio_median"] == pytest.approx(1.02)
+    k4 = got["k=4"]
+    assert "gd_slope" not in k4 and "fitted_r" not in k4 and "stopping_rule" not in k4
+    assert k4["gd_by_m"] == pytest.approx({4: 0.005, 8: 0.02}) and k4["zero_at_m_eq_k"] == "1/2"
+    assert k4["gd_peak_m"] == 8.0 and k4["theory_peak_m"] == 8.0
+    fig = plot(got, table, WIDTH_THEORY)
+    tail_labels = [text.get_text() for text in fig.axes[2].get_legend().get_texts()]
+    ci = k2["gd_slope_ci95"]
+    assert f"fit of log B: slope {TAIL_SLOPE:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" in tail_labels
