@@ -315,6 +315,7 @@ def sampled_theory(table: Table, store) -> dict[int, dict]:
 
 
 def _by_width(widths: np.ndarray, values) -> dict[int, float]:
+    """{m: value} with plain Python numbers, for JSON."""
     return dict(zip(map(int, widths), map(float, values)))
 
 

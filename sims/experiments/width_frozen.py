@@ -111,8 +111,14 @@ def _theory_widths(sel: Table, M: int) -> np.ndarray:
     return widths[widths >= M]
 
 
+def _mode(trained: bool) -> str:
+    """The word for outputs trained or frozen in the JSON's keys."""
+    return "trained" if trained else "frozen"
+
+
 def _cell_name(trained: bool, M: int) -> str:
-    return f"M={M}, {'trained' if trained else 'frozen'}"
+    """The JSON key of a cell (mode, M)."""
+    return f"M={M}, {_mode(trained)}"
 
 
 def sampled_theory(table: Table, store) -> dict[str, dict[str, np.ndarray]]:
@@ -155,9 +161,8 @@ def analyse(table: Table, theory: dict[str, dict[str, np.ndarray]]) -> dict:
     for trained, counts in zeros.items():
         if counts:
             zero, n = (int(v) for v in np.sum(counts, axis=0))
-            mode = "trained" if trained else "frozen"
-            out[f"{mode}: zero barrier at m = M, all M"] = {"pairs": f"{zero}/{n}",
-                                                             "ci95": fits.clopper_pearson(zero, n)}
+            out[f"{_mode(trained)}: zero barrier at m = M, all M"] = {"pairs": f"{zero}/{n}",
+                                                                     "ci95": fits.clopper_pearson(zero, n)}
     return out
 
 
