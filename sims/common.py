@@ -286,12 +286,23 @@ def plain_log_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def cap_outliers(ax, x, y, factor: float = 20.0, **style) -> np.ndarray:
-    """Plot (x, y), drawing points above ``factor`` times the median as triangles at 3 times the
-    largest other value, so one outlier does not rescale the axis; returns the outlier mask (the
-    caller states the outliers' values)."""
+#: a value above this many times the median of its sample is an outlier (``outliers``)
+OUTLIER_FACTOR = 20.0
+
+
+def outliers(y, factor: float = OUTLIER_FACTOR) -> np.ndarray:
+    """The mask y_i > factor * median(y) (NaN left out of the median): the values drawn capped by
+    ``cap_outliers``."""
+    y = np.asarray(y, dtype=float)
+    return y > factor * np.nanmedian(y)
+
+
+def cap_outliers(ax, x, y, factor: float = OUTLIER_FACTOR, **style) -> np.ndarray:
+    """Plot (x, y), drawing ``outliers`` (points above ``factor`` times the median) as triangles at 3
+    times the largest other value, so one outlier does not rescale the axis; returns the outlier
+    mask (the caller states the outliers' values)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    high = y > factor * np.nanmedian(y)
+    high = outliers(y, factor)
     top = np.nanmax(y[~high]) * 3 if (~high).any() else np.nanmax(y)
     ax.plot(x[~high], y[~high], "o", **style)
     if high.any():

@@ -8,7 +8,17 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, cap_outliers, figure, plain_log_ticks, save
+from ..common import (
+    OUTLIER_FACTOR,
+    REAL_BARRIER_LINEAR,
+    FigureDir,
+    barrier_axis,
+    cap_outliers,
+    figure,
+    outliers,
+    plain_log_ticks,
+    save,
+)
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
@@ -55,44 +65,65 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    """One panel per view of the dimension (weights, weights_cov, activations), the layers as two
-    colours, each with its Spearman rank correlation to the barrier (average ranks for ties:
-    ``scipy.stats.spearmanr``) and the test of no correlation's p-value."""
+def _finished(table: Table) -> Table:
+    """The pairs whose training did not diverge (the ones analysed and drawn)."""
+    return table.rows(table["diverged"] == 0)
+
+
+def analyse(table: Table, data: str) -> dict:
+    """Per view v of the dimension (``VIEWS``) and hidden layer l, over the pairs that did not
+    diverge: Spearman's rank correlation rho between the layer's participation-ratio dimension and
+    the barrier mod P (the Pearson correlation of their ranks, average ranks for ties:
+    ``scipy.stats.spearmanr``) and the p-value of the test of rho = 0 (with at least 3 pairs);
+    and the outlier barriers, B > ``common.OUTLIER_FACTOR`` * median(B) (sorted, distinct).
+    ``data`` names the data set (``realdata.data_label``). Pure: no drawing, no files."""
     from scipy.stats import spearmanr
 
-    fig, axes = figure(len(VIEWS), width=3.6, height=3.4)
-    ok = table.rows(table["diverged"] == 0)
-    columns = ok.csv(("lr", "barrier"))
-    fitted = {"data": data_label(table)}
-    layers = ok["dim_weights"][0].size
-    high = np.zeros(len(ok), dtype=bool)
-    for ax, v in zip(axes, VIEWS):
-        dims_by_layer = ok.stack(f"dim_{v}")
-        for layer in range(layers):
-            dims = dims_by_layer[:, layer]
-            columns[f"dim_{v}_layer{layer + 1}"] = dims.tolist()
-            label = f"layer {layer + 1}"
-            if len(ok) >= 3:
+    ok = _finished(table)
+    out: dict = {"data": data}
+    if len(ok) >= 3:
+        for v in VIEWS:
+            for layer, dims in enumerate(ok.stack(f"dim_{v}").T, start=1):
                 rho, p = spearmanr(dims, ok["barrier"])
-                fitted[f"spearman_{v}_layer{layer + 1}"] = float(rho)
-                fitted[f"spearman_p_{v}_layer{layer + 1}"] = float(p)
+                out[f"spearman_{v}_layer{layer}"] = float(rho)
+                out[f"spearman_p_{v}_layer{layer}"] = float(p)
+    barrier = np.asarray(ok["barrier"], dtype=float)
+    out["outlier_barriers"] = sorted({float(b) for b in barrier[outliers(barrier)]})
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """One panel per view of the dimension, the layers as two colours, each labelled with its
+    Spearman correlation to the barrier; outlier barriers drawn capped at the top."""
+    ok = _finished(table)
+    fig, axes = figure(len(VIEWS), width=3.6, height=3.4)
+    for ax, v in zip(axes, VIEWS):
+        for layer, dims in enumerate(ok.stack(f"dim_{v}").T, start=1):
+            label = f"layer {layer}"
+            if f"spearman_{v}_layer{layer}" in analysis:
+                rho, p = analysis[f"spearman_{v}_layer{layer}"], analysis[f"spearman_p_{v}_layer{layer}"]
                 label += f": Spearman {rho:.2f} (p = {p:.2g})"
-            high |= cap_outliers(ax, dims, ok["barrier"], color=f"C{layer}", label=label)
+            cap_outliers(ax, dims, ok["barrier"], color=f"C{layer - 1}", label=label)
         ax.set(xscale="log", xlabel=f"participation-ratio dimension ({v})", ylabel="loss barrier mod P (test, nats)",
-               title=f"{v} ({fitted['data']}, {len(ok)} pairs)")
+               title=f"{v} ({analysis['data']}, {len(ok)} pairs)")
         ax.title.set_fontsize(9)
         plain_log_ticks(ax.xaxis)
         barrier_axis(ax, ok["barrier"], REAL_BARRIER_LINEAR)
         ax.legend(fontsize=6, loc="center")
-    outliers = sorted({float(b) for b, h in zip(ok["barrier"], high) if h})
-    fitted["outlier_barriers"] = outliers
-    if outliers:
-        values = ", ".join(f"{b:.3g}" for b in outliers)
-        axes[0].text(0.02, 0.5, f"▲ run(s) with barrier {values}\n(> 20 × median: collapsed), drawn at the top",
-                     transform=axes[0].transAxes, fontsize=6)
+    if analysis["outlier_barriers"]:
+        values = ", ".join(f"{b:.3g}" for b in analysis["outlier_barriers"])
+        axes[0].text(0.02, 0.5, f"▲ run(s) with barrier {values}\n(> {OUTLIER_FACTOR:g} × median: collapsed), drawn "
+                     "at the top", transform=axes[0].transAxes, fontsize=6)
     fig.tight_layout()
-    return save(fig, "dimension", out, columns, fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
+    ok = _finished(table)
+    columns = ok.csv(("lr", "barrier")) | {f"dim_{v}_layer{layer}": dims.tolist() for v in VIEWS
+                                           for layer, dims in enumerate(ok.stack(f"dim_{v}").T, start=1)}
+    return save(plot(analysis, table), "dimension", out, columns, analysis)
 
 
 EXPERIMENT = Experiment("dimension", "participation-ratio dimension of each layer vs barrier mod P across "

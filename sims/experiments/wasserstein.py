@@ -48,45 +48,71 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "bound": barrier_bound(T, lA, lB), "transport": T}
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax, ax2) = figure(2)
-    keys = ("w2_pair", "w2_pair_neurons", "w2_teacher", "dimension", "barrier", "bound", "transport")
+#: the W2 distances fitted against m, with their labels in the figure
+DISTANCES = {"w2_pair": "W2 between the networks (output mass)",
+             "w2_pair_neurons": "W2 between the networks (m c a, w)",
+             "w2_teacher": "W2 to the teacher (output mass)"}
+
+
+def analyse(table: Table) -> dict:
+    """The neurons' intrinsic dimension d_eff (the participation ratio, mean over runs) and the
+    i.i.d. rate it predicts, E W2(mu_m, mu) ~ m^-beta with beta = ``wasserstein_rate_exponent``(d_eff, 2)
+    (1/2 for d_eff <= 4, else 1/d_eff); per W2 distance of ``DISTANCES``, the least-squares slope of
+    log W2 on log m with its 95% bootstrap interval (``theory.fits.loglog_slope``, every run a point)
+    and how many of these intervals hold -beta; whether the transport bound holds on every pair
+    (B <= bound + BARRIER_ZERO) and the median over pairs of bound / max(B, BARRIER_ZERO).
+    Pure: no drawing, no files."""
     d_eff = float(np.mean(table["dimension"]))
     beta = wasserstein_rate_exponent(d_eff, 2)
-    fitted: dict = {"participation_dimension": d_eff, "predicted_w2_exponent": -beta}
-    verdicts = []
-    for key, label in (("w2_pair", "W2 between the networks (output mass)"),
-                       ("w2_pair_neurons", "W2 between the networks (m c a, w)"),
-                       ("w2_teacher", "W2 to the teacher (output mass)")):
-        g = table.group("m", key)
+    out: dict = {"participation_dimension": d_eff, "predicted_w2_exponent": -beta}
+    inside = []
+    for key in DISTANCES:
         fit = fits.loglog_slope(table["m"], table[key], seed=0)
+        out[f"{key}_slope"] = fit.slope
+        out[f"{key}_slope_ci95"] = fit.ci
+        inside.append(fit.ci[0] <= -beta <= fit.ci[1])
+    out["theory_rate_inside_intervals"] = f"{sum(inside)}/{len(inside)}"
+    out["bound_holds"] = bool(np.all(table["barrier"] <= table["bound"] + BARRIER_ZERO))
+    out["median_bound_over_barrier"] = float(np.median(table["bound"] / np.maximum(table["barrier"], BARRIER_ZERO)))
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """Left: each W2 distance's mean per m (bars: s.e.) with its fitted slope, and the i.i.d. rate;
+    right: the exact barrier and the transport bound, means per m."""
+    fig, (ax, ax2) = figure(2)
+    d_eff, beta = analysis["participation_dimension"], -analysis["predicted_w2_exponent"]
+    for key, label in DISTANCES.items():
+        g = table.group("m", key)
+        slope, ci = analysis[f"{key}_slope"], analysis[f"{key}_slope_ci95"]
         ax.errorbar(g.x, g.value, yerr=g.sem, marker="o", ms=3, capsize=2,
-                    label=f"{label}: slope {fit.slope:.2f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]")
-        fitted[f"{key}_slope"] = fit.slope
-        fitted[f"{key}_slope_ci95"] = fit.ci
-        verdicts.append(fit.ci[0] <= -beta <= fit.ci[1])
+                    label=f"{label}: slope {slope:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]")
     widths = table.unique("m").astype(float)
     ax.plot(widths, widths ** -beta * np.mean(table["w2_pair"]) * widths[0] ** beta, "k--",
             label=f"theory rate m^-{beta:.2g} (d_eff = {d_eff:.2g})")
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="Wasserstein-2 distance",
            title="Neuron measures of GD solutions (bars: s.e. over pairs)")
     ax.legend(fontsize=6, loc="lower left")
-    fitted["theory_rate_inside_intervals"] = f"{sum(verdicts)}/{len(verdicts)}"
-    if not all(verdicts):  # say in the figure where theory and measurement disagree
-        ax.text(0.02, 0.55, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {len(verdicts) - sum(verdicts)} "
-                f"of the {len(verdicts)}\nslope intervals (95%): GD's neurons are not i.i.d. draws of one measure",
+    inside, total = map(int, analysis["theory_rate_inside_intervals"].split("/"))
+    if inside < total:  # say in the figure where theory and measurement disagree
+        ax.text(0.02, 0.55, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {total - inside} "
+                f"of the {total}\nslope intervals (95%): GD's neurons are not i.i.d. draws of one measure",
                 transform=ax.transAxes, va="center", fontsize=7)
     for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
         g = table.group("m", key)
         ax2.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), style, label=label)
-    fitted["bound_holds"] = bool(np.all(table["barrier"] <= table["bound"] + BARRIER_ZERO))
-    fitted["median_bound_over_barrier"] = float(np.median(table["bound"] / np.maximum(table["barrier"], BARRIER_ZERO)))
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier (population)",
             title="Rigorous transport bound vs barrier")
-    ax2.text(0.02, 0.02, f"bound >= barrier on {'every' if fitted['bound_holds'] else 'not every'} pair; median "
-             f"bound / barrier {fitted['median_bound_over_barrier']:.3g}", transform=ax2.transAxes, fontsize=7)
+    ax2.text(0.02, 0.02, f"bound >= barrier on {'every' if analysis['bound_holds'] else 'not every'} pair; median "
+             f"bound / barrier {analysis['median_bound_over_barrier']:.3g}", transform=ax2.transAxes, fontsize=7)
     ax2.legend(fontsize=7)
-    return save(fig, "wasserstein", out, table.csv(("m", "replicate", *keys)), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
+    columns = table.csv(("m", "replicate", *DISTANCES, "dimension", "barrier", "bound", "transport"))
+    return save(plot(analysis, table), "wasserstein", out, columns, analysis)
 
 
 EXPERIMENT = Experiment("wasserstein", "W2 between neuron measures and to the teacher vs m; dimension; "

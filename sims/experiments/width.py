@@ -239,15 +239,16 @@ COMPETING_SLOPES = ((-0.5, "Zhan et al. O(m^-1/2), a bound", ":"),
                     (ASYMPTOTIC_EXPONENT["equal"], "equal-split sampled minima, asymptote", "--"))
 
 
-def _draw_tail(ax, tail: Table, fit: fits.SlopeFit, k: int, markers: dict) -> None:
+def _draw_tail(ax, tail: Table, slope: float, ci: tuple[float, float], k: int) -> None:
     """The tail's pairs (one point each), their geometric mean per m with a 95% bootstrap interval,
-    the fitted power law with the band its slope interval spans (pivoting at the pairs' mean log m,
-    through which the least-squares line passes), and the competing slopes through the same point."""
+    the fitted power law (``slope``) with the band its interval ``ci`` spans (pivoting at the pairs'
+    mean log m, through which the least-squares line passes), and the competing slopes through the
+    same point."""
     m, b = np.asarray(tail["m"], float), np.asarray(tail["weights"], float)
     for i, d in enumerate(np.unique(tail["d"])):
         on = tail["d"] == d
         jitter = np.exp(0.04 * (np.log10(d) - 1.5))
-        ax.plot(m[on] * jitter, b[on], markers.get(int(d), "x"), ms=2.5, alpha=0.3, color=f"C{i}",
+        ax.plot(m[on] * jitter, b[on], MARKERS.get(int(d), "x"), ms=2.5, alpha=0.3, color=f"C{i}",
                 label=f"GD pairs, d={int(d)}")
     widths = np.unique(m)
     rng = np.random.default_rng(0)
@@ -264,12 +265,11 @@ def _draw_tail(ax, tail: Table, fit: fits.SlopeFit, k: int, markers: dict) -> No
     pivot_x, pivot_y = np.mean(np.log(m)), np.mean(np.log(b))
     x = np.geomspace(widths.min(), widths.max(), 50)
     line = lambda slope: np.exp(pivot_y + slope * (np.log(x) - pivot_x))  # noqa: E731
-    ax.fill_between(x, line(fit.ci[0]), line(fit.ci[1]), color=POOLED, alpha=0.2, lw=0,
+    ax.fill_between(x, line(ci[0]), line(ci[1]), color=POOLED, alpha=0.2, lw=0,
                     label="slope's 95% CI (pivot: the pairs' mean log m)")
-    ax.plot(x, line(fit.slope), color=POOLED, lw=1.5,
-            label=f"fit of log B: slope {fit.slope:.2f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]")
-    for slope, name, style in COMPETING_SLOPES:
-        ax.plot(x, line(slope), color="0.45", ls=style, lw=1.2, label=f"{name}: slope {slope:g}")
+    ax.plot(x, line(slope), color=POOLED, lw=1.5, label=f"fit of log B: slope {slope:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]")
+    for competing, name, style in COMPETING_SLOPES:
+        ax.plot(x, line(competing), color="0.45", ls=style, lw=1.2, label=f"{name}: slope {competing:g}")
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
            ylabel="loss barrier mod P (population, sup over t)",
            title=f"Tail, k={k}: fitted power law vs competing slopes")
@@ -277,83 +277,150 @@ def _draw_tail(ax, tail: Table, fit: fits.SlopeFit, k: int, markers: dict) -> No
     ax.legend(fontsize=6.5, loc="lower left")
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def _tail(sel: Table, k: int) -> Table:
+    """GD's large-m tail at teacher width k: the pairs at m >= 8 k with a barrier mod P above
+    BARRIER_ZERO (one point each in the tail's fits)."""
+    return sel.rows((sel["m"] >= 8 * k) & (sel["weights"] > BARRIER_ZERO))
+
+
+def _theory_widths(sel: Table, k: int) -> np.ndarray:
+    """The widths of the runs at teacher width k that the theory covers: m >= k (a neuron per ray)."""
+    widths = sel.unique("m")
+    return widths[widths >= k]
+
+
+def _fitted_model(tail: Table, k: int) -> dict:
+    """The sampler of ``fitted_allocation``: ``theory.width.predicted_curve``'s keywords."""
+    r, alpha = fitted_allocation(tail, k)
+    return {"allocation": "sparse", "r": r, "split": "dirichlet", "alpha": alpha}
+
+
+def sampled_theory(table: Table, store) -> dict[int, dict]:
+    """Per teacher width k, the theory the analysis holds GD against, each kept in the store
+    (teacher: k orthonormal rays in the runs' smallest d): ``curve``, the sampled-minima curve and
+    the exact expectation over ``_theory_widths`` (``_theory``); with a tail (``_tail``),
+    ``fitted_curve``, the sampled-minima curve of GD's fitted allocation (``_fitted_model``); with a
+    tail of two widths or more, ``slopes``: each sampler's (``theory``, ``fitted_theory``) tail slope
+    on GD's tail design (``sampler_slope``)."""
+    out: dict[int, dict] = {}
+    for k, sel in table.split("k").items():
+        teacher = tl.Teacher.orthonormal(k, int(sel["d"].min()))
+        widths, tail = _theory_widths(sel, k), _tail(sel, k)
+        entry: dict = {"curve": _theory(store, teacher, widths)}
+        if len(tail):
+            model = _fitted_model(tail, k)
+            entry["fitted_curve"] = sampled_prediction(store, teacher, widths, **model)
+            if tail.unique("m").size >= 2:
+                entry["slopes"] = {name: sampler_slope(store, teacher, tail["m"], **sampler)
+                                   for name, sampler in (("theory", {}), ("fitted_theory", model))}
+        out[int(k)] = entry
+    return out
+
+
+def _by_width(widths: np.ndarray, values) -> dict[int, float]:
+    """{m: value} with plain Python numbers, for JSON."""
+    return dict(zip(map(int, widths), map(float, values)))
+
+
+def analyse(table: Table, theory: dict[int, dict]) -> dict:
+    """Per teacher width k (entries "k=K"), with B the barrier mod P by weights matching and the
+    theory of ``sampled_theory`` (``theory[k]``):
+
+    * the theory: its asymptote C / m (C = ``asymptotic_constant``, exponent
+      ``ASYMPTOTIC_EXPONENT["equal"]``), its mean and numerical-path fraction per m >= k; GD's mean B
+      per m >= k;
+    * the tail (``_tail``: m >= 8 k, B > BARRIER_ZERO): GD's fitted allocation (r, alpha)
+      (``fitted_allocation``) and its sampler's mean per m; the slope of log B on log m
+      (``theory.fits.loglog_slope``, a point per pair) with its 95% bootstrap interval, per d and
+      each d's level about the pooled line (``_d_independence``), each sampler's slope and GD's
+      minus it (``theory.fits.slope_difference``);
+    * the fraction of converged pairs; the pairs with B <= BARRIER_ZERO at m = k, with a
+      Clopper-Pearson 95% interval; the peak of GD's mean B over m >= k with its bootstrap
+      interval (``theory.fits.bootstrap_extremum``), its dip (``_dip``), the theory's peak and dip;
+    * at the smallest k, the ``stopping_rule``.
+
+    Pure: no drawing, no files."""
     by_k = table.split("k")
-    # one barrier panel per teacher width k, the tail of the first k with its fitted power law, condensation
-    fig, axes = figure(len(by_k) + 2)
-    ax2, tail_ax = axes[-1], axes[-2]
-    columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
-                         "loss_B", "weights_protocol"))
-    fitted: dict = {}
-    markers = {10: "o", 30: "s", 100: "^"}
-    for ax, (k, sel) in zip(axes, by_k.items()):
-        for d, part in sel.split("d").items():
-            gd, neff = part.group("m", "weights"), part.group("m", "neff")
-            line, = ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=markers.get(d, "x"), ls="-", lw=1,
-                            label=f"GD, weights matching, k={k}, d={d} (band: ±1 s.e.)")
-            ax.fill_between(gd.x, np.maximum(gd.value - gd.sem, FLOOR), np.maximum(gd.value + gd.sem, FLOOR),
-                            color=line.get_color(), alpha=0.15, lw=0)
-            ax2.plot(neff.x, neff.value, marker=markers.get(d, "x"), label=f"k={k}, d={d}")
-        plain = sel.group("m", "plain")
-        ax.plot(plain.x, np.maximum(plain.value, FLOOR), color="0.6", ls=":", label=f"GD, no permutation, k={k}")
-        widths = sel.unique("m")
-        tw = widths[widths >= k]
-        theory = _theory(store, tl.Teacher.orthonormal(k, int(sel["d"].min())), tw)
-        mean_t = theory["mean"]
-        numerical = theory["numerical"] > 0
-        ax.errorbar(tw, np.maximum(mean_t, FLOOR), yerr=theory["sem"], color="k", lw=1.5, capsize=2,
-                    label=f"theory: sampled minima, k={k}")
-        if numerical.any():
-            ax.plot(tw[numerical], np.maximum(mean_t[numerical], FLOOR), "o", color="k", mfc="w", ms=5,
-                    label="theory + numerical path (cross-ray pairs)")
-        small = tw[tw <= EXACT_MAX_WIDTH]
-        ax.plot(small, np.maximum(theory["exact"], FLOOR), "kD", ms=4, mfc="none", label="theory: exact enumeration")
+    out: dict = {}
+    for k, sel in by_k.items():
+        widths, tail = _theory_widths(sel, k), _tail(sel, k)
+        curve = theory[int(k)]["curve"]
         C = asymptotic_constant(k, ray_probability(k))
-        ax.plot(tw, C / tw, "k--", lw=1, label=f"theory asymptote {C:.3f}/m")
-        # large-m tail of the GD barrier, all d pooled, one point per pair
-        tail = sel.rows((sel["m"] >= 8 * k) & (sel["weights"] > BARRIER_ZERO))
-        fitted_theory = {}
+        gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
+        entry: dict = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
+                       "theory_numerical_fraction_by_m": _by_width(widths, curve["numerical"]),
+                       "theory_by_m": _by_width(widths, curve["mean"]), "gd_by_m": _by_width(widths, gd_mean)}
         if len(tail):
             r_fit, alpha_fit = fitted_allocation(tail, k)
-            fit_curve = sampled_prediction(store, tl.Teacher.orthonormal(k, int(sel["d"].min())), tw,
-                                           allocation="sparse", r=r_fit, split="dirichlet", alpha=alpha_fit)
-            ax.errorbar(tw, np.maximum(fit_curve["mean"], FLOOR), yerr=fit_curve["sem"], color="0.35", lw=1.2,
-                        capsize=2, label=f"theory, GD's allocation fitted: r={r_fit:.2f}, Dirichlet({alpha_fit:.2f})")
-            fitted_theory = {"fitted_r": r_fit, "fitted_alpha": alpha_fit,
-                             "fitted_theory_by_m": dict(zip(map(int, tw), map(float, fit_curve["mean"])))}
-        entry = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
-                 "theory_numerical_fraction_by_m": dict(zip(map(int, tw), map(float, theory["numerical"]))),
-                 "theory_by_m": dict(zip(map(int, tw), map(float, mean_t))),
-                 "gd_by_m": dict(zip(map(int, tw), map(float, sel.rows(sel["m"] >= k).group("m", "weights").value))),
-                 **fitted_theory}
+            entry |= {"fitted_r": r_fit, "fitted_alpha": alpha_fit,
+                      "fitted_theory_by_m": _by_width(widths, theory[int(k)]["fitted_curve"]["mean"])}
         if tail.unique("m").size >= 2:
             fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
-            if k == min(by_k):
-                _draw_tail(tail_ax, tail, fit, k, markers)
             entry |= _d_independence(tail)
-            teacher = tl.Teacher.orthonormal(k, int(sel["d"].min()))
             # each sampler's slope by GD's estimator on GD's design: one sampled pair per GD tail pair
-            for name, model in (("theory", {}), ("fitted_theory", {"allocation": "sparse", "r": r_fit,
-                                                                     "split": "dirichlet", "alpha": alpha_fit})):
-                sampled = sampler_slope(store, teacher, tail["m"], **model)
+            for name, sampled in theory[int(k)]["slopes"].items():
                 diff, diff_ci = fits.slope_difference(fit, sampled)
                 entry |= {f"{name}_slope": sampled.slope, f"{name}_slope_ci95": sampled.ci,
                           f"gd_minus_{name}_slope": diff, f"gd_minus_{name}_slope_ci95": diff_ci}
         entry["converged_fraction"] = float(np.mean(sel["converged"]))
-        gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
-        per_width = [sel["weights"][sel["m"] == w] for w in tw]
-        peak, peak_ci = fits.bootstrap_extremum(tw, per_width, "max", seed=0)
+        peak, peak_ci = fits.bootstrap_extremum(widths, [sel["weights"][sel["m"] == w] for w in widths], "max", seed=0)
         at_k = sel["weights"][sel["m"] == k]
         if at_k.size:  # the dip: pairs whose barrier mod P is exactly zero at m = k
             zero = int(np.sum(at_k <= BARRIER_ZERO))
             entry |= {"zero_at_m_eq_k": f"{zero}/{at_k.size}",
                       "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
-        entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(tw, gd_mean),
-                  "theory_peak_m": fits.extremum(tw, mean_t, "max"), "theory_dip_m": _dip(tw, mean_t)}
+        entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(widths, gd_mean),
+                  "theory_peak_m": fits.extremum(widths, curve["mean"], "max"),
+                  "theory_dip_m": _dip(widths, curve["mean"])}
         if k == min(by_k):
             entry["stopping_rule"] = stopping_rule(sel)
-        fitted[f"k={k}"] = entry
+        out[f"k={k}"] = entry
+    return out
+
+
+#: the marker of each input dimension d
+MARKERS = {10: "o", 30: "s", 100: "^"}
+
+
+def plot(analysis: dict, table: Table, theory: dict[int, dict]):
+    """One panel per teacher width k: GD's mean barrier mod P per d (band: +-1 s.e.) and with no
+    permutation, the theory (``theory``: sampled minima with their s.e., the exact expectation,
+    the asymptote, the fitted allocation's curve); the tail of the smallest k with its fitted power
+    law (``_draw_tail``); the effective neurons per d."""
+    by_k = table.split("k")
+    # one barrier panel per teacher width k, the tail of the first k with its fitted power law, condensation
+    fig, axes = figure(len(by_k) + 2)
+    ax2, tail_ax = axes[-1], axes[-2]
+    for ax, (k, sel) in zip(axes, by_k.items()):
+        entry, curve = analysis[f"k={k}"], theory[int(k)]["curve"]
+        for d, part in sel.split("d").items():
+            gd, neff = part.group("m", "weights"), part.group("m", "neff")
+            line, = ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=MARKERS.get(d, "x"), ls="-", lw=1,
+                            label=f"GD, weights matching, k={k}, d={d} (band: ±1 s.e.)")
+            ax.fill_between(gd.x, np.maximum(gd.value - gd.sem, FLOOR), np.maximum(gd.value + gd.sem, FLOOR),
+                            color=line.get_color(), alpha=0.15, lw=0)
+            ax2.plot(neff.x, neff.value, marker=MARKERS.get(d, "x"), label=f"k={k}, d={d}")
+        plain = sel.group("m", "plain")
+        ax.plot(plain.x, np.maximum(plain.value, FLOOR), color="0.6", ls=":", label=f"GD, no permutation, k={k}")
+        tw = _theory_widths(sel, k)
+        numerical = curve["numerical"] > 0
+        ax.errorbar(tw, np.maximum(curve["mean"], FLOOR), yerr=curve["sem"], color="k", lw=1.5, capsize=2,
+                    label=f"theory: sampled minima, k={k}")
+        if numerical.any():
+            ax.plot(tw[numerical], np.maximum(curve["mean"][numerical], FLOOR), "o", color="k", mfc="w", ms=5,
+                    label="theory + numerical path (cross-ray pairs)")
+        small = tw[tw <= EXACT_MAX_WIDTH]
+        ax.plot(small, np.maximum(curve["exact"], FLOOR), "kD", ms=4, mfc="none", label="theory: exact enumeration")
+        C = entry["theory_constant"]
+        ax.plot(tw, C / tw, "k--", lw=1, label=f"theory asymptote {C:.3f}/m")
+        if "fitted_curve" in theory[int(k)]:
+            fitted_curve = theory[int(k)]["fitted_curve"]
+            ax.errorbar(tw, np.maximum(fitted_curve["mean"], FLOOR), yerr=fitted_curve["sem"], color="0.35", lw=1.2,
+                        capsize=2, label=f"theory, GD's allocation fitted: r={entry['fitted_r']:.2f}, "
+                        f"Dirichlet({entry['fitted_alpha']:.2f})")
+        if "gd_slope" in entry and k == min(by_k):
+            _draw_tail(tail_ax, _tail(sel, k), entry["gd_slope"], entry["gd_slope_ci95"], k)
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
                ylabel="loss barrier (population, sup over t)", title=f"Barrier mod P vs width, k={k}")
         zeros = f"\nexact 0 at m = k in {entry['zero_at_m_eq_k']} pairs" if "zero_at_m_eq_k" in entry else ""
@@ -363,7 +430,15 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
     ax2.legend(fontsize=8)
-    return save(fig, "width", out, columns, fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    theory = sampled_theory(table, store)
+    analysis = analyse(table, theory)
+    columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
+                         "loss_B", "weights_protocol"))
+    return save(plot(analysis, table, theory), "width", out, columns, analysis)
 
 
 EXPERIMENT = Experiment("width", "barrier plain and mod P vs student width m; theory curve and 1/m asymptote",

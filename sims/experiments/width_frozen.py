@@ -97,48 +97,97 @@ def exact_zeros(global_pairs: Table, M: int, theory_zero: dict[float, float]) ->
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def _cells(table: Table) -> list[tuple[bool, int, Table]]:
+    """(trained outputs?, M, its runs) per mode and teacher width, in that order, each with the
+    columns ``ratio`` = m / M and ``global_pair`` (both students' final loss <= GLOBAL_LOSS)."""
     table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
+    return [(bool(trained), M, sel.with_column("ratio", sel["m"] / M))
+            for trained, part in table.split("train_output").items() for M, sel in part.split("k").items()]
+
+
+def _theory_widths(sel: Table, M: int) -> np.ndarray:
+    """The widths of a cell that the sampled-minima theory covers: m >= M (a neuron per ray)."""
+    widths = sel.unique("m").astype(int)
+    return widths[widths >= M]
+
+
+def _mode(trained: bool) -> str:
+    """The word for outputs trained or frozen in the JSON's keys."""
+    return "trained" if trained else "frozen"
+
+
+def _cell_name(trained: bool, M: int) -> str:
+    """The JSON key of a cell (mode, M)."""
+    return f"M={M}, {_mode(trained)}"
+
+
+def sampled_theory(table: Table, store) -> dict[str, dict[str, np.ndarray]]:
+    """Per cell (``_cell_name``): the barrier between sampled global minima of its setting over its
+    ``_theory_widths`` (``width.sampled_prediction``: mean, sem, numerical and zero fractions),
+    computed once and kept in the store."""
+    return {_cell_name(trained, M): sampled_prediction(
+        store, tl.Teacher.orthonormal(M, int(sel["d"][0]), inputs="sphere"), _theory_widths(sel, M),
+        train_output=trained) for trained, M, sel in _cells(table)}
+
+
+def analyse(table: Table, theory: dict[str, dict[str, np.ndarray]]) -> dict:
+    """Per cell (mode, M), per ratio m / M: the mean barrier mod P B over all pairs and over the
+    pairs both at a global minimum, the fraction of pairs both at a global minimum, the fraction
+    with B <= BARRIER_ZERO, ``exact_zeros``, and the sampled-minima theory's mean (``theory``, from
+    ``sampled_theory``); over m >= M, the ratio of the lowest mean B (the dip) and of the highest
+    (``theory.fits.extremum``: the vertex of the parabola in log m through the top and its
+    neighbours). Per mode, the pairs with B <= BARRIER_ZERO at m = M summed over M, with a
+    Clopper-Pearson 95% interval. Pure: no drawing, no files."""
+    out: dict = {}
+    zeros: dict[bool, list[tuple[int, int]]] = {False: [], True: []}  # per mode and M: (zero pairs, pairs) at m = M
+    for trained, M, sel in _cells(table):
+        g = sel.group("ratio", "weights")
+        over = g.x >= 1
+        predicted = theory[_cell_name(trained, M)]
+        theory_ratios = list(map(float, _theory_widths(sel, M) / M))
+        at_M = sel["weights"][sel["m"] == M]
+        zeros[trained].append((int(np.sum(at_M <= BARRIER_ZERO)), at_M.size))
+        out[_cell_name(trained, M)] = {
+            "barrier_by_ratio": g.as_dict(),
+            "global_minimum_fraction_by_ratio": sel.group("ratio", "global_pair").as_dict(),
+            "barrier_global_pairs_by_ratio": sel.rows(sel["global_pair"]).group("ratio", "weights").as_dict(),
+            "theory_by_ratio": dict(zip(theory_ratios, map(float, predicted["mean"]))),
+            "dip_ratio": float(g.x[over][np.argmin(g.value[over])]),
+            "peak_ratio": fits.extremum(g.x[over], g.value[over], "max"),
+            "zero_fraction_by_ratio": sel.group("ratio", "weights", keep=None,
+                                                stat=lambda v: float(np.mean(v <= BARRIER_ZERO))).as_dict(),
+            **exact_zeros(sel.rows(sel["global_pair"]), M, dict(zip(theory_ratios, predicted["zero"]))),
+        }
+    for trained, counts in zeros.items():
+        if counts:
+            zero, n = (int(v) for v in np.sum(counts, axis=0))
+            out[f"{_mode(trained)}: zero barrier at m = M, all M"] = {"pairs": f"{zero}/{n}",
+                                                                     "ci95": fits.clopper_pearson(zero, n)}
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """Barriers mod P against m / M (frozen, trained) with the theory; the fraction of pairs at a
+    global minimum; the rate of exact zeros among global pairs (frozen) with the theory's."""
     # barriers: frozen, trained; then global minima reached; then exact zeros among global pairs (frozen)
     fig, grid = figure(2, width=5.0, height=4.2, nrows=2)
     axes = grid.ravel()
-    fitted: dict = {}
     markers = {2: "o", 4: "s", 8: "^", 16: "D"}
-    zeros = {False: [], True: []}  # per mode, for each M: (pairs with a zero barrier at m = M, pairs at m = M)
     colors = {M: f"C{i}" for i, M in enumerate(table.unique("k"))}
-    for trained, part in table.split("train_output").items():
+    for trained, M, sel in _cells(table):
         mode = "trained outputs" if trained else "frozen outputs"
-        ax, ls = axes[int(bool(trained))], "--" if trained else "-"
-        for M, sel in part.split("k").items():
-            sel = sel.with_column("ratio", sel["m"] / M)
-            g = sel.group("ratio", "weights")
-            ax.errorbar(g.x, np.maximum(g.value, FLOOR), g.sem, marker=markers.get(M, "x"), ls=ls, capsize=2,
-                        color=colors[M], label=f"GD, M={M}")
-            ok = sel.group("ratio", "global_pair")
-            axes[2].plot(ok.x, ok.value, marker=markers.get(M, "x"), ls=ls, color=colors[M], label=f"M={M}, {mode}")
-            widths = np.array([int(round(M * r)) for r in g.x])
-            valid = widths >= M  # the sampler needs a neuron per ray
-            theory = sampled_prediction(store, tl.Teacher.orthonormal(M, int(sel["d"][0]), inputs="sphere"),
-                                        widths[valid], train_output=bool(trained))
-            ax.plot(g.x[valid], np.maximum(theory["mean"], FLOOR), marker=markers.get(M, "x"), ls=":",
-                    color=colors[M], mfc="w", lw=1)
-            globals_only = sel.rows(sel["global_pair"]).group("ratio", "weights")
-            over = g.x >= 1
-            key = f"M={M}, {'trained' if trained else 'frozen'}"
-            at_M = sel["weights"][sel["m"] == M]
-            zeros[bool(trained)].append((int(np.sum(at_M <= BARRIER_ZERO)), at_M.size))
-            fitted[key] = {
-                "barrier_by_ratio": g.as_dict(), "global_minimum_fraction_by_ratio": ok.as_dict(),
-                "barrier_global_pairs_by_ratio": globals_only.as_dict(),
-                "theory_by_ratio": dict(zip(map(float, g.x[valid]), map(float, theory["mean"]))),
-                "dip_ratio": float(g.x[over][np.argmin(g.value[over])]),
-                "peak_ratio": fits.extremum(g.x[over], g.value[over], "max"),
-                "zero_fraction_by_ratio": sel.group("ratio", "weights", keep=None,
-                                                    stat=lambda v: float(np.mean(v <= BARRIER_ZERO))).as_dict(),
-                **exact_zeros(sel.rows(sel["global_pair"]), M, dict(zip(map(float, g.x[valid]), theory["zero"]))),
-            }
+        ax, ls = axes[int(trained)], "--" if trained else "-"
+        g = sel.group("ratio", "weights")
+        ax.errorbar(g.x, np.maximum(g.value, FLOOR), g.sem, marker=markers.get(M, "x"), ls=ls, capsize=2,
+                    color=colors[M], label=f"GD, M={M}")
+        ok = analysis[_cell_name(trained, M)]["global_minimum_fraction_by_ratio"]
+        axes[2].plot(list(ok), list(ok.values()), marker=markers.get(M, "x"), ls=ls, color=colors[M],
+                     label=f"M={M}, {mode}")
+        th = analysis[_cell_name(trained, M)]["theory_by_ratio"]
+        ax.plot(list(th), np.maximum(list(th.values()), FLOOR), marker=markers.get(M, "x"), ls=":",
+                color=colors[M], mfc="w", lw=1)
     for M in table.unique("k"):
-        entry = fitted.get(f"M={M}, frozen", {})
+        entry = analysis.get(_cell_name(False, M), {})
         got = entry.get("zeros_global_pairs_by_ratio", {})
         if got:
             x = np.array(list(got))
@@ -154,12 +203,6 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
                 title="Frozen outputs: exact connections (95% CP)")
     axes[3].set_yticks(np.linspace(0, 1, 6))
     axes[3].legend(fontsize=7, loc="upper center", ncol=3)
-    for trained, counts in zeros.items():
-        if counts:
-            zero, n = (int(v) for v in np.sum(counts, axis=0))
-            mode = "trained" if trained else "frozen"
-            fitted[f"{mode}: zero barrier at m = M, all M"] = {"pairs": f"{zero}/{n}",
-                                                                "ci95": fits.clopper_pearson(zero, n)}
     for ax, mode in zip(axes[:2], ("frozen outputs (a_i = 1)", "trained outputs")):
         ax.plot([], [], "k:", marker="o", mfc="w", label="theory: sampled global minima")
         ax.set(xscale="log", yscale="log", xlabel="student width / teacher width (m / M)",
@@ -174,8 +217,13 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
         fixed_log_ticks(ax.xaxis, (0.5, 1, 2, 4, 8, 16))
     axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     fig.tight_layout()
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, sampled_theory(table, store))
     columns = table.csv(("k", "d", "m", "train_output", "replicate", "weights", "plain", "loss_A", "loss_B"))
-    return save(fig, "width_frozen", out, columns, fitted)
+    return save(plot(analysis, table), "width_frozen", out, columns, analysis)
 
 
 EXPERIMENT = Experiment("width_frozen", "sphere inputs, frozen vs trained outputs: barrier mod P vs m/M for several "
