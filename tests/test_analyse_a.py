@@ -260,6 +260,9 @@ def test_width_analysis_on_a_synthetic_table():
     assert k2["gd_minus_fitted_theory_slope"] == pytest.approx(TAIL_SLOPE + 1.2)
     assert k2["converged_fraction"] == pytest.approx(23 / 24)
     assert k2["zero_at_m_eq_k"] == "2/4" and k2["zero_at_m_eq_k_ci95"] == pytest.approx(_clopper_pearson(2, 4))
+    # relative to the endpoint loss (mean 1.5e-8): 0 and 1e-3 / 1.5e-8 at each d
+    assert k2["zero_relative_at_m_eq_k"] == "2/4"
+    assert k2["barrier_over_loss_at_m_eq_k_max"] == pytest.approx(1e-3 / 1.5e-8)
     assert k2["gd_peak_m"] == pytest.approx(8.0) and k2["gd_dip_m"] == 2.0
     assert k2["theory_peak_m"] == pytest.approx(8.0) and k2["theory_dip_m"] == 2.0
     assert k2["stopping_rule"]["pairs"] == 2 and k2["stopping_rule"]["ratio_median"] == pytest.approx(1.02)

@@ -54,6 +54,12 @@ STEPS = 200_000
 #: 3e-14 and 3e-13 (their endpoint losses ~1e-7).
 STOP_TOL = 1e-7
 PROTOCOL_TOL = 1e-9
+#: zero at m = k to the training tolerance: a barrier below this fraction of the pair's mean endpoint
+#: loss L. Near an isolated minimum the loss along the path is quadratic up to O(L^(3/2)) terms, so a
+#: zero barrier at the minimum leaves B = O(L^(3/2)), i.e. B / L = O(L^(1/2)) (~3e-5 at L = 1e-9) at a
+#: finite loss, while a positive barrier at the minimum stays fixed as L -> 0 (B / L grows without
+#: bound). The rounding test (B <= BARRIER_ZERO) is stricter than that at L = 1e-9.
+ZERO_RELATIVE = 1e-3
 PROTOCOL_WIDTHS = (8, 16, 64)
 PROTOCOL_PAIRS = 10
 
@@ -368,8 +374,14 @@ def analyse(table: Table, theory: dict[int, dict]) -> dict:
         at_k = sel["weights"][sel["m"] == k]
         if at_k.size:  # the dip: pairs whose barrier mod P is exactly zero at m = k
             zero = int(np.sum(at_k <= BARRIER_ZERO))
+            pairs = sel.rows(sel["m"] == k)
+            relative = pairs["weights"] / (0.5 * (pairs["loss_A"] + pairs["loss_B"]))
+            small = int(np.sum(relative <= ZERO_RELATIVE))
             entry |= {"zero_at_m_eq_k": f"{zero}/{at_k.size}",
-                      "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
+                      "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size),
+                      "zero_relative_at_m_eq_k": f"{small}/{at_k.size}",
+                      "zero_relative_at_m_eq_k_ci95": fits.clopper_pearson(small, at_k.size),
+                      "barrier_over_loss_at_m_eq_k_max": float(np.max(relative))}
         entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(widths, gd_mean),
                   "theory_peak_m": fits.extremum(widths, curve["mean"], "max"),
                   "theory_dip_m": _dip(widths, curve["mean"])}
