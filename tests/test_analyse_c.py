@@ -1,0 +1,39 @@
+"""``analyse`` of the real-data experiments, ``imp`` and ``lr_dynamics``, each on a small synthetic
+table whose numbers are computed here by hand."""
+
+import numpy as np
+import pytest
+
+from sims.table import Table
+
+
+def test_real_depth_analysis_means_each_path_per_depth():
+    from sims.experiments.real_depth import BARRIERS, analyse
+
+    columns = {"depth": [1, 1, 2, 2, 2], "test_error": [0.1, 0.3, 0.2, 0.4, 0.6]}
+    columns |= {c: [0.0, 2.0, 1.0, 2.0, 6.0] for c in BARRIERS}
+    columns["weights_loss"] = [1.0, 3.0, np.nan, 4.0, 8.0]  # a failed barrier is left out of its mean
+    got = analyse(Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())]), "toy data")
+    assert list(got) == ["data", *(f"{c}_by_depth" for c in BARRIERS), "test_error_by_depth"]
+    assert got["data"] == "toy data"
+    assert got["plain_loss_by_depth"] == {1: pytest.approx(1.0), 2: pytest.approx(3.0)}
+    assert got["weights_loss_by_depth"] == {1: pytest.approx(2.0), 2: pytest.approx(6.0)}
+    assert got["test_error_by_depth"] == {1: pytest.approx(0.2), 2: pytest.approx(0.4)}
+
+
+def test_real_width_analysis_fits_the_tail_above_the_median_width():
+    from sims.experiments.real_width import analyse
+
+    widths = np.repeat([8, 16, 32, 64, 128], 2)
+    modp = 3.0 * widths ** -1.5  # the tail (widths >= 32, the median width) lies on a line of slope -1.5
+    modp[-1] = 0.0  # a zero barrier is left out of the log-log fit
+    table = Table({"width": widths, "test_error": np.arange(10) / 10, "modp_loss": modp})
+    got = analyse(table, "toy data")
+    assert got["data"] == "toy data" and got["method"] == "weights"
+    assert got["pairs_by_width"] == {8: 2, 16: 2, 32: 2, 64: 2, 128: 2}
+    assert got["test_error_by_width"] == {8: pytest.approx(0.05), 16: pytest.approx(0.25), 32: pytest.approx(0.45),
+                                          64: pytest.approx(0.65), 128: pytest.approx(0.85)}
+    assert got["modp_loss_tail_slope"] == pytest.approx(-1.5)
+    assert got["modp_loss_tail_slope_ci95"] == (pytest.approx(-1.5), pytest.approx(-1.5))
+    # a tail of one width has no slope
+    assert "modp_loss_tail_slope" not in analyse(table.rows(widths <= 16), "toy data")
