@@ -37,3 +37,24 @@ def test_real_width_analysis_fits_the_tail_above_the_median_width():
     assert got["modp_loss_tail_slope_ci95"] == (pytest.approx(-1.5), pytest.approx(-1.5))
     # a tail of one width has no slope
     assert "modp_loss_tail_slope" not in analyse(table.rows(widths <= 16), "toy data")
+
+
+def test_real_conv_analysis_means_the_width_and_the_depth_sweep():
+    from sims.experiments.real_conv import KINDS, METHODS, analyse
+
+    # the ResNet-8 at multiplier 0.5 belongs to both sweeps
+    columns = {"arch": ["vgg", "vgg", "vgg", "resnet", "resnet", "resnet", "resnet"],
+               "multiplier": [0.25, 0.25, 0.5, 0.25, 0.5, 0.5, 0.5], "depth": [8, 8, 8, 8, 8, 8, 14],
+               "test_error": [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9]}
+    plain = np.array([1.0, 3.0, 5.0, 2.0, 4.0, 6.0, 10.0])
+    columns |= {f"{m}_{kind}": (j + 1) * plain for j, m in enumerate(METHODS) for kind in KINDS}
+    got = analyse(Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())]), "toy data")
+    assert got["data"] == "toy data"
+    assert got["vgg_plain_loss_by_multiplier"] == {0.25: pytest.approx(2.0), 0.5: pytest.approx(5.0)}
+    assert got["resnet_plain_loss_by_multiplier"] == {0.25: pytest.approx(2.0), 0.5: pytest.approx(5.0)}
+    assert got["resnet_plain_error_by_depth"] == {8: pytest.approx(5.0), 14: pytest.approx(10.0)}
+    assert got["resnet_activations_loss_by_depth"] == {8: pytest.approx(15.0), 14: pytest.approx(30.0)}
+    assert got["vgg_weights_error_by_multiplier"] == {0.25: pytest.approx(4.0), 0.5: pytest.approx(10.0)}
+    assert got["vgg_test_error_by_multiplier"] == {0.25: pytest.approx(0.15), 0.5: pytest.approx(0.3)}
+    assert got["resnet_test_error_by_multiplier"] == {0.25: pytest.approx(0.4), 0.5: pytest.approx(0.6)}
+    assert len(got) == 1 + 2 * (2 * 3 + 3) + 2  # data; per kind: per arch and path, per path by depth; test errors
