@@ -58,3 +58,18 @@ def test_real_conv_analysis_means_the_width_and_the_depth_sweep():
     assert got["vgg_test_error_by_multiplier"] == {0.25: pytest.approx(0.15), 0.5: pytest.approx(0.3)}
     assert got["resnet_test_error_by_multiplier"] == {0.25: pytest.approx(0.4), 0.5: pytest.approx(0.6)}
     assert len(got) == 1 + 2 * (2 * 3 + 3) + 2  # data; per kind: per arch and path, per path by depth; test errors
+
+
+def test_real_three_analysis_means_each_path_per_size_and_architecture():
+    from sims.experiments.real_three import KEYS, analyse
+
+    # listed VGG first: the keys still follow Architecture's order, and the absent ResNet has none
+    columns = {"arch": ["vgg", "vgg", "mlp", "mlp", "mlp"], "size": [0.25, 0.25, 16.0, 16.0, 64.0]}
+    via = np.array([0.5, 1.5, 2.0, 4.0, 7.0])
+    columns |= {f"{k}_{kind}": (j + 1) * via for j, k in enumerate(KEYS) for kind in ("loss", "error")}
+    got = analyse(Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())]), "toy data")
+    assert list(got) == ["data", *(f"{arch}_{k}_{kind}_by_size" for arch in ("mlp", "vgg")
+                                   for kind in ("loss", "error") for k in KEYS)]
+    assert got["mlp_via_reference_loss_by_size"] == {16.0: pytest.approx(3.0), 64.0: pytest.approx(7.0)}
+    assert got["mlp_plain_error_by_size"] == {16.0: pytest.approx(9.0), 64.0: pytest.approx(21.0)}
+    assert got["vgg_direct_loss_by_size"] == {0.25: pytest.approx(2.0)}
