@@ -73,3 +73,37 @@ def test_real_three_analysis_means_each_path_per_size_and_architecture():
     assert got["mlp_via_reference_loss_by_size"] == {16.0: pytest.approx(3.0), 64.0: pytest.approx(7.0)}
     assert got["mlp_plain_error_by_size"] == {16.0: pytest.approx(9.0), 64.0: pytest.approx(21.0)}
     assert got["vgg_direct_loss_by_size"] == {0.25: pytest.approx(2.0)}
+
+
+def test_real_imp_analysis_averages_the_rounds_over_pairs():
+    from sims.experiments.real_imp import KEYS, analyse
+
+    def run(arch, remaining, dense_perm):  # path j's barriers: (j + 1) times the dense permutation's
+        return {"arch": arch, "remaining": np.array(remaining)} | {
+            f"{k}_{kind}": np.array(dense_perm) * (j + 1) for j, k in enumerate(KEYS) for kind in ("loss", "error")}
+
+    table = Table.from_rows([run("vgg", [1.0, 0.6], [0.1, 0.2]), run("mlp", [1.0, 0.6, 0.36], [0.0, 0.2, 0.4]),
+                             run("mlp", [1.0, 0.5, 0.3], [0.2, 0.4, 1.0])])
+    got = analyse(table, "toy data")
+    assert list(got) == ["data", *(f"{arch}_{c}" for arch in ("mlp", "vgg") for c in
+                                   ("remaining_fraction", *(f"{k}_{kind}" for kind in ("loss", "error") for k in KEYS)))]
+    assert got["mlp_remaining_fraction"] == pytest.approx([1.0, 0.55, 0.33])
+    assert got["mlp_dense_perm_loss"] == pytest.approx([0.1, 0.3, 0.7])
+    assert got["mlp_plain_error"] == pytest.approx([0.3, 0.9, 2.1])
+    assert got["vgg_fresh_perm_loss"] == pytest.approx([0.2, 0.4])
+
+
+def test_real_trajectory_analysis_reads_the_peak_and_the_end_of_the_mean_curve():
+    from sims.experiments.real_trajectory import BARRIERS, analyse
+
+    def run(arch, plain_loss):  # every other barrier: half the plain loss barrier
+        return {"arch": arch} | {c: np.array(plain_loss) * (1.0 if c == "plain_loss" else 0.5) for c in BARRIERS}
+
+    table = Table.from_rows([run("mlp", [0.0, 2.0, 1.0]), run("mlp", [0.0, 4.0, 0.0]), run("resnet", [1.0, 3.0])])
+    got = analyse(table, "toy data")
+    assert list(got) == ["data", *(f"{arch}_{c}_{end}" for arch in ("mlp", "resnet") for c in BARRIERS
+                                   for end in ("max", "final"))]
+    assert got["mlp_plain_loss_max"] == pytest.approx(3.0)  # the mean curve is 0, 3, 0.5
+    assert got["mlp_plain_loss_final"] == pytest.approx(0.5)
+    assert got["mlp_fresh_perm_error_max"] == pytest.approx(1.5)
+    assert got["resnet_final_perm_loss_final"] == pytest.approx(1.5)
