@@ -107,3 +107,18 @@ def test_real_trajectory_analysis_reads_the_peak_and_the_end_of_the_mean_curve()
     assert got["mlp_plain_loss_final"] == pytest.approx(0.5)
     assert got["mlp_fresh_perm_error_max"] == pytest.approx(1.5)
     assert got["resnet_final_perm_loss_final"] == pytest.approx(1.5)
+
+
+def test_real_lr_analysis_finds_the_steepest_step_of_the_units():
+    from sims.experiments.real_lr import analyse
+
+    # mean units per rate: 100, 90, 20, 10, and none at 100 (every pair diverged)
+    rates = [0.01, 0.1, 0.1, 1.0, 10.0, 100.0]
+    units = [100.0, 80.0, 100.0, 20.0, 10.0, np.nan]
+    got = analyse(Table({"lr": np.array(rates), "units": np.array(units), "barrier": np.zeros(6)}), "toy data")
+    assert got["data"] == "toy data" and got["units_range"] == [10.0, 100.0]
+    assert got["transition_lr"] == pytest.approx(np.sqrt(0.1 * 1.0))  # the step 90 -> 20, midway in log rate
+    assert got["transition_sharpness"] == pytest.approx(70 / (10 + 70 + 10))
+    # fewer than three rates with a mean: no transition
+    assert set(analyse(Table({"lr": np.array(rates[3:]), "units": np.array(units[3:]), "barrier": np.zeros(3)}),
+                       "toy data")) == {"data", "units_range"}
