@@ -122,3 +122,20 @@ def test_real_lr_analysis_finds_the_steepest_step_of_the_units():
     # fewer than three rates with a mean: no transition
     assert set(analyse(Table({"lr": np.array(rates[3:]), "units": np.array(units[3:]), "barrier": np.zeros(3)}),
                        "toy data")) == {"data", "units_range"}
+
+
+def test_imp_analysis_averages_each_round_over_pairs():
+    from sims.experiments.imp import analyse
+
+    def run(remaining, dense_perm):  # fresh matching: half the dense permutation's barrier; none: twice it
+        d = np.array(dense_perm)
+        return {"remaining": np.array(remaining), "dense_perm": d, "fresh_perm": d / 2, "plain": 2 * d,
+                "loss": np.array([1e-9, 2e-9, 3e-9])}
+
+    got = analyse(Table.from_rows([run([1.0, 0.7, 0.5], [0.0, 1e-4, 3e-3]), run([1.0, 0.7, 0.4], [2e-6, 3e-4, 1e-3])]))
+    assert list(got) == ["remaining_fraction", "dense_perm", "fresh_perm", "plain", "loss"]
+    assert got["remaining_fraction"] == pytest.approx([1.0, 0.7, 0.45])
+    assert got["dense_perm"] == pytest.approx([1e-6, 2e-4, 2e-3])
+    assert got["fresh_perm"] == pytest.approx([5e-7, 1e-4, 1e-3])
+    assert got["plain"] == pytest.approx([2e-6, 4e-4, 4e-3])
+    assert got["loss"] == pytest.approx([1e-9, 2e-9, 3e-9])
