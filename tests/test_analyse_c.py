@@ -139,3 +139,25 @@ def test_imp_analysis_averages_each_round_over_pairs():
     assert got["fresh_perm"] == pytest.approx([5e-7, 1e-4, 1e-3])
     assert got["plain"] == pytest.approx([2e-6, 4e-4, 4e-3])
     assert got["loss"] == pytest.approx([1e-9, 2e-9, 3e-9])
+
+
+def test_lr_dynamics_analysis_reads_each_trace_by_increasing_rate():
+    from sims.experiments.lr_dynamics import analyse
+
+    def run(lr_rel, eta, diverged, loss, sharpness, neff):  # per-student arrays: the first student is traced
+        return {"lr_rel": lr_rel, "eta": np.array([eta, eta]), "diverged": np.array([diverged, False]),
+                "trace_loss": np.array(loss), "trace_loss_step": np.arange(len(loss)) * 10.0,
+                "trace_sharpness": np.array(sharpness), "trace_neff_rel": np.array(neff),
+                "trace_step": np.array([1.0, 100.0])}
+
+    table = Table.from_rows([run(2.52, 0.4, 1.0, [1.0, 5.0, 1e3], [10.0, 30.0], [1.0, 0.9]),
+                             run(0.5, 0.1, 0.0, [1.0, 3.0, 0.5, 1e-9], [4.0, 6.0], [1.0, 0.25])])
+    got = analyse(table)
+    assert list(got) == ["rate_unit", "lr_rel=0.5", "lr_rel=2.52"]
+    assert got["lr_rel=0.5"] == {"diverged": False, "loss_initial": 1.0, "loss_peak": 3.0, "loss_peak_step": 10,
+                                 "loss_final": 1e-9, "sharpness_x_eta_over_2_initial": pytest.approx(0.2),
+                                 "sharpness_x_eta_over_2_final": pytest.approx(0.3), "neff_rel_initial": 1.0,
+                                 "neff_rel_final": 0.25}
+    fast = got["lr_rel=2.52"]
+    assert fast["diverged"] is True and fast["loss_peak"] == 1e3 and fast["loss_peak_step"] == 20
+    assert fast["sharpness_x_eta_over_2_final"] == pytest.approx(6.0)
