@@ -85,8 +85,8 @@ def test_real_imp_analysis_averages_the_rounds_over_pairs():
     table = Table.from_rows([run("vgg", [1.0, 0.6], [0.1, 0.2]), run("mlp", [1.0, 0.6, 0.36], [0.0, 0.2, 0.4]),
                              run("mlp", [1.0, 0.5, 0.3], [0.2, 0.4, 1.0])])
     got = analyse(table, "toy data")
-    assert list(got) == ["data", *(f"{arch}_{c}" for arch in ("mlp", "vgg") for c in
-                                   ("remaining_fraction", *(f"{k}_{kind}" for kind in ("loss", "error") for k in KEYS)))]
+    curves = ("remaining_fraction", *(f"{k}_{kind}" for kind in ("loss", "error") for k in KEYS))
+    assert list(got) == ["data", *(f"{arch}_{c}" for arch in ("mlp", "vgg") for c in curves)]
     assert got["mlp_remaining_fraction"] == pytest.approx([1.0, 0.55, 0.33])
     assert got["mlp_dense_perm_loss"] == pytest.approx([0.1, 0.3, 0.7])
     assert got["mlp_plain_error"] == pytest.approx([0.3, 0.9, 2.1])
