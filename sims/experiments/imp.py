@@ -90,19 +90,35 @@ def run(cfg: ImpConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+#: the per-round curves drawn, with their labels: the three barriers and the pruned networks' loss
+CURVES = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fresh matching",
+          "plain": "no permutation", "loss": "mean loss of the pruned networks"}
+
+
+def analyse(table: Table) -> dict:
+    """Round by round, the mean over pairs of the fraction of neurons remaining
+    ("remaining_fraction") and of each curve c of ``CURVES``, c̄_j = (1/n) sum_i c_ij over the n
+    pairs i at round j. Pure: no drawing, no files."""
+    return {"remaining_fraction": table.stack("remaining").mean(axis=0).tolist()} | {
+        k: table.stack(k).mean(axis=0).tolist() for k in CURVES}
+
+
+def plot(analysis: dict, table: Table):
+    """The mean curves (band: +-1 standard error over pairs) against the mean fraction of neurons
+    remaining, decreasing to the right."""
     fig, (ax,) = figure(1, width=6)
-    keys = ("dense_perm", "fresh_perm", "plain", "loss")
-    remaining = table.stack("remaining").mean(axis=0)
-    labels = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fresh matching",
-              "plain": "no permutation", "loss": "mean loss of the pruned networks"}
-    means = plot_mean_curves(ax, remaining, table, keys, labels, floor=BARRIER_FLOOR)
-    fitted: dict = {"remaining_fraction": remaining.tolist()} | {k: y.tolist() for k, y in means.items()}
+    plot_mean_curves(ax, np.array(analysis["remaining_fraction"]), table, tuple(CURVES), CURVES, floor=BARRIER_FLOOR)
     ax.invert_xaxis()
     ax.set(yscale="log", xlabel="fraction of neurons remaining", ylabel="barrier, or loss (population)",
            title="Barrier along iterative magnitude pruning")
     ax.legend(fontsize=7)
-    return save(fig, "imp", out, table.long(("replicate",), ("remaining", *keys), index="round"), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
+    return save(plot(analysis, table), "imp", out, table.long(("replicate",), ("remaining", *CURVES), index="round"),
+                analysis)
 
 
 EXPERIMENT = Experiment("imp", "IMP with rewinding: barrier between pruned networks with the dense permutation "

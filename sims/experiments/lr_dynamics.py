@@ -20,10 +20,35 @@ from .lr import RATE_LABEL, Variant, dynamics_configs, run
 CLIP = 10.0
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def by_rate(table: Table) -> list[dict]:
+    """The runs as {column: value}, by increasing rate ``lr_rel`` (ties in table order)."""
+    return [{k: table[k][i] for k in table.columns} for i in np.argsort(table["lr_rel"], kind="stable")]
+
+
+def analyse(table: Table) -> dict:
+    """The rate's unit, and per run (key "lr_rel=..."): whether it diverged; the traced student's
+    population loss R(θ_t) at the start, at its peak over the trace (and the step of that peak) and
+    at the end; its sharpness in units of the stability limit, η λ_max(H(θ_t)) / 2, at the first
+    and the last checkpoint; its sparsity N_eff / m at the first and the last checkpoint.
+    Pure: no drawing, no files."""
+    out: dict = {"rate_unit": RATE_LABEL}
+    for r in by_rate(table):
+        eta, loss = float(r["eta"][0]), np.asarray(r["trace_loss"])
+        out[f"lr_rel={r['lr_rel']:g}"] = {
+            "diverged": bool(r["diverged"][0]), "loss_initial": float(loss[0]), "loss_peak": float(np.max(loss)),
+            "loss_peak_step": int(r["trace_loss_step"][int(np.argmax(loss))]), "loss_final": float(loss[-1]),
+            "sharpness_x_eta_over_2_initial": float(eta * r["trace_sharpness"][0] / 2),
+            "sharpness_x_eta_over_2_final": float(eta * r["trace_sharpness"][-1] / 2),
+            "neff_rel_initial": float(r["trace_neff_rel"][0]), "neff_rel_final": float(r["trace_neff_rel"][-1])}
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """Per run, by increasing rate: the loss along training, the sharpness η λ_max / 2 and N_eff / m
+    at the checkpoints; a diverged run clipped at ``CLIP`` times the largest value of the others.
+    Every curve is a run's trace, from ``table``: no number of ``analysis`` is drawn."""
     fig, (ax_loss, ax_sharp, ax_neff) = figure(3, width=5.0, height=4.0)
-    fitted: dict = {"rate_unit": RATE_LABEL}
-    runs = [{k: table[k][i] for k in table.columns} for i in np.argsort(table["lr_rel"], kind="stable")]
+    runs = by_rate(table)
     settled = [r for r in runs if not r["diverged"][0]]
     # a diverged run is drawn up to CLIP times the highest value of the others, then marked, so
     # that its blow-up does not squash every other curve
@@ -42,12 +67,6 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
             if over.any():
                 ax.plot(np.asarray(x)[over][:1], [top], "^", color=line.get_color(), ms=8)
         ax_neff.plot(r["trace_step"], r["trace_neff_rel"], marker="o", ms=3, color=line.get_color(), label=label)
-        fitted[f"lr_rel={r['lr_rel']:g}"] = {
-            "diverged": bool(r["diverged"][0]), "loss_initial": float(loss[0]), "loss_peak": float(np.max(loss)),
-            "loss_peak_step": int(r["trace_loss_step"][int(np.argmax(loss))]), "loss_final": float(loss[-1]),
-            "sharpness_x_eta_over_2_initial": float(eta * r["trace_sharpness"][0] / 2),
-            "sharpness_x_eta_over_2_final": float(eta * r["trace_sharpness"][-1] / 2),
-            "neff_rel_initial": float(r["trace_neff_rel"][0]), "neff_rel_final": float(r["trace_neff_rel"][-1])}
     ax_loss.set(xscale="log", yscale="log", xlabel="GD step (step 0 drawn at 0.5)", ylabel="population loss R(θ_t)",
                 title="loss along training")
     ax_sharp.axhline(1.0, color="k", ls="--", lw=0.8, label="edge of stability, η λ_max / 2 = 1")
@@ -59,8 +78,13 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
                  f"{'balanced' if first['balanced'] else 'unbalanced'} init; η in units of 2/λ_max(H(θ₀))")
     for ax in (ax_loss, ax_sharp, ax_neff):
         ax.legend(fontsize=7)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
     columns = table.long(("lr_rel",), ("trace_sharpness", "trace_neff_rel", "trace_step"))
-    return save(fig, "lr_dynamics", out, columns, fitted)
+    return save(plot(analysis, table), "lr_dynamics", out, columns, analysis)
 
 
 EXPERIMENT = Experiment("lr_dynamics", "loss, sharpness and sparsity along training below, at, inside and above "

@@ -11,10 +11,14 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import (
+    BARRIER_LABEL,
+    KINDS,
     RealConfig,
     barrier_kwargs,
     data_label,
     dataset,
+    errorbar_means,
+    means_by,
     pairs,
     test_objective,
     train_objective,
@@ -22,7 +26,8 @@ from .realdata import (
 )
 
 METHODS = ("plain", "weights", "activations")
-KINDS = ("loss", "error")
+#: the two architectures of the width sweep
+ARCHS = ("vgg", "resnet")
 #: the ResNet depth of the width sweep and the multiplier of the depth sweep
 WIDTH_SWEEP_DEPTH, DEPTH_SWEEP_MULTIPLIER = 8, 0.5
 
@@ -59,44 +64,68 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def sweeps(table: Table) -> tuple[Table, Table]:
+    """The width sweep's runs (every VGG, the ResNets of depth ``WIDTH_SWEEP_DEPTH``) and the depth
+    sweep's (the ResNets of multiplier ``DEPTH_SWEEP_MULTIPLIER``)."""
+    return (table.rows((table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH)),
+            table.where(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER))
+
+
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``); per kind of barrier, architecture
+    and path, the barrier's mean over the pairs at each channel multiplier of the width sweep
+    ("{arch}_{path}_{kind}_by_multiplier") and, for the ResNet, at each depth of the depth sweep
+    ("resnet_{path}_{kind}_by_depth"); per architecture the endpoints' mean test error per
+    multiplier. Pure: no drawing, no files."""
+    width_runs, depth_runs = sweeps(table)
+    out = {"data": data}
+    for kind in KINDS:
+        barriers = [f"{m}_{kind}" for m in METHODS]
+        for arch in ARCHS:
+            out |= means_by(width_runs.where(arch=arch), "multiplier", barriers, f"{arch}_{{}}_by_multiplier")
+        out |= means_by(depth_runs, "depth", barriers, "resnet_{}_by_depth")
+    for arch in ARCHS:
+        out |= means_by(width_runs.where(arch=arch), "multiplier", ("test_error",), f"{arch}_{{}}_by_multiplier")
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """Loss (top) and error (bottom) barriers, mean +- standard error per path, against the channel
+    multiplier for both architectures (left) and against the ResNet's depth (right)."""
     fig, axes = figure(2, width=5.0, height=3.7, nrows=2)
-    fitted = {"data": data_label(table)}
-    width_runs = table.rows((table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH))
-    depth_runs = table.where(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER)
+    width_runs, depth_runs = sweeps(table)
     for row, kind in enumerate(KINDS):
-        for arch, marker, ls in (("vgg", "o", "-"), ("resnet", "s", "--")):
+        for arch, marker, ls in zip(ARCHS, ("o", "s"), ("-", "--")):
             runs = width_runs.where(arch=arch)
-            for method, color in ((m, METHOD_COLOURS[m]) for m in METHODS):
-                g = runs.group("multiplier", f"{method}_{kind}")
-                axes[row][0].errorbar(g.x, g.value, g.sem, marker=marker, ls=ls, color=color, capsize=2,
-                                      label=f"{arch}{'-' + str(WIDTH_SWEEP_DEPTH) if arch == 'resnet' else ''}, "
-                                            f"{method}")
-                fitted[f"{arch}_{method}_{kind}_by_multiplier"] = g.as_dict()
-        for method, color in ((m, METHOD_COLOURS[m]) for m in METHODS):
-            g = depth_runs.group("depth", f"{method}_{kind}")
-            axes[row][1].errorbar(g.x, g.value, g.sem, marker="s", ls="--", color=color, capsize=2,
-                                  label=f"resnet, {method}")
-            fitted[f"resnet_{method}_{kind}_by_depth"] = g.as_dict()
-        label = "loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)"
-        axes[row][0].set(xscale="log", xlabel="channel multiplier", ylabel=label)
+            for method in METHODS:
+                errorbar_means(axes[row][0], analysis[f"{arch}_{method}_{kind}_by_multiplier"], runs, "multiplier",
+                               f"{method}_{kind}", marker=marker, ls=ls, color=METHOD_COLOURS[method], capsize=2,
+                               label=f"{arch}{'-' + str(WIDTH_SWEEP_DEPTH) if arch == 'resnet' else ''}, {method}")
+        for method in METHODS:
+            errorbar_means(axes[row][1], analysis[f"resnet_{method}_{kind}_by_depth"], depth_runs, "depth",
+                           f"{method}_{kind}", marker="s", ls="--", color=METHOD_COLOURS[method], capsize=2,
+                           label=f"resnet, {method}")
+        axes[row][0].set(xscale="log", xlabel="channel multiplier", ylabel=BARRIER_LABEL[kind])
         fixed_log_ticks(axes[row][0].xaxis, width_runs.unique("multiplier"))
-        axes[row][1].set(xlabel="ResNet depth (layers)", ylabel=label)
+        axes[row][1].set(xlabel="ResNet depth (layers)", ylabel=BARRIER_LABEL[kind])
         axes[row][1].set_xticks(depth_runs.unique("depth"))
         if kind == "loss":
             for ax in axes[row]:
                 barrier_axis(ax, [table[f"{m}_loss"] for m in METHODS], REAL_BARRIER_LINEAR)
-    for arch in ("vgg", "resnet"):
-        fitted[f"{arch}_test_error_by_multiplier"] = width_runs.where(arch=arch).group("multiplier",
-                                                                                      "test_error").as_dict()
     per_point = pairs(int(table.group(("arch", "multiplier", "depth"), "plain_loss").count.max()))
-    axes[0][0].set_title(f"Barrier vs width ({fitted['data']}, {per_point} per point)", fontsize=10)
+    axes[0][0].set_title(f"Barrier vs width ({analysis['data']}, {per_point} per point)", fontsize=10)
     axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {DEPTH_SWEEP_MULTIPLIER})", fontsize=10)
     axes[0][0].legend(fontsize=6, ncol=2)
     axes[0][1].legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
     keys = ("test_error", *(f"{m}_{k}" for m in METHODS for k in KINDS))
-    return save(fig, "real_conv", out, table.csv(("arch", "multiplier", "depth", "replicate", *keys)), fitted)
+    return save(plot(analysis, table), "real_conv", out, table.csv(("arch", "multiplier", "depth", "replicate", *keys)),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_conv", "VGG and ResNet on real data: barriers with no, weight and activation matching vs "

@@ -11,10 +11,24 @@ from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, figure, log
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
-from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+from .realdata import (
+    KINDS,
+    RealConfig,
+    barrier_kwargs,
+    data_label,
+    dataset,
+    errorbar_means,
+    means_by,
+    test_objective,
+    train_pair,
+)
 
 #: the matching methods compared (the learned ones are compared in ``matching``)
 METHODS = ("weights", "weights_cov", "activations")
+#: the paths compared: no alignment, then each matching method
+NAMES = ("plain", *METHODS)
+#: the per-run barrier columns, path by path
+BARRIERS = tuple(f"{n}_{kind}" for n in NAMES for kind in KINDS)
 
 
 def configs(profile: Profile) -> list[RealConfig]:
@@ -42,22 +56,26 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``); per path and kind of barrier, its
+    mean over the pairs at each depth L, mean_L = (1 / n_L) sum_pairs barrier
+    ("{path}_{kind}_by_depth"); the endpoints' mean test error per depth. Pure: no drawing, no files."""
+    return {"data": data} | means_by(table, "depth", (*BARRIERS, "test_error"), "{}_by_depth")
+
+
+def plot(analysis: dict, table: Table):
+    """Loss and error barriers against depth, mean +- standard error per path; the range of the
+    endpoints' test error in the title."""
     fig, (ax, ax2) = figure(2)
-    names = ("plain", *METHODS)
-    keys = [f"{n}_{kind}" for n in names for kind in ("loss", "error")]
-    fitted = {"data": data_label(table)}
-    for n in names:
+    for n in NAMES:
         for kind, axis in (("loss", ax), ("error", ax2)):
-            g = table.group("depth", f"{n}_{kind}")
-            axis.errorbar(g.x, g.value, yerr=g.sem, marker="o", capsize=2, color=METHOD_COLOURS[n],
-                          label=f"{n} (mean ± s.e.)" if n != "plain" else "no alignment (mean ± s.e.)")
-            fitted[f"{n}_{kind}_by_depth"] = g.as_dict()
-    test_error = table.group("depth", "test_error")
-    fitted["test_error_by_depth"] = test_error.as_dict()
+            errorbar_means(axis, analysis[f"{n}_{kind}_by_depth"], table, "depth", f"{n}_{kind}", marker="o",
+                           capsize=2, color=METHOD_COLOURS[n],
+                           label=f"{n} (mean ± s.e.)" if n != "plain" else "no alignment (mean ± s.e.)")
+    test_error = list(analysis["test_error_by_depth"].values())
     ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy, nats)",
-           title=f"MLPs (width {int(table['width'][0])}) on {fitted['data']}: barrier vs depth\n"
-                 f"(endpoint test error {np.nanmin(test_error.value):.2f} to {np.nanmax(test_error.value):.2f})")
+           title=f"MLPs (width {int(table['width'][0])}) on {analysis['data']}: barrier vs depth\n"
+                 f"(endpoint test error {np.nanmin(test_error):.2f} to {np.nanmax(test_error):.2f})")
     ax.title.set_fontsize(10)
     log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
@@ -66,7 +84,12 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     ax.legend(fontsize=8)
     ax2.legend(fontsize=8)
     fig.tight_layout()  # room for the two-line axis label
-    return save(fig, "real_depth", out, table.csv(("depth", "replicate", *keys)), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
+    return save(plot(analysis, table), "real_depth", out, table.csv(("depth", "replicate", *BARRIERS)), analysis)
 
 
 EXPERIMENT = Experiment("real_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "

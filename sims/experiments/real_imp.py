@@ -17,11 +17,15 @@ from ..experiment import Experiment
 from ..profile import Profile
 from ..table import Table
 from .realdata import (
+    BARRIER_LABEL,
+    KINDS,
     Architecture,
     RealConfig,
+    architectures,
     barrier_kwargs,
     data_label,
     dataset,
+    mean_curves,
     pairs,
     test_objective,
     three_architectures,
@@ -83,30 +87,46 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    archs = [a for a in Architecture if a.value in set(table["arch"])]
-    fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
-    fitted = {"data": data_label(table)}
-    for col, arch in enumerate(archs):
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``); per architecture, round by round,
+    the mean over its pairs of the fraction of weights remaining and of each path's barrier
+    (``realdata.mean_curves``): "{arch}_remaining_fraction", "{arch}_{path}_{kind}".
+    Pure: no drawing, no files."""
+    out = {"data": data}
+    for arch in architectures(table):
         runs = table.where(arch=arch.value)
-        remaining = runs.stack("remaining").mean(axis=0)
-        fitted[f"{arch.value}_remaining_fraction"] = remaining.tolist()
-        for row, kind in enumerate(("loss", "error")):
+        curves = mean_curves(runs, ("remaining", *(f"{k}_{kind}" for kind in KINDS for k in KEYS)))
+        out[f"{arch.value}_remaining_fraction"] = curves.pop("remaining").tolist()
+        out |= {f"{arch.value}_{c}": y.tolist() for c, y in curves.items()}
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """One column per architecture: the mean loss (top) and error (bottom) barrier of each path
+    against the mean fraction of weights remaining (log scale, decreasing to the right)."""
+    archs = architectures(table)
+    fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
+    for col, arch in enumerate(archs):
+        remaining = np.array(analysis[f"{arch.value}_remaining_fraction"])
+        for row, kind in enumerate(KINDS):
             ax = axes[row][col]
             for k in KEYS:
-                y = runs.stack(f"{k}_{kind}").mean(axis=0)
-                ax.plot(remaining, y, marker="o", label=k.replace("_", " "))
-                fitted[f"{arch.value}_{k}_{kind}"] = y.tolist()
-            ax.set(xscale="log", xlabel="fraction of weights remaining",
-                   ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+                ax.plot(remaining, analysis[f"{arch.value}_{k}_{kind}"], marker="o", label=k.replace("_", " "))
+            ax.set(xscale="log", xlabel="fraction of weights remaining", ylabel=BARRIER_LABEL[kind])
             ax.invert_xaxis()
             fixed_log_ticks(ax.xaxis, np.round(remaining, 2))
             if row == 0:
-                ax.set_title(f"{arch.value} on {fitted['data']} ({pairs(len(runs))})")
+                ax.set_title(f"{arch.value} on {analysis['data']} ({pairs(len(table.where(arch=arch.value)))})")
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
-    columns = ("remaining", *(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error")))
-    return save(fig, "real_imp", out, table.long(("arch", "replicate"), columns, index="round"), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
+    columns = ("remaining", *(f"{k}_{kind}" for k in KEYS for kind in KINDS))
+    return save(plot(analysis, table), "real_imp", out, table.long(("arch", "replicate"), columns, index="round"),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_imp", "IMP of an MLP, VGG and ResNet on real data: dense permutation vs fresh matching "

@@ -36,24 +36,48 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax, ax2) = figure(2)
+def means_by_rate(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The learning rates (sorted) and at each the means over its pairs that did not diverge of the
+    effective hidden units and of the barrier mod P (NaN where every pair diverged)."""
     units, barrier = table.group("lr", "units"), table.group("lr", "barrier")
-    ok = np.isfinite(units.value)
-    rates = units.x
-    ax.plot(rates[ok], units.value[ok], marker="o")
-    ax2.plot(rates[ok], barrier.value[ok], marker="o")
-    fitted = {"data": data_label(table), "units_range": [float(np.nanmin(units.value)), float(np.nanmax(units.value))]}
+    return units.x, units.value, barrier.value
+
+
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``); the range over learning rates of the
+    mean effective hidden units; with three rates or more where some pair did not diverge, the
+    sparsity transition of that curve: the geometric midpoint of its steepest step in log rate
+    (``theory.fits.transition_point``) and the fraction of its total variation that step carries
+    (``theory.fits.transition_sharpness``). Pure: no drawing, no files."""
+    rates, units, _ = means_by_rate(table)
+    ok = np.isfinite(units)
+    out = {"data": data, "units_range": [float(np.nanmin(units)), float(np.nanmax(units))]}
     if ok.sum() >= 3:
-        fitted |= {"transition_lr": fits.transition_point(rates[ok], units.value[ok]),
-                   "transition_sharpness": fits.transition_sharpness(rates[ok], units.value[ok])}
+        out |= {"transition_lr": fits.transition_point(rates[ok], units[ok]),
+                "transition_sharpness": fits.transition_sharpness(rates[ok], units[ok])}
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """The mean effective hidden units and the mean barrier mod P against the learning rate, at
+    the rates where some pair did not diverge."""
+    fig, (ax, ax2) = figure(2)
+    rates, units, barrier = means_by_rate(table)
+    ok = np.isfinite(units)
+    ax.plot(rates[ok], units[ok], marker="o")
+    ax2.plot(rates[ok], barrier[ok], marker="o")
     ax.set(xscale="log", xlabel="learning rate", ylabel="effective hidden units (participation ratio)",
-           title=f"Sparsity vs learning rate ({fitted['data']})")
+           title=f"Sparsity vs learning rate ({analysis['data']})")
     ax2.set(xscale="log", xlabel="learning rate", ylabel="loss barrier mod P (test)",
             title="Barrier mod P vs learning rate")
     log_axis_with_zeros(ax2, REAL_BARRIER_LINEAR)
     fig.tight_layout()  # room for the two-line axis label
-    return save(fig, "real_lr", out, table.csv(("lr", "diverged", "units", "barrier")), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
+    return save(plot(analysis, table), "real_lr", out, table.csv(("lr", "diverged", "units", "barrier")), analysis)
 
 
 EXPERIMENT = Experiment("real_lr", "real data: effective hidden units and barrier mod P vs learning rate",

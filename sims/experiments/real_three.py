@@ -12,12 +12,16 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
 from .realdata import (
+    BARRIER_LABEL,
+    KINDS,
     SIZE_LABEL,
-    Architecture,
     RealConfig,
+    architectures,
     barrier_kwargs,
     data_label,
     dataset,
+    errorbar_means,
+    means_by,
     pairs,
     size_column,
     test_objective,
@@ -55,31 +59,47 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    archs = [a for a in Architecture if a.value in set(table["arch"])]
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``); per architecture, kind of barrier and
+    path (``KEYS``), the barrier's mean over the pairs at each size ("{arch}_{path}_{kind}_by_size").
+    ``table`` holds the runs with their ``size`` (``realdata.size_column``). Pure: no drawing, no files."""
+    out = {"data": data}
+    for arch in architectures(table):
+        runs = table.where(arch=arch.value)
+        for kind in KINDS:
+            out |= means_by(runs, "size", [f"{k}_{kind}" for k in KEYS], f"{arch.value}_{{}}_by_size")
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """One column per architecture: loss (top) and error (bottom) barriers, mean +- standard error
+    per path, against the size; ``table`` as for ``analyse``."""
+    archs = architectures(table)
     fig, axes = figure(len(archs), width=4.4, height=3.5, nrows=2)
-    fitted = {"data": data_label(table)}
-    table = table.with_column("size", size_column(table))
     for col, arch in enumerate(archs):
         runs = table.where(arch=arch.value)
-        for row, kind in enumerate(("loss", "error")):
+        for row, kind in enumerate(KINDS):
             ax = axes[row][col]
             for k in KEYS:
-                g = runs.group("size", f"{k}_{kind}")
-                ax.errorbar(g.x, g.value, g.sem, marker="o", capsize=2, label=k.replace("_", " "))
-                fitted[f"{arch.value}_{k}_{kind}_by_size"] = g.as_dict()
-            ax.set(xscale="log", xlabel=SIZE_LABEL[arch],
-                   ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+                errorbar_means(ax, analysis[f"{arch.value}_{k}_{kind}_by_size"], runs, "size", f"{k}_{kind}",
+                               marker="o", capsize=2, label=k.replace("_", " "))
+            ax.set(xscale="log", xlabel=SIZE_LABEL[arch], ylabel=BARRIER_LABEL[kind])
             fixed_log_ticks(ax.xaxis, runs.unique("size"))
             if kind == "loss":
                 barrier_axis(ax, [runs[f"{k}_loss"] for k in KEYS], REAL_BARRIER_LINEAR)
         per_point = pairs(int(runs.group("size", "plain_loss").count.max()))
-        axes[0][col].set_title(f"{arch.value} on {fitted['data']}: B, C aligned to A\n({per_point} per point)",
+        axes[0][col].set_title(f"{arch.value} on {analysis['data']}: B, C aligned to A\n({per_point} per point)",
                                fontsize=10)
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
-    keys = tuple(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error"))
-    return save(fig, "real_three", out, table.csv(("arch", "size", "replicate", *keys)), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    table = table.with_column("size", size_column(table))
+    analysis = analyse(table, data_label(table))
+    keys = tuple(f"{k}_{kind}" for k in KEYS for kind in KINDS)
+    return save(plot(analysis, table), "real_three", out, table.csv(("arch", "size", "replicate", *keys)), analysis)
 
 
 EXPERIMENT = Experiment("real_three", "MLP, VGG and ResNet on real data: B and C aligned to a reference A vs directly "

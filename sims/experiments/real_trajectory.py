@@ -14,11 +14,14 @@ from ..experiment import Experiment
 from ..profile import Profile
 from ..table import Table
 from .realdata import (
-    Architecture,
+    BARRIER_LABEL,
+    KINDS,
     RealConfig,
+    architectures,
     barrier_kwargs,
     data_label,
     dataset,
+    mean_curves,
     pairs,
     test_objective,
     three_architectures,
@@ -26,6 +29,8 @@ from .realdata import (
 )
 
 KEYS = ("plain", "final_perm", "fresh_perm")
+#: the per-run barrier curves in the order of the analysis: kind by kind, path by path
+BARRIERS = tuple(f"{k}_{kind}" for kind in KINDS for k in KEYS)
 CHECKPOINTS = 7
 
 
@@ -49,28 +54,45 @@ def run(cfg: RealConfig, seq) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    archs = [a for a in Architecture if a.value in set(table["arch"])]
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``); per architecture, kind of barrier and
+    path, the barrier's mean over the pairs at each checkpoint (``realdata.mean_curves``) and of
+    that curve its maximum over the checkpoints ("{arch}_{path}_{kind}_max") and its value at the
+    last one ("..._final"). Pure: no drawing, no files."""
+    out = {"data": data}
+    for arch in architectures(table):
+        curves = mean_curves(table.where(arch=arch.value), BARRIERS)
+        for c, y in curves.items():
+            out[f"{arch.value}_{c}_max"] = float(y.max())
+            out[f"{arch.value}_{c}_final"] = float(y[-1])
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """One column per architecture: each path's mean loss (top) and error (bottom) barrier against
+    the SGD step (the curves, not in ``analysis``, from ``realdata.mean_curves``)."""
+    archs = architectures(table)
     fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
-    fitted = {"data": data_label(table)}
     for col, arch in enumerate(archs):
         runs = table.where(arch=arch.value)
         steps = np.maximum(runs["steps"][0], 1)
-        for row, kind in enumerate(("loss", "error")):
+        curves = mean_curves(runs, BARRIERS)
+        for row, kind in enumerate(KINDS):
             ax = axes[row][col]
             for k in KEYS:
-                y = runs.stack(f"{k}_{kind}").mean(axis=0)
-                ax.plot(steps, y, marker="o", label=k.replace("_", " "))
-                fitted[f"{arch.value}_{k}_{kind}_max"] = float(y.max())
-                fitted[f"{arch.value}_{k}_{kind}_final"] = float(y[-1])
-            ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)",
-                   ylabel="loss barrier (test cross-entropy)" if kind == "loss" else "error barrier (test, fraction)")
+                ax.plot(steps, curves[f"{k}_{kind}"], marker="o", label=k.replace("_", " "))
+            ax.set(xscale="log", xlabel="SGD step (0 drawn at 1)", ylabel=BARRIER_LABEL[kind])
             if row == 0:
-                ax.set_title(f"{arch.value} on {fitted['data']} ({pairs(len(runs))})")
+                ax.set_title(f"{arch.value} on {analysis['data']} ({pairs(len(runs))})")
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
-    columns = ("steps", *(f"{k}_{kind}" for k in KEYS for kind in ("loss", "error")))
-    return save(fig, "real_trajectory", out, table.long(("arch", "replicate"), columns), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
+    columns = ("steps", *(f"{k}_{kind}" for k in KEYS for kind in KINDS))
+    return save(plot(analysis, table), "real_trajectory", out, table.long(("arch", "replicate"), columns), analysis)
 
 
 EXPERIMENT = Experiment("real_trajectory", "MLP, VGG and ResNet on real data: final permutation along training vs "

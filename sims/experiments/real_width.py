@@ -45,38 +45,63 @@ KEYS = ("plain_loss", "plain_error", "modp_loss", "modp_error", "test_error")
 PATHS = {"plain": ("no alignment", MEANING_COLOURS["plain"]), "modp": ("weight matching", "C0")}
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    """Loss and error barriers, mean over pairs with standard errors, per width; the tail exponent
-    of the loss barrier after weight matching (widths at or above the median), drawn with its
-    interval; the endpoints' test error stated in the title."""
-    fig, (ax, ax2) = figure(2)
+def tail_fit(table: Table) -> tuple[Table, fits.SlopeFit | None]:
+    """The tail: the pairs at widths at or above the median width with a positive loss barrier
+    after weight matching; and the log-log fit of that barrier against the width over it
+    (``theory.fits.loglog_slope``, seed 0), None when the tail spans fewer than two widths."""
+    tail = table.rows((table["width"] >= np.median(table.unique("width"))) & (table["modp_loss"] > 0))
+    if tail.unique("width").size < 2:
+        return tail, None
+    return tail, fits.loglog_slope(tail["width"], tail["modp_loss"], seed=0)
+
+
+def analyse(table: Table, data: str) -> dict:
+    """The data set's name ``data`` (``realdata.data_label``), the endpoints' mean test error and
+    the number of pairs per width, and the tail exponent of the loss barrier after weight
+    matching: the least-squares slope b of log barrier = a + b log width over the tail's pairs
+    (``tail_fit``) with its 95 % percentile bootstrap interval. Pure: no drawing, no files."""
     widths = table.unique("width")
-    tail = table.rows((table["width"] >= np.median(widths)) & (table["modp_loss"] > 0))
-    test_error = table.group("width", "test_error")
-    fitted = {"data": data_label(table), "test_error_by_width": test_error.as_dict(), "method": "weights",
-              "pairs_by_width": dict(zip(map(int, widths), map(int, (np.sum(table["width"] == w) for w in widths))))}
+    out = {"data": data, "test_error_by_width": table.group("width", "test_error").as_dict(), "method": "weights",
+           "pairs_by_width": dict(zip(map(int, widths), map(int, (np.sum(table["width"] == w) for w in widths))))}
+    _, fit = tail_fit(table)
+    if fit is not None:
+        out |= {"modp_loss_tail_slope": fit.slope, "modp_loss_tail_slope_ci95": fit.ci}
+    return out
+
+
+def plot(analysis: dict, table: Table):
+    """Loss and error barriers, mean over pairs with standard errors, per width; the tail's fitted
+    line over its widths (the line's intercept, not in ``analysis``, from ``tail_fit``), labelled
+    with the slope and its interval; the endpoints' test error stated in the title."""
+    fig, (ax, ax2) = figure(2)
     for path, (label, colour) in PATHS.items():
         for kind, axis in (("loss", ax), ("error", ax2)):
             g = table.group("width", f"{path}_{kind}")
             axis.errorbar(g.x, g.value, yerr=g.sem, marker="o", ms=4, capsize=2, color=colour,
                           label=f"{label} (mean ± s.e. over pairs)")
-    if tail.unique("width").size >= 2:
-        fit = fits.loglog_slope(tail["width"], tail["modp_loss"], seed=0)
-        fitted |= {"modp_loss_tail_slope": fit.slope, "modp_loss_tail_slope_ci95": fit.ci}
+    if "modp_loss_tail_slope" in analysis:
+        tail, fit = tail_fit(table)
+        slope, (lo, hi) = analysis["modp_loss_tail_slope"], analysis["modp_loss_tail_slope_ci95"]
         x = np.array([tail["width"].min(), tail["width"].max()], dtype=float)
-        ax.plot(x, np.exp(fit.intercept) * x ** fit.slope, "--", color="C0", lw=1,
-                label=f"tail fit: slope {fit.slope:.2f} [{fit.ci[0]:.2f}, {fit.ci[1]:.2f}]")
-    lo, hi = np.nanmin(test_error.value), np.nanmax(test_error.value)
+        ax.plot(x, np.exp(fit.intercept) * x ** slope, "--", color="C0", lw=1,
+                label=f"tail fit: slope {slope:.2f} [{lo:.2f}, {hi:.2f}]")
+    test_error = list(analysis["test_error_by_width"].values())
     ax.set(xscale="log", yscale="log", xlabel="hidden width (neurons)",
            ylabel="loss barrier (test cross-entropy, nats)",
-           title=f"One-hidden-layer MLPs on {fitted['data']}\n(endpoint test error {lo:.2f} to {hi:.2f} over widths)")
+           title=f"One-hidden-layer MLPs on {analysis['data']}\n(endpoint test error {np.nanmin(test_error):.2f} "
+                 f"to {np.nanmax(test_error):.2f} over widths)")
     ax2.set(xscale="log", xlabel="hidden width (neurons)", ylabel="error barrier (test, fraction)",
             title="Error barrier")
     for axis in (ax, ax2):
         axis.title.set_fontsize(10)
         axis.legend(fontsize=7)
     fig.tight_layout()
-    return save(fig, "real_width", out, table.csv(("width", "replicate", *KEYS)), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table, data_label(table))
+    return save(plot(analysis, table), "real_width", out, table.csv(("width", "replicate", *KEYS)), analysis)
 
 
 EXPERIMENT = Experiment("real_width", "two-layer nets on real data (MNIST-1D): barriers plain and mod P vs width",

@@ -3,6 +3,7 @@ sparsity."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -15,6 +16,7 @@ from twolayer.random import child
 from twolayer.validation import check_enum, check_positive_float, check_positive_int
 
 from ..profile import Profile, unknown
+from ..table import Table
 
 
 class Architecture(Enum):
@@ -161,3 +163,34 @@ def data_label(table) -> str:
 def pairs(count: int) -> str:
     """'1 pair', '4 pairs': the sample size in a title."""
     return f"{count} pair{'' if count == 1 else 's'}"
+
+
+#: the two barriers measured on every real-data path: test cross-entropy and test error
+KINDS = ("loss", "error")
+#: the y-axis label of each kind of barrier
+BARRIER_LABEL = {"loss": "loss barrier (test cross-entropy)", "error": "error barrier (test, fraction)"}
+
+
+def architectures(table: Table) -> list[Architecture]:
+    """The architectures the table's runs trained, in ``Architecture``'s order."""
+    present = set(table["arch"])
+    return [a for a in Architecture if a.value in present]
+
+
+def means_by(table: Table, by: str, columns: Sequence[str], name: str = "{}") -> dict[str, dict]:
+    """Per column c, the mean of c over the runs at each value v of the field ``by``,
+    mean_v(c) = (1 / n_v) sum_{runs r with by = v} c_r (non-finite values left out, ``Table.group``),
+    as {name.format(c): {v: mean_v(c)}}."""
+    return {name.format(c): table.group(by, c).as_dict() for c in columns}
+
+
+def mean_curves(runs: Table, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per column of per-run arrays Y_r (equal lengths), their mean over the n runs entry by entry,
+    y_j = (1 / n) sum_r Y_rj."""
+    return {c: runs.stack(c).mean(axis=0) for c in columns}
+
+
+def errorbar_means(ax, means: dict, table: Table, by: str, column: str, **style) -> None:
+    """Draw ``means`` ({value of ``by``: mean of ``column``}, from an analysis) with bars of one
+    standard error of the mean of ``column`` over the table's runs at each value."""
+    ax.errorbar(list(means), list(means.values()), table.group(by, column).sem, **style)
