@@ -1,0 +1,34 @@
+"""The analyses of regimes, repair_width, matching, trajectory and three, each on a small synthetic
+table whose answers are computed here by hand (exact power laws, medians and means of few values)."""
+
+import numpy as np
+import pytest
+
+from sims.common import BARRIER_ZERO
+from sims.table import Table
+
+
+def _table(columns: dict) -> Table:
+    return Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())])
+
+
+def test_three_analysis_on_a_synthetic_table():
+    """Exact power laws with factors 2 and 1/2 at each width (zero mean in log): the fitted exponents
+    are the laws'; the ratio via A / direct uses BARRIER_ZERO for a zero direct barrier."""
+    from sims.experiments.three import analyse
+
+    m = np.array([4, 4, 4, 16, 16, 32, 32], dtype=float)
+    factor = np.array([2, 0.5, 1, 2, 0.5, 2, 0.5])
+    direct = m ** -1.5
+    direct[2] = 0.0  # left out of the direct fit; its ratio is via / BARRIER_ZERO
+    via = factor * m ** -1.0
+    got = analyse(_table({"m": m.astype(int), "via_reference": via, "direct": direct, "plain": np.full(7, 0.1)}))
+    assert got["via_reference_slope"] == pytest.approx(-1.0)
+    assert got["direct_slope"] == pytest.approx(-1.5)
+    assert got["direct_slope_ci95"] == pytest.approx((-1.5, -1.5))
+    assert "plain_slope" not in got
+    # ratios: factor * sqrt(m), and 0.25 / 1e-14 for the zero direct barrier
+    assert got["median_via_reference_over_direct_by_m"] == {4: pytest.approx(4.0), 16: pytest.approx(5.0),
+                                                            32: pytest.approx(1.25 * np.sqrt(32))}
+    assert got["median_ratio_m_ge_16"] == pytest.approx((8.0 + 0.5 * np.sqrt(32)) / 2)
+    assert got["pairs_m_ge_16"] == 4
