@@ -32,3 +32,27 @@ def test_three_analysis_on_a_synthetic_table():
                                                             32: pytest.approx(1.25 * np.sqrt(32))}
     assert got["median_ratio_m_ge_16"] == pytest.approx((8.0 + 0.5 * np.sqrt(32)) / 2)
     assert got["pairs_m_ge_16"] == 4
+
+
+def test_trajectory_analysis_on_a_synthetic_table():
+    """The mean curves' maxima and final values, and the per-width ratio medians, by hand."""
+    from sims.experiments.trajectory import analyse
+
+    fresh = np.array([1e-3, 2e-3, 4e-3])
+    rows = [{"m": 16, "replicate": 0, "plain": np.array([1.0, 3.0, 2.0]), "loss": np.array([1.0, 0.1, 0.01]),
+             "fresh_perm": fresh, "final_perm": 2 * fresh, "steps": np.array([0.0, 10.0, 100.0])},
+            {"m": 16, "replicate": 1, "plain": np.array([3.0, 5.0, 0.0]), "loss": np.array([3.0, 0.3, 0.03]),
+             "fresh_perm": fresh, "final_perm": 2 * fresh, "steps": np.array([0.0, 10.0, 100.0])},
+            {"m": 32, "replicate": 0, "plain": np.array([0.0, 1.0, 1.0]), "loss": np.array([2.0, 0.2, 0.02]),
+             "fresh_perm": fresh, "final_perm": 3 * fresh, "steps": np.array([0.0, 10.0, 100.0])}]
+    got = analyse(Table.from_rows(rows))
+    # plain's mean curve: [4/3, 3, 1]
+    assert got["plain_max_over_training"] == pytest.approx(3.0)
+    assert got["plain_final"] == pytest.approx(1.0)
+    assert got["loss_max_over_training"] == pytest.approx(2.0)
+    assert got["loss_final"] == pytest.approx(0.02)
+    assert got["final_perm_final"] == pytest.approx((2 + 2 + 3) / 3 * 4e-3)
+    assert got["fresh_perm_max_over_training"] == pytest.approx(4e-3)
+    assert got["median_final_over_fresh_by_m"] == {16: pytest.approx(2.0), 32: pytest.approx(3.0)}
+    assert got["pairs_by_m"] == {16: 2, 32: 1}
+    assert got["ratio_trend_slope"] == pytest.approx(np.log(1.5) / np.log(2))
