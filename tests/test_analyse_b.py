@@ -56,3 +56,35 @@ def test_trajectory_analysis_on_a_synthetic_table():
     assert got["median_final_over_fresh_by_m"] == {16: pytest.approx(2.0), 32: pytest.approx(3.0)}
     assert got["pairs_by_m"] == {16: 2, 32: 1}
     assert got["ratio_trend_slope"] == pytest.approx(np.log(1.5) / np.log(2))
+
+
+def test_repair_width_analysis_on_a_synthetic_table():
+    """A peak at m = 4 between equal neighbours (log-symmetric: the vertex is 4), an exact m^-2 tail,
+    one exact zero at m = k = 2, and repaired / plain ratios whose medians are known."""
+    from sims.experiments.repair_width import analyse
+
+    m = np.array([2, 2, 4, 4, 8, 8, 16, 16, 32, 32])
+    tail = np.array([2.0, 0.5]) * 1e-4
+    weights = np.r_[0.0, 2e-3, 4e-3, 4e-3, 1e-3, 1e-3, tail, tail / 4]
+    ratio = np.r_[0.5, 0.5, 0.5, 0.7, 0.5, 0.5, 0.2, 0.4, 0.5, 0.5]
+    repaired = weights * ratio
+    table = _table({"m": m, "replicate": np.arange(10) % 2, "weights": weights, "weights_repair": repaired,
+                    "converged": np.r_[np.ones(9), 0.0]})
+    got = analyse(table)
+    assert got["converged_fraction"] == pytest.approx(0.9)
+    plain = got["weights"]
+    assert plain["mean_by_m"] == pytest.approx({2: 1e-3, 4: 4e-3, 8: 1e-3, 16: 1.25e-4, 32: 1.25e-4 / 4})
+    # two values a, b: s.e. = sd / sqrt(2) = |a - b| / 2
+    assert plain["sem_by_m"] == pytest.approx({2: 1e-3, 4: 0.0, 8: 0.0, 16: 0.75e-4, 32: 0.75e-4 / 4})
+    assert plain["tail_slope"] == pytest.approx(-2.0)
+    assert plain["tail_points"] == 4
+    assert plain["peak_m"] == pytest.approx(4.0)
+    assert plain["zero_at_m_eq_k"] == "1/2"
+    tail_rows = m >= 16
+    assert got["weights_repair"]["tail_slope"] == pytest.approx(
+        np.polyfit(np.log(m[tail_rows]), np.log(repaired[tail_rows]), 1)[0])
+    by_m = got["repair_over_plain_by_m"]
+    assert 2 not in by_m  # one pair with a plain barrier > 0: no ratio
+    assert {w: v["median"] for w, v in by_m.items()} == pytest.approx({4: 0.6, 8: 0.5, 16: 0.3, 32: 0.5})
+    assert by_m[8]["ci95"] == pytest.approx((0.5, 0.5))
+    assert by_m[16]["pairs"] == 2
