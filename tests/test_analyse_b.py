@@ -88,3 +88,39 @@ def test_repair_width_analysis_on_a_synthetic_table():
     assert {w: v["median"] for w, v in by_m.items()} == pytest.approx({4: 0.6, 8: 0.5, 16: 0.3, 32: 0.5})
     assert by_m[8]["ci95"] == pytest.approx((0.5, 0.5))
     assert by_m[16]["pairs"] == 2
+
+
+def test_matching_analysis_on_a_synthetic_table():
+    """Means, standard errors and gaps to the certified optimum of a table whose answers are known."""
+    from sims.experiments.matching import METHODS, REPAIRED, analyse
+
+    m = np.array([6, 6, 16, 16])
+    certified = np.array([1e-3, 2e-3, np.nan, np.nan])
+    barriers = {method: np.array([1e-3, 3e-3, 1e-2, 3e-2]) * (1 + i) for i, method in enumerate(METHODS)}
+    barriers["weights"] = np.array([1e-3, 3e-3, 1e-2, 3e-2])
+    barriers["weights_cov"] = barriers["weights"].copy()  # identical: named as such
+    barriers["refine"] = np.r_[certified[:2] * (1 + 1e-7), 5e-3, 7e-3]  # at the optimum within the tolerance
+    columns = {"m": m, "replicate": np.array([0, 1, 0, 1])} | barriers
+    columns |= {f"{method}_seconds": np.array([1.0, 3.0, 2.0, 6.0]) for method in METHODS}
+    columns |= {f"{method}_repair": barriers[method] / 2 for method in REPAIRED}
+    columns |= {"certified": certified, "certified_repair": certified / 2,
+                "certified_seconds": np.array([10.0, 20.0, np.nan, np.nan]),
+                "certified_repair_seconds": np.array([30.0, 50.0, np.nan, np.nan])}
+    got = analyse(_table(columns))
+    assert got["identical_on_every_pair"] == {"weights_cov": "weights"}
+    weights = got["weights"]
+    assert weights["mean_barrier_by_m"] == pytest.approx({6: 2e-3, 16: 2e-2})
+    assert weights["sem_barrier_by_m"] == pytest.approx({6: 1e-3, 16: 1e-2})
+    assert weights["mean_seconds_by_m"] == pytest.approx({6: 2.0, 16: 4.0})
+    assert weights["mean_repaired_barrier_by_m"] == pytest.approx({6: 1e-3, 16: 1e-2})
+    assert "mean_repaired_barrier_by_m" not in got["ot"]
+    assert got["certified"]["mean_barrier_by_m"][6] == pytest.approx(1.5e-3)
+    assert np.isnan(got["certified"]["mean_barrier_by_m"][16])
+    assert got["certified_repair"]["mean_seconds_by_m"][6] == pytest.approx(40.0)
+    gaps = got["gap_to_certified"]
+    assert set(gaps) == {*REPAIRED, *(f"{method}_repair" for method in REPAIRED), "ot"}
+    assert gaps["weights"] == {6: {"pairs": 2, "mean_gap": pytest.approx(5e-4), "min_gap": pytest.approx(0.0),
+                                   "max_gap": pytest.approx(1e-3), "at_optimum": 1}}
+    assert gaps["weights_repair"][6]["mean_gap"] == pytest.approx(2.5e-4)
+    assert gaps["refine"][6]["at_optimum"] == 2
+    assert gaps["ot"][6]["at_optimum"] == 0  # ot = 7 x weights: above the optimum on both pairs
