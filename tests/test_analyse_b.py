@@ -4,7 +4,6 @@ table whose answers are computed here by hand (exact power laws, medians and mea
 import numpy as np
 import pytest
 
-from sims.common import BARRIER_ZERO
 from sims.table import Table
 
 
