@@ -123,3 +123,88 @@ def test_matching_analysis_on_a_synthetic_table():
     assert gaps["weights_repair"][6]["mean_gap"] == pytest.approx(2.5e-4)
     assert gaps["refine"][6]["at_optimum"] == 2
     assert gaps["ot"][6]["at_optimum"] == 0  # ot = 7 x weights: above the optimum on both pairs
+
+
+def _regime_rows(d: int, tail_slope: float) -> list[dict]:
+    """PyTorch-default pairs at the lower rate: an exact zero at m = k = 2, a peak at m = 4, an exact
+    m^tail_slope tail over m = 16, 32 (factors 2 and 1/2 per width), one pair not converged and one
+    diverged (counted, not used)."""
+    weights = {2: [0.0, 1e-3], 4: [4e-3, 6e-3], 16: [2e-4, 0.5e-4],
+               32: [2e-4 * 2.0 ** tail_slope, 0.5e-4 * 2.0 ** tail_slope]}
+    base = {"init": "pytorch", "d": d, "lr_rel": 0.5, "tol": 1e-7, "diverged": 0.0, "converged": 1.0,
+            "weights_at_stop": np.nan, "stop_step": np.nan, "steps_run": np.array([100.0, 100.0])}
+    rows = [base | {"m": m, "weights": w, "plain": 10 * w, "neff_rel": 0.5 / m}
+            for m, ws in weights.items() for w in ws]
+    rows.append(base | {"m": 16, "weights": 5.0, "plain": 5.0, "neff_rel": 1.0, "converged": 0.0})
+    rows.append(base | {"m": 16, "weights": np.nan, "plain": np.nan, "neff_rel": np.nan, "converged": 0.0,
+                        "diverged": 1.0})
+    return rows
+
+
+def test_regimes_analysis_on_a_synthetic_table():
+    """Medians, zeros at m = k, peak and minimum, the tail exponent and its difference to a given
+    prediction's, the exponent's d-dependence and the stopping rule, against values by hand; the
+    protocol sample (tol = PROTOCOL_TOL) is left out of the curves."""
+    from sims.experiments.regimes_analysis import Prediction, analyse
+    from sims.experiments.regimes_plot import phase_columns
+    from sims.experiments.regimes_schemes import PROTOCOL_TOL, Scheme
+    from theory import fits
+
+    rows = _regime_rows(10, -2.0) + _regime_rows(30, -1.0)
+    inside = {"init": "pytorch", "d": 10, "m": 16, "lr_rel": 1.26, "tol": 1e-7, "diverged": 1.0, "converged": 0.0,
+              "weights": np.nan, "plain": np.nan, "neff_rel": np.nan, "weights_at_stop": np.nan, "stop_step": np.nan,
+              "steps_run": np.array([50.0, 60.0])}
+    rows += [inside, inside]
+    protocol = {"init": "pytorch", "d": 10, "m": 16, "lr_rel": 0.5, "tol": PROTOCOL_TOL, "diverged": 0.0,
+                "converged": 1.0, "plain": 1.0, "neff_rel": 1.0}
+    rows += [protocol | {"weights": 1e-3, "weights_at_stop": 1.05e-3, "stop_step": 250.0,
+                         "steps_run": np.array([1000.0, 800.0])},
+             protocol | {"weights": 2e-3, "weights_at_stop": 1.6e-3, "stop_step": 1000.0,
+                         "steps_run": np.array([2000.0, 2000.0])}]
+    table = Table.from_rows(rows)
+    widths = np.array([2, 4, 16, 32])
+    m_pred = np.repeat([16.0, 32.0], 20)
+    slope_fit = fits.loglog_slope(m_pred, m_pred ** -0.5, seed=1)  # exact: every bootstrap slope is -0.5
+    prediction = Prediction("a prediction", widths, 1e-3 / widths, 1e-4 / widths, slope_fit)
+    got = analyse(table, {(Scheme.PYTORCH, 10): prediction})
+
+    assert list(got["schemes"]) == ["pytorch"]
+    entry = got["schemes"]["pytorch"]
+    assert entry["prediction"] == {"10": {"label": "a prediction",
+                                          "by_m": pytest.approx({2: 5e-4, 4: 2.5e-4, 16: 6.25e-5, 32: 3.125e-5}),
+                                          "sem_by_m": pytest.approx({2: 5e-5, 4: 2.5e-5, 16: 6.25e-6, 32: 3.125e-6}),
+                                          "slope": pytest.approx(-0.5), "slope_ci95": pytest.approx([-0.5, -0.5]),
+                                          "slope_pairs": 40}}
+    assert set(entry["effective_regime_by_m"]) == {2, 4, 16, 32}
+    cell = entry["d=10 lr_rel=0.5"]
+    assert (cell["runs"], cell["diverged"], cell["converged_fraction"]) == (10, 1, pytest.approx(0.8))
+    assert cell["median_by_m"] == pytest.approx({2: 5e-4, 4: 5e-3, 16: 1.25e-4, 32: 3.125e-5})
+    assert cell["plain_median_by_m"] == pytest.approx({2: 5e-3, 4: 5e-2, 16: 1.25e-3, 32: 3.125e-4})
+    assert cell["neff_rel_by_m"] == pytest.approx({2: 0.25, 4: 0.125, 16: 1 / 32, 32: 1 / 64})
+    assert cell["zero_at_m_eq_k"] == "1/2"
+    assert (cell["peak_m"], cell["min_m_above_k"]) == (4, 32)
+    assert cell["tail_slope"] == pytest.approx(-2.0)
+    assert (cell["tail_pairs"], cell["tail_widths"]) == (4, [16, 32])
+    # residuals +-log 2 around the line, four pairs, two fitted parameters
+    assert cell["tail_log_sd"] == pytest.approx(np.sqrt(4 * np.log(2) ** 2 / 2))
+    assert cell["tail_minus_prediction_slope"] == pytest.approx(-1.5)
+    assert cell["tail_minus_prediction_slope_ci95"] == pytest.approx([c + 0.5 for c in cell["tail_slope_ci95"]])
+    assert entry["d=30 lr_rel=0.5"]["tail_slope"] == pytest.approx(-1.0)
+    assert "tail_minus_prediction_slope" not in entry["d=30 lr_rel=0.5"]  # no prediction at d = 30
+    inner = entry["d=10 lr_rel=1.26"]
+    assert inner == {"runs": 2, "diverged": 2, "converged_fraction": 0.0}
+    d_test = entry["d_dependence"]
+    assert list(d_test) == ["lr_rel=0.5"]  # the inner rate has no tail at two d
+    assert d_test["lr_rel=0.5"]["slope_d10_minus_d30"] == pytest.approx(-1.0)
+
+    stop = got["stopping_rule"]  # ratios 1.05 and 0.8; step fractions 0.25 and 0.5
+    assert stop["pairs"] == 2
+    assert stop["ratio_median"] == pytest.approx(0.925)
+    assert stop["ratio_q05_q95"] == pytest.approx([0.8 + 0.05 * 0.25, 0.8 + 0.95 * 0.25])
+    assert stop["within_10pc"] == pytest.approx(0.5)
+    assert stop["step_fraction_median"] == pytest.approx(0.375)
+
+    phase = phase_columns(got)  # the d = 10 lower-rate cell's numbers at each width
+    assert phase["m"] == [2, 4, 16, 32]
+    assert phase["neff_rel"] == pytest.approx([0.25, 0.125, 1 / 32, 1 / 64])
+    assert phase["tail_slope"] == pytest.approx([-2.0] * 4)
