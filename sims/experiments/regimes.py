@@ -216,12 +216,12 @@ def regime_predictions(table: Table, store) -> dict[tuple[Scheme, int], Predicti
         for d in (int(d) for d in sel.unique("d")):
             panel = sel.rows(sel["d"] == d)
             widths = panel.unique("m").astype(int)
-            tw = widths[widths >= K]
-            if tw.size:
-                pred = predictions(store, scheme, d, tw)
-                slope = prediction_slope(store, scheme, d, pred, tw, lower_rate_tail(panel)["m"])
-                out[(scheme, d)] = Prediction(pred["label"], tw, np.asarray(pred["mean"]), np.asarray(pred["sem"]),
-                                              slope)
+            from_k = widths[widths >= K]
+            if from_k.size:
+                pred = predictions(store, scheme, d, from_k)
+                slope = prediction_slope(store, scheme, d, pred, from_k, lower_rate_tail(panel)["m"])
+                out[(scheme, d)] = Prediction(pred["label"], from_k, np.asarray(pred["mean"]),
+                                              np.asarray(pred["sem"]), slope)
     return out
 
 

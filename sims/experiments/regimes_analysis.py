@@ -95,7 +95,7 @@ def analyse(table: Table, predictions: dict[tuple[Scheme, int], Prediction]) -> 
                     entry["prediction"][str(d)] |= {"slope": pred.slope.slope, "slope_ci95": list(pred.slope.ci),
                                                     "slope_pairs": pred.slope.n}
             for (rate,), cell in panel.split(("lr_rel",)).items():
-                entry[f"d={d} lr_rel={rate:g}"] = _cell_summary(cell, K, None if pred is None else pred.slope)
+                entry[f"d={d} lr_rel={rate:g}"] = _cell_summary(cell, None if pred is None else pred.slope)
         if len(ds) >= 2:
             entry["d_dependence"] = _d_dependence(sel)
         fitted["schemes"][scheme.value] = entry
@@ -120,7 +120,7 @@ def _d_dependence(sel: Table) -> dict:
     return d_test
 
 
-def _cell_summary(cell: Table, k: int, predicted: fits.SlopeFit | None) -> dict:
+def _cell_summary(cell: Table, predicted: fits.SlopeFit | None) -> dict:
     """A cell's numbers from its converged pairs (diverged and step-capped pairs counted, not used);
     with ``predicted`` (the prediction's tail fit by the same estimator), GD's tail exponent minus
     the prediction's, with the 95% interval of the difference of independent bootstraps."""
@@ -133,11 +133,11 @@ def _cell_summary(cell: Table, k: int, predicted: fits.SlopeFit | None) -> dict:
     entry["median_by_m"] = dict(zip(map(int, g.x), map(float, g.value)))
     entry["plain_median_by_m"] = dict(zip(map(int, g.x), map(float, ok.group("m", "plain", stat=np.median).value)))
     entry["neff_rel_by_m"] = dict(zip(map(int, g.x), map(float, ok.group("m", "neff_rel", stat=np.median).value)))
-    at_k = ok["weights"][ok["m"] == k]
+    at_k = ok["weights"][ok["m"] == K]
     if at_k.size:
         zero = int(np.sum(at_k <= BARRIER_ZERO))
         entry |= {"zero_at_m_eq_k": f"{zero}/{at_k.size}", "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
-    above = g.x > k
+    above = g.x > K
     if above.any():
         entry["min_m_above_k"] = int(g.x[above][np.argmin(g.value[above])])
         entry["peak_m"] = int(g.x[np.argmax(g.value)])

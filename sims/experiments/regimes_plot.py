@@ -45,11 +45,11 @@ def plot(analysis: dict, table: Table):
                 continue
             pred = entry.get("prediction", {}).get(str(d))
             if pred is not None:
-                tw = np.array(list(pred["by_m"]))
+                from_k = np.array(list(pred["by_m"]))
                 mean, sem = np.array(list(pred["by_m"].values())), np.array(list(pred["sem_by_m"].values()))
-                ax.plot(tw, np.maximum(mean, DRAWN_FLOOR), "k-", lw=1.3,
+                ax.plot(from_k, np.maximum(mean, DRAWN_FLOOR), "k-", lw=1.3,
                         label=f"prediction: {pred['label']} (band: ±1 s.e.)")
-                ax.fill_between(tw, np.maximum(mean - sem, DRAWN_FLOOR), np.maximum(mean + sem, DRAWN_FLOOR),
+                ax.fill_between(from_k, np.maximum(mean - sem, DRAWN_FLOOR), np.maximum(mean + sem, DRAWN_FLOOR),
                                 color="k", alpha=0.15, lw=0)
             for (rate,), cell in panel.split(("lr_rel",)).items():
                 summary = entry[f"d={d} lr_rel={rate:g}"]
