@@ -103,37 +103,51 @@ def _gaps(table: Table, certified_widths) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax, ax2, ax3) = figure(3, height=5.0)
-    colours = METHOD_COLOURS
-    fitted: dict = {}
-    same = _identical_to_earlier(table)
-    fitted["identical_on_every_pair"] = same
+def analyse(table: Table) -> dict:
+    """The fitted numbers of the figure. Pure: no drawing, no files.
+
+    ``identical_on_every_pair`` (``_identical_to_earlier``); per method, over the pairs of each
+    width m, the mean and standard error of the mean of its barrier mod P (and, for ``REPAIRED``, of
+    the repaired barrier) and its mean wall time; the same for the certified optimum, plain and
+    repaired (NaN at widths above CERTIFY_MAX_WIDTH); and ``gap_to_certified`` (``_gaps``): per
+    method and certified width, the gap B_method - B_certified over the pairs and the pairs at the
+    optimum.
+    """
+    fitted: dict = {"identical_on_every_pair": _identical_to_earlier(table)}
     for method in METHODS:
-        barrier, seconds = table.group("m", method), table.group("m", f"{method}_seconds")
-        label = method if method not in same else f"{method} (= {same[method]} on every pair: drawn under it)"
-        ax.errorbar(barrier.x, np.maximum(barrier.value, BARRIER_FLOOR), yerr=barrier.sem, marker="o", ms=3,
-                    color=colours[method], label=label, capsize=2)
-        ax2.plot(seconds.x, seconds.value, marker="o", ms=3, color=colours[method], label=method)
-        fitted[method] = {"mean_barrier_by_m": barrier.as_dict(), "sem_barrier_by_m": _sems(barrier),
-                          "mean_seconds_by_m": seconds.as_dict()}
+        fitted[method] = _mean_and_sem(table, method, "barrier") | _mean(table, f"{method}_seconds", "seconds")
         if method in REPAIRED:
-            repaired = table.group("m", f"{method}_repair")
-            ax.plot(repaired.x, np.maximum(repaired.value, BARRIER_FLOOR), ls="--", color=colours[method], lw=1)
-            fitted[method]["mean_repaired_barrier_by_m"] = repaired.as_dict()
-            fitted[method]["sem_repaired_barrier_by_m"] = _sems(repaired)
+            fitted[method] |= _mean_and_sem(table, f"{method}_repair", "repaired_barrier")
+    for suffix in ("", "_repair"):
+        fitted[f"certified{suffix}"] = (_mean_and_sem(table, f"certified{suffix}", "barrier")
+                                        | _mean(table, f"certified{suffix}_seconds", "seconds"))
     certified_widths = [m for m in table.unique("m") if m <= CERTIFY_MAX_WIDTH]
+    fitted["gap_to_certified"] = _gaps(table, certified_widths)
+    return fitted
+
+
+def plot(analysis: dict, table: Table):
+    """Left: each method's mean barrier per width (error bars: +-1 s.e.; dashed: REPAIR) and the
+    certified optimum; middle: each method's mean wall time; right: the gaps to the certified optimum
+    at the largest certified width (``_draw_gaps``)."""
+    fig, (ax, ax2, ax3) = figure(3, height=5.0)
+    same = analysis["identical_on_every_pair"]
+    for method in METHODS:
+        entry = analysis[method]
+        label = method if method not in same else f"{method} (= {same[method]} on every pair: drawn under it)"
+        x, mean = _curve(entry["mean_barrier_by_m"])
+        ax.errorbar(x, np.maximum(mean, BARRIER_FLOOR), yerr=list(entry["sem_barrier_by_m"].values()), marker="o",
+                    ms=3, color=METHOD_COLOURS[method], label=label, capsize=2)
+        ax2.plot(*_curve(entry["mean_seconds_by_m"]), marker="o", ms=3, color=METHOD_COLOURS[method], label=method)
+        if method in REPAIRED:
+            x, mean = _curve(entry["mean_repaired_barrier_by_m"])
+            ax.plot(x, np.maximum(mean, BARRIER_FLOOR), ls="--", color=METHOD_COLOURS[method], lw=1)
     for suffix, style, label in (("", "-", "certified optimum"), ("_repair", "--", "certified, REPAIR")):
-        cert = table.group("m", f"certified{suffix}")
-        keep = np.isfinite(cert.value)
-        ax.plot(cert.x[keep], np.maximum(cert.value[keep], BARRIER_FLOOR), ls=style, marker="*", ms=9, color="k",
-                label=label)
-        fitted[f"certified{suffix}"] = {"mean_barrier_by_m": cert.as_dict(), "sem_barrier_by_m": _sems(cert),
-                                        "mean_seconds_by_m": table.group("m", f"certified{suffix}_seconds").as_dict()}
-    ax2.plot(*_finite(table.group("m", "certified_seconds")), marker="*", ms=9, color="k", label="certified")
-    gaps = _gaps(table, certified_widths)
-    fitted["gap_to_certified"] = gaps
-    _draw_gaps(ax3, gaps, certified_widths, colours)
+        x, mean = _curve(analysis[f"certified{suffix}"]["mean_barrier_by_m"], finite=True)
+        ax.plot(x, np.maximum(mean, BARRIER_FLOOR), ls=style, marker="*", ms=9, color="k", label=label)
+    ax2.plot(*_curve(analysis["certified"]["mean_seconds_by_m"], finite=True), marker="*", ms=9, color="k",
+             label="certified")
+    _draw_gaps(ax3, analysis["gap_to_certified"])
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
            ylabel="barrier mod P (population loss)",
            title="Barrier left by each method (dashed: REPAIR)")
@@ -142,10 +156,15 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax2.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
     keys = ("m", "replicate", *(k for method in METHODS for k in (method, f"{method}_seconds")),
             *(f"{method}_repair" for method in REPAIRED), "certified", "certified_repair", "certified_seconds",
             "certified_repair_seconds")
-    return save(fig, "matching", out, table.csv(keys), fitted)
+    return save(plot(analysis, table), "matching", out, table.csv(keys), analysis)
 
 
 def _identical_to_earlier(table: Table) -> dict[str, str]:
@@ -160,24 +179,33 @@ def _identical_to_earlier(table: Table) -> dict[str, str]:
     return same
 
 
-def _sems(groups) -> dict:
-    return {(k.item() if hasattr(k, "item") else k): float(v) for k, v in zip(groups.keys, groups.sem)}
+def _mean(table: Table, column: str, name: str) -> dict:
+    """{"mean_NAME_by_m": the column's mean over the pairs of each width m (finite values only)}."""
+    return {f"mean_{name}_by_m": table.group("m", column).as_dict()}
 
 
-def _finite(groups):
-    keep = np.isfinite(groups.value)
-    return groups.x[keep], groups.value[keep]
+def _mean_and_sem(table: Table, column: str, name: str) -> dict:
+    """``_mean`` and "sem_NAME_by_m": the standard error of that mean, s / sqrt(n) (NaN for n = 1)."""
+    g = table.group("m", column)
+    return {f"mean_{name}_by_m": g.as_dict(), f"sem_{name}_by_m": dict(zip(map(int, g.x), map(float, g.sem)))}
 
 
-def _draw_gaps(ax, gaps: dict, widths, colours) -> None:
+def _curve(by_m: dict, finite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A {width: value} dict as the arrays (widths, values); with ``finite``, its finite values only."""
+    x, y = np.array(list(by_m)), np.array(list(by_m.values()), dtype=float)
+    keep = np.isfinite(y) if finite else np.ones(y.size, dtype=bool)
+    return x[keep], y[keep]
+
+
+def _draw_gaps(ax, gaps: dict) -> None:
     """Mean gap to the certified optimum per method at the largest certified width (bars), with
     the min-to-max range over the pairs (lines), plain (filled) and REPAIR (hatched)."""
-    m = int(max(widths))
+    m = max(gaps["weights"])
     columns = list(gaps)
     for i, column in enumerate(columns):
         g = gaps[column][m]
         repaired = column.endswith("_repair")
-        ax.bar(i, g["mean_gap"], width=0.8, color=colours[column.removesuffix("_repair")],
+        ax.bar(i, g["mean_gap"], width=0.8, color=METHOD_COLOURS[column.removesuffix("_repair")],
                hatch="//" if repaired else None, alpha=0.6 if repaired else 1.0, edgecolor="k", lw=0.3)
         ax.errorbar(i, g["mean_gap"], yerr=[[g["mean_gap"] - g["min_gap"]], [g["max_gap"] - g["mean_gap"]]],
                     color="k", lw=0.6, capsize=2)

@@ -19,7 +19,8 @@ from ..common import BARRIER_FLOOR, BARRIER_ZERO, METHOD_COLOURS, FigureDir, fig
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
-from .regimes import PAPER_STEPS, QUICK_STEPS, RATES, RegimeConfig, Scheme, train_pair
+from .regimes import PAPER_STEPS, QUICK_STEPS, RegimeConfig, train_pair
+from .regimes_schemes import RATES, Scheme
 
 #: the alignment methods compared (their colours: ``common.METHOD_COLOURS``)
 METHODS = ("weights", "activations", "refine")

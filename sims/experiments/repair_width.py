@@ -23,6 +23,8 @@ from .width import STEPS
 WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
 #: the lowest value drawn on the log axis (exact zeros at m = k are drawn on it)
 FLOOR = 1e-7
+#: the teacher's rays k, as in ``configs``
+K = 2
 
 
 def configs(profile: Profile) -> list[GDConfig]:
@@ -77,25 +79,45 @@ def _ratio_by_m(table: Table) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax, ax2) = figure(2)
-    k = 2
+#: the barriers compared: column, colour, label
+BARRIERS = (("weights", "C0", "weights matching"), ("weights_repair", "C3", "weights matching + REPAIR (exact)"))
+
+
+def analyse(table: Table, k: int = K) -> dict:
+    """The fitted numbers of the figure. Pure: no drawing, no files.
+
+    ``converged_fraction`` (runs where both students converged); for each barrier B (plain and
+    repaired) the mean and standard error over pairs per width (``mean_by_m``, ``sem_by_m``) and
+    ``_fit``: the tail exponent b of B ~ m^b (m >= 8k), the peak width with its interval and the
+    rate of exact zeros at m = k; ``repair_over_plain_by_m``: the median of B_repair / B per width
+    (``_ratio_by_m``).
+    """
     fitted: dict = {"converged_fraction": float(np.mean(table["converged"]))}
-    for column, colour, label in (("weights", "C0", "weights matching"),
-                                  ("weights_repair", "C3", "weights matching + REPAIR (exact)")):
+    for column, _, _ in BARRIERS:
         g = table.group("m", column)
-        ax.errorbar(g.x, np.maximum(g.value, FLOOR), yerr=g.sem, marker="o", ms=4, capsize=2, color=colour,
-                    label=label)
-        fit = _fit(table, column, k)
-        fitted[column] = {"mean_by_m": g.as_dict(), "sem_by_m": dict(zip(map(int, g.x), map(float, g.sem))), **fit}
-        if "tail_slope" in fit:
-            tail = g.x >= 8 * k
-            ref = g.value[tail][0] * (g.x[tail] / g.x[tail][0]) ** fit["tail_slope"]
-            ax.plot(g.x[tail], ref, ls=":", color=colour,
-                    label=f"tail slope {fit['tail_slope']:.2f} [{fit['tail_slope_ci95'][0]:.2f}, "
-                          f"{fit['tail_slope_ci95'][1]:.2f}]")
-    ratio = _ratio_by_m(table)
-    fitted["repair_over_plain_by_m"] = ratio
+        fitted[column] = {"mean_by_m": g.as_dict(), "sem_by_m": dict(zip(map(int, g.x), map(float, g.sem))),
+                          **_fit(table, column, k)}
+    fitted["repair_over_plain_by_m"] = _ratio_by_m(table)
+    return fitted
+
+
+def plot(analysis: dict, table: Table, k: int = K):
+    """Left: each barrier's mean per width (error bars: +-1 s.e.) with its tail fit's line, drawn
+    from the first tail width's mean; right: the median repaired / plain ratio per width with its
+    95% interval."""
+    fig, (ax, ax2) = figure(2)
+    for column, colour, label in BARRIERS:
+        entry = analysis[column]
+        x = np.array(list(entry["mean_by_m"]))
+        mean, sem = np.array(list(entry["mean_by_m"].values())), np.array(list(entry["sem_by_m"].values()))
+        ax.errorbar(x, np.maximum(mean, FLOOR), yerr=sem, marker="o", ms=4, capsize=2, color=colour, label=label)
+        if "tail_slope" in entry:
+            tail = x >= 8 * k
+            ref = mean[tail][0] * (x[tail] / x[tail][0]) ** entry["tail_slope"]
+            ax.plot(x[tail], ref, ls=":", color=colour,
+                    label=f"tail slope {entry['tail_slope']:.2f} [{entry['tail_slope_ci95'][0]:.2f}, "
+                          f"{entry['tail_slope_ci95'][1]:.2f}]")
+    ratio = analysis["repair_over_plain_by_m"]
     ms = np.array(sorted(ratio))
     med = np.array([ratio[m]["median"] for m in ms])
     lo = np.array([ratio[m]["ci95"][0] for m in ms])
@@ -111,8 +133,13 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="repaired / plain barrier (median over pairs)",
             title="REPAIR's effect per pair (95% bootstrap interval)")
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
     columns = table.csv(("m", "replicate", "weights", "weights_repair", "converged"))
-    return save(fig, "repair_width", out, columns, fitted)
+    return save(plot(analysis, table), "repair_width", out, columns, analysis)
 
 
 EXPERIMENT = Experiment("repair_width", "student barrier mod P with and without exact REPAIR vs width "

@@ -39,20 +39,29 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "plain": tl.barrier(B, C, tl.Population(teacher)).value}
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax,) = figure(1, width=6)
-    keys = ("via_reference", "direct", "plain")
-    labels = {"via_reference": "B, C each aligned to A", "direct": "C aligned to B directly",
-              "plain": "no alignment"}
+#: the three barriers compared, their colours' meanings (``common.MEANING_COLOURS``) and labels
+BARRIERS = ("via_reference", "direct", "plain")
+#: the barriers whose tail exponent in m is fitted (not the plain one)
+FITTED = ("via_reference", "direct")
+MEANINGS = {"via_reference": "final_perm", "direct": "fresh_perm", "plain": "plain"}
+LABELS = {"via_reference": "B, C each aligned to A", "direct": "C aligned to B directly", "plain": "no alignment"}
+
+
+def analyse(table: Table) -> dict:
+    """The fitted numbers of the figure. Pure: no drawing, no files.
+
+    * ``{via_reference, direct}_slope`` (with ``_ci95``): the tail exponent b of B(m) ~ m^b, the
+      log-log least-squares slope over the pairs with B > BARRIER_ZERO (``fits.loglog_slope``,
+      pair bootstrap), when they span two widths or more;
+    * ``median_via_reference_over_direct_by_m``: per width the median over pairs of
+      r = B_via / max(B_direct, BARRIER_ZERO);
+    * ``median_ratio_m_ge_16`` (with ``_ci95``, ``fits.median_ci``) and ``pairs_m_ge_16``: the
+      median of r over the pairs with m >= 16, pooled.
+    """
     fitted: dict = {}
-    for k in keys:
-        g = table.group("m", k)
-        colour = MEANING_COLOURS[{"via_reference": "final_perm", "direct": "fresh_perm", "plain": "plain"}[k]]
-        ax.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), marker="o", color=colour, label=labels[k] + " (±1 s.e.)")
-        ax.fill_between(g.x, np.maximum(g.value - g.sem, BARRIER_FLOOR), np.maximum(g.value + g.sem, BARRIER_FLOOR),
-                        color=colour, alpha=0.15, lw=0)
+    for k in FITTED:
         pos = table.rows(table[k] > BARRIER_ZERO)
-        if k != "plain" and pos.unique("m").size >= 2:
+        if pos.unique("m").size >= 2:
             fit = fits.loglog_slope(pos["m"], pos[k], seed=0)
             fitted[f"{k}_slope"], fitted[f"{k}_slope_ci95"] = fit.slope, fit.ci
     ratio = table.with_column("ratio", table["via_reference"] / np.maximum(table["direct"], BARRIER_ZERO))
@@ -61,10 +70,28 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     if len(large):
         fitted["median_ratio_m_ge_16"], fitted["median_ratio_m_ge_16_ci95"] = fits.median_ci(large["ratio"])
         fitted["pairs_m_ge_16"] = len(large)
+    return fitted
+
+
+def plot(analysis: dict, table: Table):
+    """The mean of each barrier over pairs against m, with a band of +-1 standard error (drawn from
+    ``table``: the figure shows none of ``analysis``'s numbers)."""
+    fig, (ax,) = figure(1, width=6)
+    for k in BARRIERS:
+        g = table.group("m", k)
+        colour = MEANING_COLOURS[MEANINGS[k]]
+        ax.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), marker="o", color=colour, label=LABELS[k] + " (±1 s.e.)")
+        ax.fill_between(g.x, np.maximum(g.value - g.sem, BARRIER_FLOOR), np.maximum(g.value + g.sem, BARRIER_FLOOR),
+                        color=colour, alpha=0.15, lw=0)
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier between B and C",
            title="Alignment through a third network")
     ax.legend(fontsize=7)
-    return save(fig, "three", out, table.csv(("m", "replicate", *keys)), fitted)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
+    return save(plot(analysis, table), "three", out, table.csv(("m", "replicate", *BARRIERS)), analysis)
 
 
 EXPERIMENT = Experiment("three", "strong LMC: B and C aligned to a reference A vs directly vs none, vs width",

@@ -101,25 +101,47 @@ def ratio_by_width(table: Table) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    fig, (ax, ax_ratio) = figure(2, width=5.6)
-    steps = table["steps"][0]
-    keys = ("plain", "final_perm", "fresh_perm", "loss")
-    labels = {"plain": "no permutation", "final_perm": "permutation of the final networks",
-              "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
+#: the per-checkpoint curves drawn, with their labels
+CURVES = {"plain": "no permutation", "final_perm": "permutation of the final networks",
+          "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
+
+
+def analyse(table: Table) -> dict:
+    """The fitted numbers of the figure. Pure: no drawing, no files.
+
+    For each curve c of ``CURVES`` (plain, final_perm, fresh_perm barriers and the loss), its mean
+    over pairs at checkpoint j, c̄_j = (1/n) sum_i c_ij: ``{c}_max_over_training`` = max_j c̄_j and
+    ``{c}_final`` = c̄ at the last checkpoint; then the ratios per width and their trend in m
+    (``ratio_by_width``).
+    """
     fitted: dict = {}
-    for k, y in plot_mean_curves(ax, np.maximum(steps, 1), table, keys, labels, floor=BARRIER_FLOOR).items():
+    for k in CURVES:
+        y = table.stack(k).mean(axis=0)
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
-    fitted |= ratio_by_width(table)
+    return fitted | ratio_by_width(table)
+
+
+def plot(analysis: dict, table: Table):
+    """Left: the mean curves along training (pooled over widths; band: +-1 s.e.); right: the ratio
+    by width and its trend (``_draw_ratio_by_width``)."""
+    fig, (ax, ax_ratio) = figure(2, width=5.6)
+    steps = table["steps"][0]
+    plot_mean_curves(ax, np.maximum(steps, 1), table, tuple(CURVES), CURVES, floor=BARRIER_FLOOR)
     widths = sorted({int(m) for m in table["m"]})
     ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
            ylabel="barrier, or loss (population)",
            title=f"Along training, m = {', '.join(map(str, widths))} pooled (band: ±1 s.e.)")
     ax.title.set_fontsize(10)
     ax.legend(fontsize=7)
-    _draw_ratio_by_width(ax_ratio, fitted)
-    return save(fig, "trajectory", out, table.long(("replicate", "m"), ("steps", *keys)), fitted)
+    _draw_ratio_by_width(ax_ratio, analysis)
+    return fig
+
+
+def summarize(table: Table, out: FigureDir, store) -> dict:
+    analysis = analyse(table)
+    return save(plot(analysis, table), "trajectory", out, table.long(("replicate", "m"), ("steps", *CURVES)),
+                analysis)
 
 
 def _draw_ratio_by_width(ax, fitted: dict) -> None:
