@@ -42,7 +42,18 @@ class Experiment:
     more_figures: tuple[tuple[str, str], ...] = ()
 
 
+#: metadata of a config field added after runs were stored (``field(default=..., metadata=ADDED_LATER)``):
+#: at its default the field is left out of ``config_dict``, so the runs stored before it existed keep
+#: their keys and random streams, and nothing computed is lost by adding it
+ADDED_LATER = {"added_later": True}
+
+
 def config_dict(config) -> dict:
     """A run's config as a dict of its fields and its type's name: what names its result (its key
-    and its random stream) and what the store records."""
-    return {"type": type(config).__name__, **dataclasses.asdict(config)}
+    and its random stream) and what the store records. A field marked ``ADDED_LATER`` appears only
+    when it differs from its default."""
+    fields = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        if f.metadata.get("added_later") and fields[f.name] == f.default:
+            del fields[f.name]
+    return {"type": type(config).__name__, **fields}

@@ -224,6 +224,40 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
         RealConfig(arch="resnet", depth=9)
 
 
+def test_precision_is_a_validated_field_that_leaves_float64_runs_keys_alone():
+    # float32 came after the paper's runs were stored: at its default the field is not part of a
+    # run's key or random stream, so those runs stay valid; float32 runs are other runs
+    import dataclasses
+    import hashlib
+    import json
+
+    from sims.experiments.realdata import RealConfig
+    from sims.registry import get
+    from sims.runner import run_key, run_seed
+    with pytest.raises(ValueError, match="precision must be one of 'float64', 'float32'; got 'float16'"):
+        RealConfig(arch="vgg", precision="float16")
+    with pytest.raises(ValueError, match="precision must be 'float64' for arch='mlp'"):
+        RealConfig(precision="float32")
+    cfg = RealConfig(arch="resnet", depth=8)
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "precision"}
+    blob = json.dumps({"experiment": "real_three", "version": get("real_three").version,
+                       "config": {"type": "RealConfig", **fields}, "seed": 0}, sort_keys=True, default=str)
+    assert run_key(get("real_three"), cfg, 0) == hashlib.sha256(blob.encode()).hexdigest()[:24]
+    single = dataclasses.replace(cfg, precision="float32")
+    assert run_key(get("real_three"), single, 0) != run_key(get("real_three"), cfg, 0)
+    streams = [run_seed("real_three", c, 0).generate_state(4) for c in (single, cfg)]
+    assert not np.array_equal(*streams)
+
+
+def test_quick_profile_trains_convolutional_networks_in_float32_and_paper_in_float64():
+    from sims.experiments.realdata import Architecture
+    from sims.registry import get
+    for name in ("real_conv", "real_three", "real_repair", "real_imp", "real_trajectory"):
+        for profile, precision in ((Profile.QUICK, "float32"), (Profile.PAPER, "float64")):
+            conv = [c for c in get(name).configs(profile) if c.architecture is not Architecture.MLP]
+            assert conv and {c.precision for c in conv} == {precision}, (name, profile)
+
+
 @pytest.mark.parametrize("profile", list(Profile))
 def test_every_profile_builds_valid_distinct_configs(profile):
     from sims.registry import get, names

@@ -38,7 +38,7 @@ OPTIMAL_TOLERANCE = 1e-6
 def configs(profile: Profile) -> list[GDConfig]:
     match profile:
         case Profile.QUICK:
-            widths, reps = (6, 8, 16, 32, 64, 128), 3
+            widths, reps = (6, 8, 16, 32, 64), 2
         case Profile.PAPER | Profile.FULL:  # full: as paper
             widths, reps = (6, 8, 9, 16, 32, 64, 128, 256), 6
         case _:

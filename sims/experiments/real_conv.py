@@ -15,6 +15,7 @@ from .realdata import (
     KINDS,
     RealConfig,
     barrier_kwargs,
+    conv_fields,
     data_label,
     dataset,
     errorbar_means,
@@ -36,15 +37,16 @@ def configs(profile: Profile) -> list[RealConfig]:
     # the paper profile: a second pair per multiplier (conv nets in float64 cost 12-72 s a pair on
     # MNIST-1D, so that the profile stays within an hour on two cores), the largest first
     match profile:
-        case Profile.QUICK:  # a first look: the two smaller multipliers, one deeper ResNet, 300 steps
-            reps, largest_first, multipliers, depths, steps = 1, False, (0.25, 0.5), (14,), 300
+        case Profile.QUICK:  # a first look: the two smaller multipliers, one deeper ResNet (conv_fields)
+            reps, largest_first, multipliers, depths = 1, False, (0.25, 0.5), (14,)
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            reps, largest_first, multipliers, depths, steps = 2, True, (0.25, 0.5, 1.0), (14, 20), 600
+            reps, largest_first, multipliers, depths = 2, True, (0.25, 0.5, 1.0), (14, 20)
         case _:
             unknown(profile)
-    out = [RealConfig(arch=arch, multiplier=w, depth=WIDTH_SWEEP_DEPTH, steps=steps, replicate=r)
+    conv = conv_fields(profile, 600)
+    out = [RealConfig(arch=arch, multiplier=w, depth=WIDTH_SWEEP_DEPTH, replicate=r, **conv)
            for arch in ("vgg", "resnet") for w in multipliers for r in range(reps)]
-    out += [RealConfig(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER, depth=L, steps=steps, replicate=0)
+    out += [RealConfig(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER, depth=L, replicate=0, **conv)
             for L in depths]
     return sorted(out, key=lambda c: -c.multiplier**2 * c.depth) if largest_first else out
 

@@ -39,7 +39,7 @@ KEYS = ("dense_perm", "fresh_perm", "plain")
 
 
 def configs(profile: Profile) -> list[RealConfig]:
-    return three_architectures(profile, quick_conv_steps=400)
+    return three_architectures(profile, conv_steps=400)
 
 
 def rounds(cfg: RealConfig) -> int:

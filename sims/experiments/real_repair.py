@@ -29,7 +29,17 @@ from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, barrier_axi
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import Table
-from .realdata import GRID, RealConfig, barrier_kwargs, data_label, dataset, pairs, test_objective, train_pair
+from .realdata import (
+    GRID,
+    RealConfig,
+    barrier_kwargs,
+    conv_fields,
+    data_label,
+    dataset,
+    pairs,
+    test_objective,
+    train_pair,
+)
 
 #: the paths of a pair, in the figure's order, with their legend labels
 PATHS = {"plain": "no alignment", "weights": "weight matching",
@@ -41,13 +51,14 @@ PATH_COLOURS = {"plain": METHOD_COLOURS["plain"], "weights": METHOD_COLOURS["wei
                 "weights_repair": "darkgreen", "weights_rescale": "darkred"}
 #: steps of SGD for the convolutional networks (as ``real_conv``)
 CONV_STEPS = 600
-#: the architectures: (label, config fields)
+#: the architectures: (label, config fields); the convolutional ones train CONV_STEPS steps
+#: (``realdata.conv_fields``: fewer, in float32, in the quick profile)
 ARCHITECTURES = {
     "MLP 1x128": {"arch": "mlp", "width": 128, "depth": 1},
     "MLP 3x128": {"arch": "mlp", "width": 128, "depth": 3},
-    "VGG, no BN": {"arch": "vgg_nobn", "multiplier": 0.5, "steps": CONV_STEPS},
-    "VGG + BN": {"arch": "vgg", "multiplier": 0.5, "steps": CONV_STEPS},
-    "ResNet-8": {"arch": "resnet", "depth": 8, "multiplier": 0.5, "steps": CONV_STEPS},
+    "VGG, no BN": {"arch": "vgg_nobn", "multiplier": 0.5},
+    "VGG + BN": {"arch": "vgg", "multiplier": 0.5},
+    "ResNet-8": {"arch": "resnet", "depth": 8, "multiplier": 0.5},
 }
 #: pairs per architecture: (MLPs, convolutional networks). Measured cost of a pair (one core):
 #: MLP 1x128 ~3 s, MLP 3x128 ~10-17 s, VGG + BN ~33 s, ResNet-8 ~40 s, VGG without BN ~45 s (its
@@ -61,8 +72,9 @@ def configs(profile: Profile) -> list[RealConfig]:
             mlp_pairs, conv_pairs = PAIRS[profile]
         case _:
             unknown(profile)
-    out = [RealConfig(replicate=r, **fields) for fields in ARCHITECTURES.values()
-           for r in range(mlp_pairs if fields["arch"] == "mlp" else conv_pairs)]
+    conv = conv_fields(profile, CONV_STEPS)
+    out = [RealConfig(replicate=r, **fields, **({} if fields["arch"] == "mlp" else conv))
+           for fields in ARCHITECTURES.values() for r in range(mlp_pairs if fields["arch"] == "mlp" else conv_pairs)]
     return sorted(out, key=lambda c: c.arch == "mlp")  # the convolutional (longest) runs first
 
 

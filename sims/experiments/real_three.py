@@ -18,6 +18,7 @@ from .realdata import (
     RealConfig,
     architectures,
     barrier_kwargs,
+    conv_fields,
     data_label,
     dataset,
     errorbar_means,
@@ -39,9 +40,9 @@ def configs(profile: Profile) -> list[RealConfig]:
             widths, reps, conv_reps = (16, 64, 256, 1024), 4, 2
         case _:
             unknown(profile)
-    multipliers, steps = (0.25, 0.5), 600
+    multipliers, conv = (0.25, 0.5), conv_fields(profile, 600)
     return ([RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
-            + [RealConfig(arch=arch, multiplier=w, depth=8, steps=steps, replicate=r)
+            + [RealConfig(arch=arch, multiplier=w, depth=8, replicate=r, **conv)
                for arch in ("vgg", "resnet") for w in multipliers for r in range(conv_reps)])
 
 

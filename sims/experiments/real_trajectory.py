@@ -35,7 +35,7 @@ CHECKPOINTS = 7
 
 
 def configs(profile: Profile) -> list[RealConfig]:
-    return three_architectures(profile, quick_conv_steps=600)
+    return three_architectures(profile, conv_steps=600)
 
 
 def run(cfg: RealConfig, seq) -> dict:

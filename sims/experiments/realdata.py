@@ -4,7 +4,7 @@ sparsity."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 
@@ -15,6 +15,7 @@ from twolayer.data import Dataset, load_dataset
 from twolayer.random import child
 from twolayer.validation import check_enum, check_positive_float, check_positive_int
 
+from ..experiment import ADDED_LATER
 from ..profile import Profile, unknown
 from ..table import Table
 
@@ -37,7 +38,10 @@ class RealConfig:
     CIFAR-10 binary batches; n_train: training examples used (0 = all); arch: ``Architecture``;
     width: hidden units per layer (mlp); depth: hidden layers (mlp) or layers 6 n + 2 (resnet;
     unused by the VGGs); multiplier: channel multiplier (VGGs, resnet); lr, steps, batch: SGD with
-    momentum 0.9.
+    momentum 0.9; precision: "float64" (default) or "float32", the floating-point type of the
+    PyTorch architectures (``twolayer.Precision``; the NumPy MLP is float64 only). float32 trains
+    1.4-1.6x and evaluates barriers 1.9-2.2x faster; its barriers differ from float64's by less
+    than the pair-to-pair spread (``benchmarks/bench_dtype.py``). The quick profile uses it.
     """
 
     data: str = "mnist1d"
@@ -50,6 +54,7 @@ class RealConfig:
     steps: int = 1500
     batch: int = 128
     replicate: int = 0
+    precision: str = field(default="float64", metadata=ADDED_LATER)
 
     def __post_init__(self):
         check_positive_int("n_train", self.n_train, minimum=0)
@@ -59,6 +64,9 @@ class RealConfig:
         check_positive_float("lr", self.lr)
         check_positive_float("multiplier", self.multiplier)
         arch = check_enum("arch", self.arch, Architecture)
+        precision = check_enum("precision", self.precision, tl.Precision)
+        if arch is Architecture.MLP and precision is not tl.Precision.FLOAT64:
+            raise ValueError(f"precision must be 'float64' for arch='mlp' (the NumPy MLP); got {self.precision!r}")
         if arch is Architecture.RESNET and (self.depth < 8 or (self.depth - 2) % 6):
             raise ValueError(f"depth must be 6 n + 2 (8, 14, 20, ...) for arch='resnet'; got {self.depth}")
         if not isinstance(self.data, str) or not self.data:
@@ -76,8 +84,8 @@ class RealConfig:
         if arch in (Architecture.VGG, Architecture.VGG_NOBN):
             layers = "vgg16" if len(data.shape) == 3 and min(data.shape[1:]) >= 32 else "small"
             return tl.vgg(data.shape, data.classes, self.multiplier, layers, batch_norm=arch is Architecture.VGG,
-                          seed=seed)
-        return tl.resnet(data.shape, data.classes, self.multiplier, self.depth, seed=seed)
+                          seed=seed, dtype=self.precision)
+        return tl.resnet(data.shape, data.classes, self.multiplier, self.depth, seed=seed, dtype=self.precision)
 
 
 #: x-axis label of ``size_column`` for each architecture
@@ -85,10 +93,29 @@ SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "cha
               Architecture.RESNET: "channel multiplier", Architecture.VGG_NOBN: "channel multiplier"}
 
 
-def three_architectures(profile: Profile, quick_conv_steps: int) -> list[RealConfig]:
+#: the quick profile's convolutional networks: float32 (``RealConfig.precision``) and a third of the
+#: paper's SGD steps, for a first look in minutes
+QUICK_CONV = {"precision": "float32"}
+#: the fraction of the paper profile's steps the quick profile trains its convolutional networks
+QUICK_CONV_STEP_FRACTION = 1 / 3
+
+
+def conv_fields(profile: Profile, steps: int) -> dict:
+    """Config fields of a convolutional network trained ``steps`` SGD steps in the paper profile:
+    in the quick profile float32 and ``QUICK_CONV_STEP_FRACTION`` of the steps."""
+    match profile:
+        case Profile.QUICK:
+            return QUICK_CONV | {"steps": round(steps * QUICK_CONV_STEP_FRACTION)}
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            return {"steps": steps}
+        case _:
+            unknown(profile)
+
+
+def three_architectures(profile: Profile, conv_steps: int) -> list[RealConfig]:
     """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (1 pair quick, 4 paper and
     full) and the VGG at multiplier 0.5 and the ResNet-8 (1 pair quick, 2 paper and full), the
-    convolutional nets trained ``quick_conv_steps`` steps."""
+    convolutional nets trained ``conv_steps`` steps (``conv_fields``: fewer, in float32, quick)."""
     match profile:
         case Profile.QUICK:
             reps, conv_reps = 1, 1
@@ -96,9 +123,10 @@ def three_architectures(profile: Profile, quick_conv_steps: int) -> list[RealCon
             reps, conv_reps = 4, 2
         case _:
             unknown(profile)
+    conv = conv_fields(profile, conv_steps)
     return ([RealConfig(depth=2, replicate=r) for r in range(reps)]
-            + [RealConfig(arch="vgg", steps=quick_conv_steps, replicate=r) for r in range(conv_reps)]
-            + [RealConfig(arch="resnet", depth=8, steps=quick_conv_steps, replicate=r) for r in range(conv_reps)])
+            + [RealConfig(arch="vgg", replicate=r, **conv) for r in range(conv_reps)]
+            + [RealConfig(arch="resnet", depth=8, replicate=r, **conv) for r in range(conv_reps)])
 
 
 @lru_cache(maxsize=4)

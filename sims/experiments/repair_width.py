@@ -30,7 +30,7 @@ K = 2
 def configs(profile: Profile) -> list[GDConfig]:
     match profile:
         case Profile.QUICK:
-            reps = 4
+            reps = 2
         case Profile.PAPER | Profile.FULL:  # full: as paper
             reps = 24
         case _:

@@ -21,7 +21,7 @@ from ..table import Table
 def configs(profile: Profile) -> list[GDConfig]:
     match profile:
         case Profile.QUICK:
-            widths, reps = (4, 8, 16, 32, 64, 128), 3
+            widths, reps = (4, 8, 16, 32, 64), 2
         case Profile.PAPER | Profile.FULL:  # full: as paper
             widths, reps = (4, 8, 16, 32, 64, 128, 256), 6
         case _:

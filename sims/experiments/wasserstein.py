@@ -25,12 +25,11 @@ from ..table import Table
 def configs(profile: Profile) -> list[GDConfig]:
     match profile:
         case Profile.QUICK:
-            reps = 3
+            reps, widths = 2, (4, 8, 16, 32, 64)
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            reps = 6
+            reps, widths = 6, (4, 8, 16, 32, 64, 128, 256)
         case _:
             unknown(profile)
-    widths = (4, 8, 16, 32, 64, 128, 256)
     return [GDConfig(m=m, replicate=r) for m in widths for r in range(reps)]
 
 

@@ -93,8 +93,8 @@ PAPER_PAIRS = {**{m: 20 for m in range(1, 13)}, 16: 720, 24: 10, 32: 20, 48: 10,
 def configs(profile: Profile) -> list[WidthConfig]:
     match profile:
         case Profile.QUICK:
-            grid = [(2, d, m, r) for d in (10, 30) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64) for r in range(3)]
-            checked = {(2, 10, 16, 0), (2, 10, 64, 0)}
+            grid = [(2, d, m, r) for d in (10, 30) for m in (1, 2, 3, 4, 6, 8, 12, 16, 32) for r in range(2)]
+            checked = {(2, 10, 16, 0)}
         case Profile.PAPER | Profile.FULL:  # full: as paper
             grid = [(2, d, m, r) for d in (10, 30, 100) for m, n in PAPER_PAIRS.items() for r in range(n)]
             grid += [(4, 10, m, r) for m in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) for r in range(10)]
