@@ -211,7 +211,8 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
     from sims.experiments import real_three
     from sims.experiments.realdata import RealConfig
     from sims.table import Table
-    cfg = RealConfig(arch="resnet", multiplier=0.25, depth=8, steps=20, n_train=200)
+    # float32, as the quick profile trains its convolutional networks (half the time of float64)
+    cfg = RealConfig(arch="resnet", multiplier=0.25, depth=8, steps=20, n_train=200, precision="float32")
     first = real_three.run(cfg, np.random.SeedSequence(3))  # PyTorch training is bitwise reproducible: test_torch
     assert set(first) == {f"{k}_{kind}" for k in real_three.KEYS for kind in ("loss", "error")}
     assert all(np.isfinite(v) for v in first.values())

@@ -145,9 +145,10 @@ def configs(profile: Profile) -> list[LrConfig]:
     rates = rate_grid(profile)
     scales = (1e-3, 1e-2, 0.1, 0.3, 1.0, 2.0)
     match profile:
-        case Profile.QUICK:  # one seed per cell (a first look in minutes)
+        case Profile.QUICK:  # one seed per cell, three scales on the phase grid (a first look in minutes)
             phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 64), 1, 1, \
                 (Variant.GD,), (Variant.GD,)
+            scales = (1e-3, 0.1, 1.0)
         case Profile.PAPER:  # sized for the hour (docs/paper_profile.md: the power this gives)
             phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 3, 6, \
                 (Variant.GD,), (Variant.GD,)

@@ -38,13 +38,13 @@ OPTIMAL_TOLERANCE = 1e-6
 def configs(profile: Profile) -> list[GDConfig]:
     match profile:
         case Profile.QUICK:
-            widths, reps = (6, 8, 16, 32, 64), 2
+            widths, reps, certified_reps = (6, 8, 16, 32, 64), 2, 2
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            widths, reps = (6, 8, 9, 16, 32, 64, 128, 256), 6
+            widths, reps, certified_reps = (6, 8, 9, 16, 32, 64, 128, 256), 6, CERTIFIED_REPLICATES
         case _:
             unknown(profile)
     return [GDConfig(m=m, replicate=r) for m in widths
-            for r in range(max(reps, CERTIFIED_REPLICATES) if m <= CERTIFY_MAX_WIDTH else reps)]
+            for r in range(certified_reps if m <= CERTIFY_MAX_WIDTH else reps)]
 
 
 def _warm_up(teacher: tl.Teacher) -> None:

@@ -89,7 +89,7 @@ def run(cfg: RealConfig, seq) -> dict:
     A, B = (r.net for r in train_pair(cfg, data, seq))
     test = test_objective(data)
     rows = barrier_kwargs(data)["recompute_bn"]
-    batch_norm = getattr(A, "has_batch_norm", False)
+    batch_norm = A.has_batch_norm
     aligned = tl.permute(B, tl.match(A, B, "weights").perms)
     uncorrected = {"ts": GRID, "recompute_bn": False}
     results = {"plain": tl.barrier(A, B, test, **uncorrected), "weights": tl.barrier(A, aligned, test, **uncorrected)}
