@@ -196,8 +196,8 @@ def test_real_data_experiment_reads_mnist_given_with_data(tmp_path):
         images = (rng.integers(0, 60, (n, 6, 6)) + 150 * (np.arange(36).reshape(6, 6) % 10 == labels[:, None, None]))
         write_idx(mnist / f"{split}-images-idx3-ubyte.gz", images)
         write_idx(mnist / f"{split}-labels-idx1-ubyte.gz", labels)
-    proc = sims("run", "real_width", "--data", str(mnist), "--set", "steps=100", "--out", str(tmp_path / "r"),
-                "--figures", str(tmp_path / "f"))
+    proc = sims("run", "real_width", "--data", str(mnist), "--set", "steps=100", "--set", "width=16",
+                "--out", str(tmp_path / "r"), "--figures", str(tmp_path / "f"))
     assert "mnist from" in proc.stderr and (tmp_path / "f" / "real_width.png").exists()
     assert json.loads((tmp_path / "f" / "real_width.json").read_text())["data"] == "mnist"
     db = sqlite3.connect(tmp_path / "r" / "index.sqlite")

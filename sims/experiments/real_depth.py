@@ -34,7 +34,7 @@ BARRIERS = tuple(f"{n}_{kind}" for n in NAMES for kind in KINDS)
 def configs(profile: Profile) -> list[RealConfig]:
     match profile:
         case Profile.QUICK:
-            reps = 2
+            reps = 1
         case Profile.PAPER | Profile.FULL:  # full: as paper
             reps = 5
         case _:

@@ -114,16 +114,17 @@ def conv_fields(profile: Profile, steps: int) -> dict:
 
 def three_architectures(profile: Profile, conv_steps: int) -> list[RealConfig]:
     """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (1 pair quick, 4 paper and
-    full) and the VGG at multiplier 0.5 and the ResNet-8 (1 pair quick, 2 paper and full), the
-    convolutional nets trained ``conv_steps`` steps (``conv_fields``: fewer, in float32, quick)."""
+    full) and the VGG and the ResNet-8 at multiplier 0.5 (quick: 0.25; 1 pair quick, 2 paper and
+    full), the convolutional nets trained ``conv_steps`` steps (``conv_fields``: fewer, in
+    float32, quick)."""
     match profile:
         case Profile.QUICK:
-            reps, conv_reps = 1, 1
+            reps, conv_reps, multiplier = 1, 1, 0.25
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            reps, conv_reps = 4, 2
+            reps, conv_reps, multiplier = 4, 2, 0.5
         case _:
             unknown(profile)
-    conv = conv_fields(profile, conv_steps)
+    conv = conv_fields(profile, conv_steps) | {"multiplier": multiplier}
     return ([RealConfig(depth=2, replicate=r) for r in range(reps)]
             + [RealConfig(arch="vgg", replicate=r, **conv) for r in range(conv_reps)]
             + [RealConfig(arch="resnet", depth=8, replicate=r, **conv) for r in range(conv_reps)])
