@@ -219,11 +219,16 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
             bar.update(1)
         return found
 
+    def claim(i, again: bool = False) -> Claim:
+        """Claim run i in the store, even if it is done when ``again`` (its file found missing or
+        corrupt) or when it was set aside to be recomputed."""
+        return store.claim(experiment.name, keys[i], recompute=again or i in recompute)
+
     runner = executor.start(experiment.name, seed, jobs, store, scheduler)
     cancel = True
     try:
         while todo:
-            _schedule(experiment, configs, keys, todo, store, runner, load_finished, finish, recompute)
+            _schedule(configs, keys, todo, runner, claim, load_finished, finish)
             todo = [i for i in results if i not in computed and current is not None and _names(results[i]) != current]
             if todo:
                 set_aside(todo)
@@ -451,25 +456,23 @@ def _names(arrays: dict) -> tuple[str, ...]:
     return tuple(sorted(arrays))
 
 
-def _schedule(experiment: Experiment, configs, keys: list[str], todo: list[int], store: Store, runner, load,
-              finish, recompute: set[int]) -> None:
+def _schedule(configs, keys: list[str], todo: list[int], runner, claim, load, finish) -> None:
     """Run the configs ``todo`` (their run keys in ``keys``) through ``runner``, at most
-    ``runner.capacity`` at a time, each claimed in the store first (those in ``recompute`` even
-    if done). A run another live process has claimed is set aside and checked every
-    POLL_SECONDS: loaded when it is done, computed here if its claim lapses. A run whose executor
-    raised (a lost dask worker, three times over) is recorded as failed with the reason."""
+    ``runner.capacity`` at a time, each claimed first (``claim(i, again)`` gives its ``Claim``;
+    ``again``: even if done). A run another live process has claimed is set aside and checked
+    every POLL_SECONDS: loaded when it is done, computed here if its claim lapses. A run whose
+    executor raised (a lost dask worker, three times over) is recorded as failed with the reason."""
     queue = deque(todo)
     waiting: list[int] = []
     running: dict = {}
     while queue or waiting or running:
         while queue and len(running) < runner.capacity:
             i = queue.popleft()
-            key = keys[i]
-            state = store.claim(experiment.name, key, recompute=i in recompute)
+            state = claim(i)
             if state is Claim.DONE and not load(i):
-                state = store.claim(experiment.name, key, recompute=True)  # its file is missing or corrupt
+                state = claim(i, again=True)  # its file is missing or corrupt
             if state is Claim.MINE:
-                running[runner.submit(configs[i], key)] = i
+                running[runner.submit(configs[i], keys[i])] = i
             elif state is Claim.TAKEN:
                 waiting.append(i)
         if running:

@@ -43,7 +43,8 @@ from .merge import MergeResult, merge_many, merge_scores
 from .model import Student, Teacher
 from .network import Network, NetworkKind
 from .objective import Classification, ClassificationLoss, Empirical, Objective, Population
-from .permutation import PermutationSpec, interpolate, permute
+from .paths import interpolate
+from .permutation import PermutationSpec, permute
 from .random import SeedLike, as_generator, child, child_seeds
 from .repair import Repair, unit_moments
 from .train_result import TrainLoss, TrainResult

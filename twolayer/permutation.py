@@ -1,4 +1,4 @@
-"""Permutation symmetries of networks: the specification, applying it, and linear paths.
+"""Permutation symmetries of networks: the specification, applying it, and the linear mix.
 
 A network's hidden units can be reordered without changing its function. Following Git
 Re-Basin (Ainsworth, Hayase & Srinivasa 2023), a network describes these symmetries by a
@@ -13,8 +13,8 @@ MLP with hidden layers 1..L-1 (W_l of shape (n_l, n_{l-1}))::
 
 Every network of the package has ``arrays()`` (name -> array), ``with_arrays``,
 ``permutation_spec()`` and ``hidden(X)`` (the activations each permutation reorders): the
-network protocol, ``twolayer.network``; so permuting, interpolating and matching are written
-once here for all of them.
+network protocol, ``twolayer.network``; so permuting, mixing parameters and matching are
+written once for all of them (the paths between networks built on ``mix``: ``twolayer.paths``).
 
 References
 ----------
@@ -142,34 +142,13 @@ def permute(net: Network, perms) -> Network:
     return net.with_arrays(permute_arrays(net.permutation_spec(), as_perms(net, perms), net.arrays()))
 
 
-def interpolate(A: Network, B: Network, t: float, repair="none", objective=None) -> Network:
-    """The network theta(t) = t theta_A + (1 - t) theta_B, parameter by parameter.
-
-    Parameters
-    ----------
-    A, B : Student, MLP or TorchNetwork
-        Networks of one structure (``check_compatible``).
-    t : float in [0, 1]
-        t = 1 gives A, t = 0 gives B.
-    repair : {"none", "repair", "rescale"} or twolayer.repair.Repair
-        Reset the units' statistics to the interpolation of A's and B's (``twolayer.repair``):
-        a merged model at t = 1/2. Needs ``objective`` (its inputs, or its law for students).
-    objective : Objective, optional
-
-    Returns
-    -------
-    Student, MLP or TorchNetwork
+def mix(A: Network, B: Network, t: float) -> Network:
+    """The network theta(t) = t theta_A + (1 - t) theta_B, parameter by parameter (t = 1 gives A,
+    t = 0 gives B): the plain linear path, for networks of one structure (``check_compatible``,
+    checked once per pair by the caller; ``twolayer.interpolate`` checks it and also repairs).
     """
-    check_compatible(A, B)
     t = check_positive_float("t", t, allow_zero=True)
     if t > 1:
         raise ValueError(f"t must lie in [0, 1]; got {t}")
-    if repair != "none":
-        from .repair import Repair, check_repair, repaired_path  # repair builds on this module
-
-        if check_repair(repair) is not Repair.NONE:
-            if objective is None:
-                raise ValueError("objective is needed to repair (its inputs, or its input law for students)")
-            return repaired_path(A, B, objective, repair)(t)
     pa, pb = A.arrays(), B.arrays()
     return A.with_arrays({k: t * pa[k] + (1 - t) * pb[k] for k in pa})

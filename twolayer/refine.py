@@ -12,7 +12,7 @@ import numpy as np
 from .assignment import squared_distances
 from .losses import population_loss
 from .model import Student, Teacher, check_pair
-from .permutation import check_compatible, check_perm, interpolate, permute
+from .permutation import check_compatible, check_perm, mix, permute
 from .reference import arccos_kernel
 from .validation import check_positive_int
 
@@ -42,7 +42,7 @@ def refine(A: Student, B: Student, teacher: Teacher, perm: np.ndarray, max_sweep
     start = check_perm(perm, A.m)
     perm = start.copy()
     scale = teacher.inputs.moment_scale(teacher.d)
-    start_loss = population_loss(interpolate(A, permute(B, perm), 0.5), teacher)
+    start_loss = population_loss(mix(A, permute(B, perm), 0.5), teacher)
     # accept a swap only above the rounding noise of its O(1) terms (R at f = 0 sets the scale)
     noise = 1e-12 * population_loss(A.with_params(np.zeros(A.m), A.W), teacher)
     alpha, U = _midpoint_parts(A, B, perm)
@@ -71,7 +71,7 @@ def refine(A: Student, B: Student, teacher: Teacher, perm: np.ndarray, max_sweep
                 improved = True
         if not improved:
             break
-    end_loss = population_loss(interpolate(A, permute(B, perm), 0.5), teacher)
+    end_loss = population_loss(mix(A, permute(B, perm), 0.5), teacher)
     if end_loss > start_loss:  # rounding only: never return a worse permutation
         perm, end_loss = start, start_loss
     return perm, {"midpoint_loss_start": start_loss, "midpoint_loss": end_loss,

@@ -44,7 +44,7 @@ from scipy.special import gammaln
 from .laws import Gaussian, InputLaw, input_law
 from .model import Student
 from .objective import Objective, Population
-from .permutation import check_compatible, interpolate
+from .permutation import mix
 from .validation import check_array, check_enum
 
 
@@ -142,13 +142,15 @@ def repaired_path(A, B, objective: Objective, repair: Repair | str,
     Parameters
     ----------
     A, B : Student, MLP or TorchNetwork
-        Networks of one structure, B already aligned with A.
+        Networks of one structure (``check_compatible``), B already aligned with A: checked by
+        the caller, once per pair (``twolayer.paths``).
     objective : Objective
         A ``Population`` objective gives students the exact form; any other gives its inputs
         to the data form.
     repair : Repair or {"none", "repair", "rescale"}
     inputs : array of shape (n, features), optional
-        The inputs of the data form instead of the objective's.
+        The inputs of the data form instead of the objective's, checked by the caller
+        (``check_array``; the barriers' ``recompute_bn``).
 
     Returns
     -------
@@ -168,8 +170,7 @@ def repaired_path(A, B, objective: Objective, repair: Repair | str,
     K. Jordan et al. REPAIR. ICLR 2023. arXiv:2211.08403.
     """
     mode = check_repair(repair)
-    check_compatible(A, B)
-    plain = functools.partial(interpolate, A, B)
+    plain = functools.partial(mix, A, B)
     if mode is Repair.NONE:
         return plain
     if isinstance(objective, Population) and inputs is None:
@@ -178,11 +179,5 @@ def repaired_path(A, B, objective: Objective, repair: Repair | str,
     if A.has_batch_norm:
         raise ValueError("repair applies to networks without BatchNorm; for BatchNorm networks recompute_bn "
                          "(on by default) resets the statistics along the path")
-    X = check_array("repair inputs", objective.inputs(A.in_features) if inputs is None else inputs, 2)
+    X = objective.inputs(A.in_features) if inputs is None else inputs
     return _data_path(plain, A.permutation_spec().names, _statistics(A, X), _statistics(B, X), X, mode)
-
-
-def repaired_interpolate(A, B, t: float, objective: Objective, repair: Repair | str = Repair.REPAIR,
-                         inputs: np.ndarray | None = None):
-    """The network theta(t) of ``repaired_path`` (a merged model at t = 1/2)."""
-    return repaired_path(A, B, objective, repair, inputs)(t)
