@@ -4,8 +4,9 @@ the layer input's Sigma-metric, activations) against the barrier mod P across le
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -24,6 +25,9 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import stack
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VIEWS = ("weights", "weights_cov", "activations")
 

@@ -10,9 +10,9 @@ networks with the dense networks' permutation, with a fresh matching, and with n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from twolayer.validation import check_positive_float, check_positive_int
@@ -21,6 +21,9 @@ from ..common import BARRIER_FLOOR, FigureDir, GDConfig, figure, plot_mean_curve
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import long, stack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ import dataclasses
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -45,6 +45,9 @@ from ..common import FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment, config_dict
 from ..profile import Profile, unknown
 from ..table import long, pivot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Variant(str, enum.Enum):

@@ -9,13 +9,17 @@ edge of stability (GD is linearly unstable above it).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..common import FigureDir, figure, save
 from ..experiment import Experiment
 from ..table import long
 from .lr import RATE_LABEL, Variant, dynamics_configs, run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: a diverged run is clipped at this multiple of the largest value of the runs that did not diverge
 CLIP = 10.0

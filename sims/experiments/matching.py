@@ -14,9 +14,9 @@ CERTIFIED_REPLICATES pairs.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -24,6 +24,9 @@ from ..common import BARRIER_FLOOR, METHOD_COLOURS, FigureDir, GDConfig, figure,
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("weights", "weights_cov", "activations", "refine", "sinkhorn", "ste", "ot")
 #: methods whose permutation path REPAIR applies to (not the OT plan)

@@ -14,9 +14,9 @@ no ``repair=`` option (the exact REPAIR of ``twolayer.repair`` is defined for tw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -26,6 +26,9 @@ from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from .width import STEPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: networks per group: the first N of each run's students
 GROUP_SIZES = (2, 4, 8)

@@ -4,8 +4,9 @@ multiplier (VGG and ResNet-8) and versus the ResNet's depth (8, 14, 20, ...)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -27,6 +28,9 @@ from .realdata import (
     train_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("plain", "weights", "activations")
 #: the two architectures of the width sweep

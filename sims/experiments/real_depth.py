@@ -3,8 +3,9 @@ barriers with no alignment and with each of the three matching methods."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -22,6 +23,9 @@ from .realdata import (
     test_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the matching methods compared (the learned ones are compared in ``matching``)
 METHODS = ("weights", "weights_cov", "activations")

@@ -7,8 +7,9 @@ dense networks' permutations, with fresh matching, and with none, at every spars
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from twolayer.random import child
@@ -33,6 +34,9 @@ from .realdata import (
     train_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRUNE = 0.4
 REWIND = 20

@@ -3,8 +3,9 @@ real data, for one-hidden-layer networks trained by SGD with momentum."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -14,6 +15,9 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import group_stats
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, effective_units, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[RealConfig]:

@@ -21,8 +21,9 @@ running statistics, so that for every architecture the correction is the one dif
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -30,6 +31,9 @@ from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, barrier_axi
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from .realdata import GRID, RealConfig, barrier_kwargs, data_label, dataset, pairs, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the paths of a pair, in the figure's order, with their legend labels
 PATHS = {"plain": "no alignment", "weights": "weight matching",

@@ -5,8 +5,9 @@ against no alignment, versus the width; loss and error barriers on the test set.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -30,6 +31,9 @@ from .realdata import (
     test_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KEYS = ("via_reference", "direct", "plain")
 

@@ -5,8 +5,9 @@ no alignment; loss and error barriers on the test set."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -28,6 +29,9 @@ from .realdata import (
     three_architectures,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KEYS = ("plain", "final_perm", "fresh_perm")
 #: the per-run barrier curves in the order of the analysis: kind by kind, path by path

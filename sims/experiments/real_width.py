@@ -4,8 +4,9 @@ of the tail."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -15,6 +16,9 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[RealConfig]:

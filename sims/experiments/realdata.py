@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from twolayer.data import Dataset, load_dataset
@@ -18,6 +18,9 @@ from twolayer.validation import check_enum, check_positive_float, check_positive
 
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats, stack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Architecture(Enum):

@@ -22,9 +22,9 @@ rates are in ``regimes_schemes``, the analysis in ``regimes_analysis``, the figu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -39,6 +39,9 @@ from .regimes_analysis import Prediction, analyse, curve_runs, lower_rate_tail, 
 from .regimes_plot import phase_columns, plot, plot_phase
 from .regimes_schemes import PROTOCOL_TOL, RATES, SCHEMES, STOP_LOSS, K, Scheme, inside_rate
 from .width import sampled_prediction, sampler_slope
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: log-spaced checkpoints per run for the stopping rule
 CHECKPOINTS = 25

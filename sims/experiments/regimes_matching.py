@@ -11,8 +11,9 @@ regime where its ratios stay away from 1.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 
@@ -22,6 +23,9 @@ from ..profile import Profile, unknown
 from ..table import group_stats
 from .regimes import PAPER_STEPS, QUICK_STEPS, RegimeConfig, train_pair
 from .regimes_schemes import RATES, Scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the alignment methods compared (their colours: ``common.METHOD_COLOURS``)
 METHODS = ("weights", "activations", "refine")

@@ -4,12 +4,16 @@ diagram (``plot_phase``, with its points as CSV columns: ``phase_columns``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..common import figure, fixed_log_ticks
 from .regimes_analysis import converged_pairs, curve_runs, scheme_rows
 from .regimes_schemes import RATES, SCHEMES, Scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: values below this are drawn at it on the log axes of the width curves
 DRAWN_FLOOR = 1e-8

@@ -9,8 +9,9 @@ descent (zero at m = k, a peak, a decay) survive REPAIR, and at what tail rate (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -20,6 +21,9 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
 from .width import STEPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
 #: the lowest value drawn on the log axis (exact zeros at m = k are drawn on it)

@@ -7,8 +7,9 @@ the width.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -17,6 +18,9 @@ from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, FigureDir, GD
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[GDConfig]:

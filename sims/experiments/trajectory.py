@@ -9,9 +9,9 @@ of that checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -31,6 +31,9 @@ from ..common import (
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import long, stack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ permutation) beside the exact barrier.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -21,6 +22,9 @@ from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, GDConfig, figure, s
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[GDConfig]:

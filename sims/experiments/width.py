@@ -10,9 +10,9 @@ GD stops at loss STOP_TOL; a sample of pairs continues to the earlier protocol's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -30,6 +30,9 @@ from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks,
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: refine (a local search over swaps) is run up to this width
 REFINE_MAX_WIDTH = 64

@@ -14,9 +14,9 @@ at m = M, GD can settle with two neurons on one ray and a ray uncovered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import twolayer as tl
 from theory import fits
@@ -27,6 +27,9 @@ from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
 from .width import THEORY_PAIRS, sampled_prediction
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: a final population loss at most this is a global minimum (GD stops at tol = 1e-9)
 GLOBAL_LOSS = 1e-6
