@@ -33,7 +33,7 @@ from .registry import get, names  # noqa: E402
 from .report import write_report  # noqa: E402
 from .runner import Executor, code_version, summary_table, sweep  # noqa: E402
 from .store import Store  # noqa: E402
-from .table import Table  # noqa: E402
+from .table import from_results  # noqa: E402
 
 
 class _ExperimentHelp(argparse.Action):
@@ -190,7 +190,7 @@ def _run(names, args) -> int:
             if results:
                 made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
                 started = time.time()
-                exp.summarize(Table.from_results(results), FigureDir(figures, made_with), store)
+                exp.summarize(from_results(results), FigureDir(figures, made_with), store)
                 summary.figure_seconds = time.time() - started
     finally:
         store.close()

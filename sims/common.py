@@ -20,6 +20,7 @@ from twolayer.validation import check_positive_float, check_positive_int
 
 from .figureset import write_set
 from .profile import Profile
+from .table import stack
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,13 @@ METHOD_COLOURS = {"plain": MEANING_COLOURS["plain"], "weights": "C0", "weights_c
 
 def plot_mean_curves(ax, x, table, keys: typing.Sequence[str], labels: dict[str, str] | None = None,
                      floor: float | None = None) -> dict[str, np.ndarray]:
-    """Plot the replicate mean of each per-run array ``keys`` of a ``Table`` against x (a key
-    named "loss" dotted; values raised to ``floor`` for log axes; colours from ``MEANING_COLOURS``),
-    with a band of +-1 standard error of the mean over replicates, and return the means."""
+    """Plot the replicate mean of each per-run array column ``keys`` of a table of runs (a
+    DataFrame, ``sims.table``) against x (a key named "loss" dotted; values raised to ``floor``
+    for log axes; colours from ``MEANING_COLOURS``), with a band of +-1 standard error of the
+    mean over replicates, and return the means."""
     means = {}
     for k in keys:
-        Y = table.stack(k)
+        Y = stack(table, k)
         y = Y.mean(axis=0)
         sem = Y.std(axis=0, ddof=1) / np.sqrt(len(Y)) if len(Y) > 1 else np.zeros_like(y)
         lift = (lambda v: v) if floor is None else (lambda v: np.maximum(v, floor))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .common import FigureDir
 from .profile import Profile
 from .store import Store
-from .table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -22,8 +24,9 @@ class Experiment:
     An experiment is a module of ``sims/experiments`` that defines ``EXPERIMENT``, named as its
     module: ``sims.registry`` finds it there (no list to edit). ``configs(profile)`` takes a
     ``sims.profile.Profile`` and matches every member. ``summarize(table, figures, store)``
-    draws the figure from the ``Table`` of finished runs into ``figures`` (a ``FigureDir``: the
-    folder and the run context its JSON records, passed on to ``common.save``) and returns its
+    draws the figure from the table of finished runs (a pandas DataFrame, one row per run;
+    ``sims.table``) into ``figures`` (a ``FigureDir``: the folder and the run context its JSON
+    records, passed on to ``common.save``) and returns its
     fitted numbers; theory curves it draws come from ``store.cached``. ``version`` numbers the
     layout of a run's results: raising it (when ``run`` returns other arrays) makes the runner
     recompute the stored runs. ``order`` places the experiment in ``python -m sims list``, in
@@ -36,7 +39,7 @@ class Experiment:
     description: str
     configs: Callable[[Profile], list[Any]]
     run: Callable[[Any, np.random.SeedSequence], dict[str, np.ndarray]]
-    summarize: Callable[[Table, FigureDir, Store], dict]
+    summarize: Callable[[pd.DataFrame, FigureDir, Store], dict]
     version: int = 1
     order: int = 1000
     more_figures: tuple[tuple[str, str], ...] = ()

@@ -4,7 +4,8 @@ index.sqlite, table ``runs``: key (hash of experiment, its result-schema version
 seed), experiment, config JSON, seed, status (done | failed), metrics JSON (the run's
 scalars), the .npz file's SHA-256, timestamps, the error of a failed run, the code version
 that computed it (package version and git commit) and the ``--set`` overrides it was run
-with. ``Store.table`` returns the finished runs of an experiment as a ``Table``;
+with. ``Store.table`` returns the finished runs of an experiment as a pandas DataFrame (one row
+per run; ``sims.table``);
 ``Store.cached`` keeps theory curves that figures draw, computed once. A run counts as done only when its
 index row says so *and* its file exists with the recorded checksum; anything else is
 recomputed. Only the main process writes (workers return their arrays).
@@ -42,13 +43,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from .files import WriteFailed, atomic_write
 from .index import RUNS_COLUMNS, RUNS_COLUMNS_V1, Index, IndexBusy, IndexDamaged, connect, transaction
-from .table import Table
+from .table import frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RUNS_COLUMNS", "RUNS_COLUMNS_V1", "THEORY", "Claim", "IndexBusy", "Store"]
 
@@ -263,13 +267,13 @@ class Store:
         self._guarded(lambda db: db.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?)",
                                             (experiment, version, json.dumps(sorted(names)))), write=True)
 
-    def table(self, experiment: str, **where) -> Table:
+    def table(self, experiment: str, **where) -> pd.DataFrame:
         """The finished runs of ``experiment`` whose config fields equal ``where``, one row each:
         the config fields, the stored arrays, and ``seed``, ``version``, ``overrides`` (JSON).
 
         Examples
         --------
-        >>> Store(out).table("width", k=2).group("m", "weights").mean   # doctest: +SKIP
+        >>> Store(out).table("width", k=2).groupby("m")["weights"].mean()   # doctest: +SKIP
         """
         query = "SELECT key, config, seed, version, overrides FROM runs WHERE experiment = ? AND status = 'done'"
         found = self._guarded(lambda db: [(key, json.loads(config), seed, version, overrides) for
@@ -282,7 +286,7 @@ class Store:
             arrays = self.load(experiment, key)
             if arrays is not None:
                 rows.append(fields | arrays | {"seed": seed, "version": version or "", "overrides": overrides or "{}"})
-        return Table.from_rows(rows)
+        return frame(rows)
 
     def provenance(self, experiment: str, keys: list[str]) -> dict:
         """How the finished runs ``keys`` of ``experiment`` were made: the code versions that

@@ -1,40 +1,25 @@
-"""Finished runs as a table: one row per run, config fields and results as columns.
+"""Finished runs as a pandas DataFrame: one row per run, config fields and results as columns.
 
-``Table.from_results`` builds it from a sweep's (config, arrays) pairs and ``Store.table``
-from the result store; summaries select, group and average through ``where`` and ``group``
-instead of writing their own loops.
+``from_results`` builds it from a sweep's (config, arrays) pairs and ``Store.table`` from the
+result store. Scalar results are ordinary columns; a result holding an array per run is an
+object column of numpy arrays. Summaries select, group and pivot with pandas itself; this
+module keeps only what pandas lacks: statistics per group as the figures report them
+(``group_stats``: the mean of the finite values with its standard error, in the runs' order, so
+that the numbers are those of plain NumPy), a per-run array column as a 2-d array (``stack``) or
+pivoted against a field (``pivot``), and the long CSV layout of per-run arrays (``long``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Groups:
-    """Per-group statistics of one column: ``keys`` (sorted group values, tuples when grouped by
-    several fields), ``value`` (the statistic: mean unless asked otherwise), ``sem`` (standard
-    error of the mean; nan for one value) and ``count`` (values used)."""
-
-    keys: list
-    value: np.ndarray
-    sem: np.ndarray
-    count: np.ndarray
-
-    @property
-    def x(self) -> np.ndarray:
-        """The keys as an array (single-field grouping)."""
-        return np.array(self.keys)
-
-    def as_dict(self) -> dict:
-        """{key: mean} with plain Python keys, for JSON."""
-        return {(k.item() if hasattr(k, "item") else k): float(v) for k, v in zip(self.keys, self.value)}
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _scalar(value):
@@ -46,125 +31,192 @@ def _scalar(value):
     return value.item() if hasattr(value, "item") else value
 
 
-class Table:
-    """Columns of equal length: scalars as 1-d arrays, per-run arrays as lists of arrays."""
+def frame(rows: Sequence[dict]) -> pd.DataFrame:
+    """One row per run. A key holding an array of rank >= 1 in any row is an object column of
+    numpy arrays; any other key a column of plain scalars (None as NaN, an enum as its value).
 
-    def __init__(self, columns: dict[str, Any]):
-        lengths = {len(v) for v in columns.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"columns must have equal lengths; got {sorted(lengths)}")
-        self.columns = columns
+    Parameters
+    ----------
+    rows : sequence of dict
+        One dict per run: field or result name -> value.
 
-    @classmethod
-    def from_rows(cls, rows: Sequence[dict]) -> Table:
-        """One row per run; a key holding an array of rank >= 1 in any row stays a list of arrays."""
-        keys = list(dict.fromkeys(k for row in rows for k in row))
-        columns: dict[str, Any] = {}
-        for k in keys:
-            values = [row.get(k) for row in rows]
-            if any(np.ndim(v) > 0 for v in values):
-                columns[k] = [np.asarray(v) for v in values]
-            else:
-                columns[k] = np.array([_scalar(v) for v in values])
-        return cls(columns)
+    Returns
+    -------
+    pandas.DataFrame
+        The runs in the order given, with a default integer index.
+    """
+    import pandas as pd  # here: commands that draw nothing start without it
 
-    @classmethod
-    def from_results(cls, results: Sequence[tuple[Any, dict]]) -> Table:
-        """From a sweep's (config dataclass, result arrays) pairs."""
-        return cls.from_rows([dataclasses.asdict(c) | dict(r) for c, r in results])
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    columns: dict[str, Any] = {}
+    for k in keys:
+        values = [row.get(k) for row in rows]
+        if any(np.ndim(v) > 0 for v in values):
+            column = np.empty(len(values), dtype=object)
+            column[:] = [np.asarray(v) for v in values]
+            columns[k] = column
+        else:
+            columns[k] = np.array([_scalar(v) for v in values])
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
 
-    def __len__(self) -> int:
-        return len(next(iter(self.columns.values()))) if self.columns else 0
 
-    def __getitem__(self, key: str):
-        if key not in self.columns:
-            raise KeyError(f"no column {key!r}; columns: {', '.join(self.columns)}")
-        return self.columns[key]
+def from_results(results: Sequence[tuple[Any, dict]]) -> pd.DataFrame:
+    """The table of a sweep's (config dataclass, result arrays) pairs (``frame``).
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.columns
+    Parameters
+    ----------
+    results : sequence of (dataclass, dict)
+        Each run's config and the arrays it returned.
 
-    def rows(self, mask) -> Table:
-        """The rows where ``mask`` is True."""
-        mask = np.asarray(mask, dtype=bool)
-        return Table({k: (v[mask] if isinstance(v, np.ndarray) else [x for x, keep in zip(v, mask) if keep])
-                      for k, v in self.columns.items()})
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: the config's fields and the results.
+    """
+    return frame([dataclasses.asdict(c) | dict(r) for c, r in results])
 
-    def where(self, **conditions) -> Table:
-        """Rows whose fields equal the given values (or satisfy the given predicates)."""
-        mask = np.ones(len(self), dtype=bool)
-        for field, want in conditions.items():
-            col = self[field]
-            mask &= np.array([bool(want(v)) for v in col]) if callable(want) else (col == want)
-        return self.rows(mask)
 
-    def unique(self, field: str) -> np.ndarray:
-        """The sorted distinct values of a scalar column."""
-        return np.unique(self[field])
+def stack(table: pd.DataFrame, key: str) -> np.ndarray:
+    """A per-run array column as a (runs, length) array (equal lengths required).
 
-    def group(self, by: str | Sequence[str], value: str, stat: Callable[[np.ndarray], float] = np.mean,
-              keep: Callable[[np.ndarray], np.ndarray] | None = None) -> Groups:
-        """``stat`` (default the mean) and the standard error of ``value`` per distinct value of
-        ``by`` (a field or fields). Non-finite values are left out; ``keep`` (values -> mask) can
-        leave out more; a group with no values gets NaN."""
-        fields = [by] if isinstance(by, str) else list(by)
-        y = np.asarray(self[value], dtype=float)
-        ok = np.isfinite(y) if keep is None else np.isfinite(y) & keep(y)
-        labels = list(zip(*(self[f] for f in fields)))
-        keys = sorted(set(labels))
-        means, sems, counts = [], [], []
-        for key in keys:
-            vals = y[np.array([lab == key for lab in labels]) & ok]
-            counts.append(vals.size)
-            means.append(stat(vals) if vals.size else np.nan)
-            sems.append(vals.std(ddof=1) / np.sqrt(vals.size) if vals.size > 1 else np.nan)
-        keys = [k[0] for k in keys] if isinstance(by, str) else keys
-        return Groups(keys, np.array(means), np.array(sems), np.array(counts))
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Runs, one per row.
+    key : str
+        An object column holding one array per run.
 
-    def split(self, by: str | Sequence[str]) -> dict:
-        """{value (tuple when several fields): the rows with that value}, in sorted order."""
-        fields = [by] if isinstance(by, str) else list(by)
-        labels = list(zip(*(self[f] for f in fields)))
-        out = {}
-        for key in sorted(set(labels), key=lambda k: tuple(getattr(v, "value", v) for v in k)):
-            rows = self.rows(np.array([lab == key for lab in labels]))
-            out[key[0] if isinstance(by, str) else key] = rows
-        return out
+    Returns
+    -------
+    numpy.ndarray
+        The arrays stacked in the rows' order.
+    """
+    return np.stack(table[key].tolist())
 
-    def pivot(self, index: str, columns: str, value: str, column_values: Sequence) -> np.ndarray:
-        """(rows, len(column_values)) array of ``value``: one row per distinct ``index`` value (and
-        per entry, when ``value`` holds an array per run), NaN where a combination is missing."""
-        keys = list(self.unique(index))
-        per_run = np.size(self[value][0]) if len(self) else 1
-        Y = np.full((len(keys) * per_run, len(column_values)), np.nan)
-        where = {x: j for j, x in enumerate(column_values)}
-        for r in range(len(self)):
-            row = keys.index(self[index][r]) * per_run
-            Y[row:row + per_run, where[self[columns][r]]] = self[value][r]
-        return Y
 
-    def with_column(self, name: str, values) -> Table:
-        """The table with one more (or a replaced) column."""
-        return Table(self.columns | {name: np.asarray(values)})
+def _sem(values: pd.Series) -> float:
+    """Standard error of the mean (nan for fewer than two values)."""
+    v = values.to_numpy(dtype=float)
+    return v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else np.nan
 
-    def stack(self, key: str) -> np.ndarray:
-        """A per-run array column as a (runs, length) array (equal lengths required)."""
-        return np.stack(self[key])
 
-    def csv(self, keys: Sequence[str]) -> dict[str, list]:
-        """Scalar columns for a CSV file."""
-        return {k: self[k].tolist() for k in keys}
+def group_stats(table: pd.DataFrame, by: str | Sequence[str], value: str,
+                stat: Callable[[np.ndarray], float] = np.mean,
+                keep: Callable[[np.ndarray], np.ndarray] | None = None) -> pd.DataFrame:
+    """``stat`` (default the mean), standard error and count of ``value`` per distinct value of ``by``.
 
-    def long(self, fields: Sequence[str], arrays: Sequence[str], index: str | None = None) -> dict[str, list]:
-        """Runs whose results hold equal-length arrays, as long CSV columns: one row per array
-        entry with the scalar ``fields``, an optional position column ``index`` and the ``arrays``."""
-        out: dict[str, list] = {f: [] for f in (*fields, *([index] if index else []), *arrays)}
-        for r in range(len(self)):
-            n = len(self[arrays[0]][r])
-            for f in fields:
-                out[f] += [self[f][r].item()] * n
-            if index:
-                out[index] += list(range(n))
-            for k in arrays:
-                out[k] += [float(v) for v in self[k][r]]
-        return out
+    Non-finite values are left out, and ``keep`` (values -> mask) can leave out more; a group
+    with no values left gets NaN. The statistics are computed by NumPy on each group's values in
+    the rows' order (pandas' own mean sums in another order, which can change the last bit).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Runs, one per row.
+    by : str or sequence of str
+        The field(s) to group by.
+    value : str
+        A scalar column.
+    stat : callable, optional
+        Statistic of a group's values (a 1-d float array).
+    keep : callable, optional
+        Values (a 1-d float array of the whole column) -> boolean mask of those to use.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the sorted group keys (a MultiIndex for several fields), with columns
+        ``value``, ``sem`` and ``count``.
+    """
+    y = table[value].to_numpy(dtype=float)
+    ok = np.isfinite(y) if keep is None else np.isfinite(y) & keep(y)
+    keys = table.groupby(by).size().index
+    stats = (table[ok].groupby(by)[value]
+             .agg(value=lambda s: stat(s.to_numpy(dtype=float)), sem=_sem, count="size")
+             .reindex(keys))
+    stats["count"] = stats["count"].fillna(0).astype(int)
+    return stats
+
+
+def by_key(values: pd.Series) -> dict:
+    """``{key: value}`` of a Series indexed by group keys, with plain Python keys and floats, for JSON.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        E.g. the ``value`` column of ``group_stats``.
+
+    Returns
+    -------
+    dict
+    """
+    return {k: float(v) for k, v in zip(values.index.tolist(), values.tolist())}
+
+
+def pivot(table: pd.DataFrame, index: str, columns: str, value: str, column_values: Sequence) -> np.ndarray:
+    """A column (scalar or an equal-length array per run) against two fields, as a 2-d array.
+
+    ``DataFrame.pivot`` for a column that may hold an array per run: one row per distinct
+    ``index`` value and per array entry, one column per entry of ``column_values``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Runs, one per row.
+    index : str
+        The field whose sorted distinct values give the rows.
+    columns : str
+        The field whose values are looked up in ``column_values``.
+    value : str
+        The column to place.
+    column_values : sequence
+        The values of ``columns`` in the output's column order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (rows, len(column_values)); NaN where a combination is missing.
+    """
+    keys = np.unique(table[index]).tolist()
+    values, at, col = table[value].tolist(), table[index].tolist(), table[columns].tolist()
+    per_run = np.size(values[0]) if len(table) else 1
+    Y = np.full((len(keys) * per_run, len(column_values)), np.nan)
+    where = {x: j for j, x in enumerate(column_values)}
+    for r in range(len(table)):
+        row = keys.index(at[r]) * per_run
+        Y[row:row + per_run, where[col[r]]] = values[r]
+    return Y
+
+
+def long(table: pd.DataFrame, fields: Sequence[str], arrays: Sequence[str],
+         index: str | None = None) -> dict[str, list]:
+    """Runs whose results hold equal-length arrays, as long CSV columns.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Runs, one per row.
+    fields : sequence of str
+        Scalar columns repeated on each of a run's rows.
+    arrays : sequence of str
+        Per-run array columns, one CSV row per entry.
+    index : str, optional
+        Name of a column holding the entry's position in the arrays.
+
+    Returns
+    -------
+    dict of str to list
+        One row per array entry, plain Python values.
+    """
+    out: dict[str, list] = {f: [] for f in (*fields, *([index] if index else []), *arrays)}
+    scalars = {f: table[f].tolist() for f in fields}
+    per_run = {k: table[k].tolist() for k in arrays}
+    for r in range(len(table)):
+        n = len(per_run[arrays[0]][r])
+        for f in fields:
+            out[f] += [scalars[f][r]] * n
+        if index:
+            out[index] += list(range(n))
+        for k in arrays:
+            out[k] += [float(v) for v in per_run[k][r]]
+    return out

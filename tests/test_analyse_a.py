@@ -2,10 +2,11 @@
 answers are known: each fitted number checked against a value computed here by hand."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from sims.table import Table
+from sims.table import frame
 from theory import fits
 
 
@@ -22,7 +23,7 @@ def test_dimension_analysis_on_a_synthetic_table():
     rows = [{"diverged": False, "lr": 0.01 * (i + 1), "barrier": b, "dim_weights": [f, s],
              "dim_weights_cov": [s, f], "dim_activations": [x, x]}
             for i, (b, f, s, x) in enumerate(zip(barrier, first, second, shuffled))]
-    table = Table.from_rows([*rows, {"diverged": True, "lr": 1.0}])
+    table = frame([*rows, {"diverged": True, "lr": 1.0}])
     got = analyse(table, "synthetic")
 
     rho = 1 - 6 * 6 / (6 * (6 ** 2 - 1))
@@ -45,10 +46,10 @@ def test_dimension_analysis_needs_three_pairs_for_a_correlation():
 
     rows = [{"diverged": False, "lr": 0.1, "barrier": b, "dim_weights": [1.0, 2.0], "dim_weights_cov": [1.0, 2.0],
              "dim_activations": [1.0, 2.0]} for b in (0.1, 0.2)]
-    assert analyse(Table.from_rows(rows), "synthetic") == {"data": "synthetic", "outlier_barriers": []}
+    assert analyse(frame(rows), "synthetic") == {"data": "synthetic", "outlier_barriers": []}
 
 
-def _wasserstein_table(bound_scale: float) -> Table:
+def _wasserstein_table(bound_scale: float) -> pd.DataFrame:
     """m = 4 ... 32, two pairs each: W2 power laws of known exponents (-0.25 exact, +0.5 exact, -0.5
     with log-noise +-0.3 that cancels at each m), d_eff = mean(3, 5) = 4, and bounds bound_scale x
     the barrier (one barrier exactly 0 with bound 1e-12)."""
@@ -57,9 +58,10 @@ def _wasserstein_table(bound_scale: float) -> Table:
     barrier = np.array([0.0, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3, 7e-3])
     bound = bound_scale * barrier
     bound[0] = 1e-12
-    return Table({"m": m, "replicate": np.tile([0, 1], 4), "w2_pair": 3 * m ** -0.25, "w2_pair_neurons": m ** 0.5,
-                  "w2_teacher": 2 * m ** -0.5 * noise, "dimension": np.tile([3.0, 5.0], 4), "barrier": barrier,
-                  "bound": bound, "transport": np.ones(8)})
+    return pd.DataFrame({"m": m, "replicate": np.tile([0, 1], 4), "w2_pair": 3 * m ** -0.25,
+                         "w2_pair_neurons": m ** 0.5, "w2_teacher": 2 * m ** -0.5 * noise,
+                         "dimension": np.tile([3.0, 5.0], 4), "barrier": barrier, "bound": bound,
+                         "transport": np.ones(8)})
 
 
 def test_wasserstein_analysis_on_a_synthetic_table():
@@ -99,14 +101,14 @@ def _clopper_pearson(successes: int, n: int) -> tuple[float, float]:
     return low, high
 
 
-def _frozen_table() -> Table:
+def _frozen_table() -> pd.DataFrame:
     """Frozen outputs, M = 2 at m / M = 0.5, 1, 2, 4 (two pairs each; one pair at m = M not at a
     global minimum) and M = 4 at m = M; trained outputs, M = 2 at m = 2, 4 (one pair each)."""
     rows = [(False, 2, 1, 0.5, 0.0), (False, 2, 1, 0.5, 0.0), (False, 2, 2, 0.0, 0.0), (False, 2, 2, 4.0, 1e-3),
             (False, 2, 4, 3.0, 0.0), (False, 2, 4, 3.0, 0.0), (False, 2, 8, 0.0, 0.0), (False, 2, 8, 2.0, 0.0),
             (False, 4, 4, 0.0, 0.0), (False, 4, 4, 1e-16, 0.0), (True, 2, 2, 1e-20, 0.0), (True, 2, 4, 0.1, 0.0)]
-    return Table.from_rows([{"k": k, "d": 16, "m": m, "train_output": trained, "replicate": 0, "weights": b,
-                             "plain": 1.0, "loss_A": 1e-9, "loss_B": loss} for trained, k, m, b, loss in rows])
+    return frame([{"k": k, "d": 16, "m": m, "train_output": trained, "replicate": 0, "weights": b,
+                   "plain": 1.0, "loss_A": 1e-9, "loss_B": loss} for trained, k, m, b, loss in rows])
 
 
 #: the sampled-minima theory handed to the analysis, per cell, over its widths m >= M
@@ -168,7 +170,7 @@ TAIL_SLOPE, D_LEVEL, REPLICATE_LEVEL = -1.3, {10: 0.1, 30: -0.1}, (0.05, -0.05)
 TAIL_MEAN_FACTOR = np.mean(np.exp([0.15, 0.05, -0.05, -0.15]))
 
 
-def _width_table() -> Table:
+def _width_table() -> pd.DataFrame:
     """k = 2: d = 10, 30, m = 2 ... 64, two pairs each; B = 0 or 1e-3 at m = k, the tail's mean at
     m = 16 (v) at m = 4 and 2 v at m = 8, the tail power law at m >= 16; inactive fraction r = 0.25 and
     effective neurons k (n alpha + 1) / (alpha + 1) with alpha = 2, n = m (1 - r) / k; one pair not
@@ -190,7 +192,7 @@ def _width_table() -> Table:
               "converged": True, "weights_protocol": np.nan}
              for m, pair in ((4, (0.0, 0.01)), (8, (0.02, 0.02))) for rep, b in enumerate(pair)]
     common = {"plain": 0.1, "refine": 1e-4, "loss_A": 1e-8, "loss_B": 2e-8, "steps_run": 100.0, "steps_protocol": 400.0}
-    return Table.from_rows([common | row for row in rows])
+    return frame([common | row for row in rows])
 
 
 def _sampler_fit(slope: float) -> fits.SlopeFit:

@@ -2,13 +2,14 @@
 table whose answers are computed here by hand (exact power laws, medians and means of few values)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from sims.table import Table
+from sims.table import frame
 
 
-def _table(columns: dict) -> Table:
-    return Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())])
+def _table(columns: dict) -> pd.DataFrame:
+    return frame([dict(zip(columns, row)) for row in zip(*columns.values())])
 
 
 def test_three_analysis_on_a_synthetic_table():
@@ -44,7 +45,7 @@ def test_trajectory_analysis_on_a_synthetic_table():
              "fresh_perm": fresh, "final_perm": 2 * fresh, "steps": np.array([0.0, 10.0, 100.0])},
             {"m": 32, "replicate": 0, "plain": np.array([0.0, 1.0, 1.0]), "loss": np.array([2.0, 0.2, 0.02]),
              "fresh_perm": fresh, "final_perm": 3 * fresh, "steps": np.array([0.0, 10.0, 100.0])}]
-    got = analyse(Table.from_rows(rows))
+    got = analyse(frame(rows))
     # plain's mean curve: [4/3, 3, 1]
     assert got["plain_max_over_training"] == pytest.approx(3.0)
     assert got["plain_final"] == pytest.approx(1.0)
@@ -161,7 +162,7 @@ def test_regimes_analysis_on_a_synthetic_table():
                          "steps_run": np.array([1000.0, 800.0])},
              protocol | {"weights": 2e-3, "weights_at_stop": 1.6e-3, "stop_step": 1000.0,
                          "steps_run": np.array([2000.0, 2000.0])}]
-    table = Table.from_rows(rows)
+    table = frame(rows)
     widths = np.array([2, 4, 16, 32])
     m_pred = np.repeat([16.0, 32.0], 20)
     slope_fit = fits.loglog_slope(m_pred, m_pred ** -0.5, seed=1)  # exact: every bootstrap slope is -0.5

@@ -1,6 +1,7 @@
 """Learned matchings (issue 23): Sinkhorn re-basin and the straight-through estimator."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import twolayer as tl
@@ -101,12 +102,11 @@ def test_bad_options_of_learned_matchings_name_the_field(method, options, messag
 def test_the_matching_figure_names_a_method_identical_to_an_earlier_one():
     """weights_cov equals weights on Gaussian inputs: the figure's legend must say the curve is hidden."""
     from sims.experiments.matching import METHODS, _identical_to_earlier
-    from sims.table import Table
 
     rng = np.random.default_rng(0)
     columns = {method: rng.random(4) for method in METHODS}
     columns["weights_cov"] = columns["weights"].copy()
     columns["ot"][1] = np.nan
-    assert _identical_to_earlier(Table(columns)) == {"weights_cov": "weights"}
+    assert _identical_to_earlier(pd.DataFrame(columns)) == {"weights_cov": "weights"}
     columns["weights_cov"][2] += 1e-15
-    assert _identical_to_earlier(Table(columns)) == {}
+    assert _identical_to_earlier(pd.DataFrame(columns)) == {}

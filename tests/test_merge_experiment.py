@@ -6,7 +6,7 @@ import pytest
 
 from sims.experiments.merge import GROUP_SIZES, GROUPS, WIDTHS, MergeConfig, analyse, configs, run, sizes
 from sims.profile import Profile
-from sims.table import Table
+from sims.table import frame
 
 
 def test_profiles_cover_every_width_with_their_groups():
@@ -40,7 +40,7 @@ def _planted(rng, groups=6, slope=-1.5):
                 row |= {f"merged_{n}": 0.2 * n * m**slope * np.exp(0.05 * rng.standard_normal()),
                         f"ensemble_{n}": 5e-10 * (1 + 0.01 * r), f"members_{n}": 1e-9, f"sweeps_{n}": 2}
             rows.append(row)
-    return Table.from_rows(rows)
+    return frame(rows)
 
 
 def test_analyse_recovers_a_planted_tail_slope_and_the_medians():
@@ -58,4 +58,5 @@ def test_analyse_recovers_a_planted_tail_slope_and_the_medians():
         lo, hi = cell["merged"]["ci95"]
         assert lo <= cell["merged"]["median"] <= hi
         assert cell["merged_over_ensemble"]["median"] == pytest.approx(
-            np.median(np.asarray(table.where(m=16)[f"merged_{n}"]) / np.asarray(table.where(m=16)[f"ensemble_{n}"])))
+            np.median(np.asarray(table[table["m"] == 16][f"merged_{n}"])
+                      / np.asarray(table[table["m"] == 16][f"ensemble_{n}"])))

@@ -20,7 +20,7 @@ from sims.experiments.width import STEPS, STOP_TOL, WidthConfig, fitted_allocati
 from sims.registry import get
 from sims.runner import sweep
 from sims.store import Store
-from sims.table import Table
+from sims.table import from_results
 from theory import fits
 from theory.width import predicted_curve, sampled_slope
 
@@ -41,7 +41,7 @@ def barriers(tmp_path_factory) -> dict:
     finally:
         store.close()
     assert summary.failed == 0
-    tail = Table.from_results([(c, r) for c, r in results if c.m in TAIL[0]])
+    tail = from_results([(c, r) for c, r in results if c.m in TAIL[0]])
     return {(c.m, c.replicate): float(r["weights"]) for c, r in results} | {"tail_table": tail}
 
 

@@ -7,7 +7,7 @@ import pytest
 from sims.experiments.real_repair import ARCHITECTURES, PATHS, analyse, configs, label, run
 from sims.experiments.realdata import RealConfig
 from sims.profile import Profile
-from sims.table import Table
+from sims.table import frame
 
 
 def test_profiles_name_every_architecture():
@@ -41,7 +41,7 @@ def test_analyse_reports_medians_ranges_and_pairs():
                      "weights_repair_error": 0.1, "weights_rescale_error": 0.1})
     rows.append({**rows[0], "arch": "vgg", "depth": 1, "batch_norm": True, "weights_rescale_loss": np.nan,
                  "weights_rescale_error": np.nan})
-    fitted = analyse(Table.from_rows(rows))
+    fitted = analyse(frame(rows))
     mlp = fitted["MLP 1x128"]
     assert mlp["pairs"] == 3 and not mlp["batch_norm"]
     assert mlp["weights_loss"] == {"median": 0.6, "range": [0.4, 0.8]}

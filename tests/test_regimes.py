@@ -12,7 +12,7 @@ from sims.profile import Profile
 from sims.registry import get
 from sims.runner import sweep
 from sims.store import Store
-from sims.table import Table
+from sims.table import frame, from_results
 from theory import fits
 from theory.lazy import defect_barrier, lazy_curve
 
@@ -78,7 +78,7 @@ def meanfield_runs(tmp_path_factory):
     finally:
         store.close()
     assert summary.failed == 0
-    return Table.from_results(results)
+    return from_results(results)
 
 
 @pytest.mark.slow
@@ -87,8 +87,8 @@ def test_fit_on_real_output_of_the_critical_regime(meanfield_runs):
     95% interval lies below 0 (a barrier that does not vanish with width is excluded), and the
     init-pair prediction's slope fitted by the same estimator to its single pairs over the same
     widths (-1.6 to -1.8 by Monte Carlo) is not excluded: the difference's interval contains 0."""
-    ok = meanfield_runs.rows((meanfield_runs["converged"] > 0) & (meanfield_runs["weights"] > 1e-14))
-    assert len(ok) >= 10 and ok.unique("m").size == 2
+    ok = meanfield_runs[(meanfield_runs["converged"] > 0) & (meanfield_runs["weights"] > 1e-14)]
+    assert len(ok) >= 10 and ok["m"].nunique() == 2
     fit = fits.loglog_slope(ok["m"], ok["weights"], seed=0)
     predicted = lazy_curve(tl.MeanField(), 5, [8, 32], n_pairs=20, seed=2)
     assert predicted.values.shape == (2, 20) and np.allclose(predicted.values.mean(axis=1), predicted.mean)
@@ -132,7 +132,7 @@ def test_regimes_matching_analysis_on_a_synthetic_table():
                "weights": [1e-3, 3e-3, 2e-4, 5.0, 1e-4, 0.0],
                "activations": [2e-3, 3e-3, 2e-4, 5.0, 1.05e-4, 1e-6],
                "refine": [1e-3, 1.5e-3, 1e-4, 5.0, 1e-4, 0.0]}
-    table = Table.from_rows([dict(zip(columns, row)) for row in zip(*columns.values())])
+    table = frame([dict(zip(columns, row)) for row in zip(*columns.values())])
     got = analyse(table)["schemes"]
     pt = got["pytorch"]
     assert pt["pairs"] == 3 and pt["runs"] == 4  # the unconverged pair counted, not used

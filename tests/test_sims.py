@@ -210,13 +210,13 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
     from sims.common import FigureDir
     from sims.experiments import real_three
     from sims.experiments.realdata import RealConfig
-    from sims.table import Table
+    from sims.table import from_results
     # float32, as the quick profile trains its convolutional networks (half the time of float64)
     cfg = RealConfig(arch="resnet", multiplier=0.25, depth=8, steps=20, n_train=200, precision="float32")
     first = real_three.run(cfg, np.random.SeedSequence(3))  # PyTorch training is bitwise reproducible: test_torch
     assert set(first) == {f"{k}_{kind}" for k in real_three.KEYS for kind in ("loss", "error")}
     assert all(np.isfinite(v) for v in first.values())
-    table = Table.from_results([(cfg, first)])
+    table = from_results([(cfg, first)])
     fitted = real_three.summarize(table, FigureDir(tmp_path), None)
     assert fitted["data"] == "mnist1d" and (tmp_path / "real_three.png").exists()
     with pytest.raises(ValueError, match="arch must be one of 'mlp', 'vgg', 'resnet'"):
@@ -314,7 +314,7 @@ def test_trajectory_ratio_is_reported_by_width_with_a_trend():
     """A synthetic table where the final permutation's barrier is 1.1x the fresh one at m = 16 and 2x
     at m = 128: the per-width medians recover both, and the trend's interval lies above 0."""
     from sims.experiments.trajectory import ratio_by_width
-    from sims.table import Table
+    from sims.table import frame
 
     rng = np.random.default_rng(0)
     rows = []
@@ -323,7 +323,7 @@ def test_trajectory_ratio_is_reported_by_width_with_a_trend():
             fresh = np.exp(rng.normal(-6, 0.3, 15))
             rows.append(({"m": m, "replicate": r}, {"fresh_perm": fresh, "final_perm": fresh * factor
                                                     * np.exp(rng.normal(0, 0.05, 15))}))
-    out = ratio_by_width(Table.from_rows([c | arr for c, arr in rows]))
+    out = ratio_by_width(frame([c | arr for c, arr in rows]))
     assert out["median_final_over_fresh_by_m"][16] == pytest.approx(1.1, rel=0.05)
     assert out["median_final_over_fresh_by_m"][128] == pytest.approx(2.0, rel=0.05)
     assert out["pairs_by_m"] == {16: 12, 32: 12, 128: 12}

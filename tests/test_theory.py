@@ -283,12 +283,12 @@ def test_fitted_allocation_recovers_the_sampler_that_made_the_minima():
     minima sampled with a known inactive probability r and Dirichlet(alpha) splits give back r and
     alpha (Monte Carlo over the sampler)."""
     from sims.experiments.width import fitted_allocation
-    from sims.table import Table
+    from sims.table import frame
     teacher = tl.Teacher.orthonormal(2, 4)
     rows = []
     for seed in range(40):
         mini = sample_minimum(teacher, 400, allocation="sparse", r=0.5, split="dirichlet", alpha=2.0, seed=seed)
         rep = tl.sparsity(mini.student, teacher)
         rows.append({"m": 400, "neff": rep.effective_neurons, "inactive": rep.dead / 400})
-    r, alpha = fitted_allocation(Table.from_rows(rows), teacher.k)
+    r, alpha = fitted_allocation(frame(rows), teacher.k)
     assert abs(r - 0.5) < 0.03 and abs(alpha - 2.0) < 0.3

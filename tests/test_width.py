@@ -2,12 +2,12 @@
 rule's check measures, pair by pair, what the rule changes."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import twolayer as tl
 from sims.experiments.width import PROTOCOL_TOL, PROTOCOL_WIDTHS, STOP_TOL, WidthConfig, configs, run, stopping_rule
 from sims.profile import Profile
-from sims.table import Table
 from twolayer.random import child
 
 
@@ -41,9 +41,9 @@ def test_stopping_rule_reads_the_exponent_shift_pair_by_pair():
     m = np.repeat([8.0, 16.0, 64.0], 4)
     protocol = 1e-3 * m ** -1.3 * np.tile([1.0, 2.0, 0.5, 1.5], 3)
     ratio = (m / 16) ** 0.1
-    table = Table({"k": np.full(m.size, 2.0), "d": np.full(m.size, 10.0), "m": m, "weights": protocol * ratio,
-                   "weights_protocol": protocol, "steps_run": np.full(m.size, 250.0),
-                   "steps_protocol": np.full(m.size, 1000.0)})
+    table = pd.DataFrame({"k": np.full(m.size, 2.0), "d": np.full(m.size, 10.0), "m": m, "weights": protocol * ratio,
+                          "weights_protocol": protocol, "steps_run": np.full(m.size, 250.0),
+                          "steps_protocol": np.full(m.size, 1000.0)})
     got = stopping_rule(table)
     assert got["pairs"] == 12 and got["step_fraction_median"] == pytest.approx(0.25)
     assert got["ratio_median"] == pytest.approx(np.median(ratio))
@@ -53,9 +53,9 @@ def test_stopping_rule_reads_the_exponent_shift_pair_by_pair():
 
 
 def test_stopping_rule_without_checked_pairs_says_so():
-    table = Table({"k": np.array([2.0]), "d": np.array([10.0]), "m": np.array([16.0]), "weights": np.array([1e-4]),
-                   "weights_protocol": np.array([np.nan]), "steps_run": np.array([1.0]),
-                   "steps_protocol": np.array([np.nan])})
+    table = pd.DataFrame({"k": np.array([2.0]), "d": np.array([10.0]), "m": np.array([16.0]),
+                          "weights": np.array([1e-4]), "weights_protocol": np.array([np.nan]),
+                          "steps_run": np.array([1.0]), "steps_protocol": np.array([np.nan])})
     assert stopping_rule(table) == {"pairs": 0}
 
 

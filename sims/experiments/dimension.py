@@ -4,6 +4,8 @@ the layer input's Sigma-metric, activations) against the barrier mod P across le
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -21,8 +23,11 @@ from ..common import (
 )
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import stack
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VIEWS = ("weights", "weights_cov", "activations")
 
@@ -65,12 +70,12 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 
-def _finished(table: Table) -> Table:
+def _finished(table: pd.DataFrame) -> pd.DataFrame:
     """The pairs whose training did not diverge (the ones analysed and drawn)."""
-    return table.rows(table["diverged"] == 0)
+    return table[table["diverged"] == 0]
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """Per view v of the dimension (``VIEWS``) and hidden layer l, over the pairs that did not
     diverge: Spearman's rank correlation rho between the layer's participation-ratio dimension and
     the barrier mod P (the Pearson correlation of their ranks, average ranks for ties:
@@ -83,8 +88,8 @@ def analyse(table: Table, data: str) -> dict:
     out: dict = {"data": data}
     if len(ok) >= 3:
         for v in VIEWS:
-            for layer, dims in enumerate(ok.stack(f"dim_{v}").T, start=1):
-                rho, p = spearmanr(dims, ok["barrier"])
+            for layer, dims in enumerate(stack(ok, f"dim_{v}").T, start=1):
+                rho, p = spearmanr(dims, ok["barrier"].to_numpy())
                 out[f"spearman_{v}_layer{layer}"] = float(rho)
                 out[f"spearman_p_{v}_layer{layer}"] = float(p)
     barrier = np.asarray(ok["barrier"], dtype=float)
@@ -92,23 +97,23 @@ def analyse(table: Table, data: str) -> dict:
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """One panel per view of the dimension, the layers as two colours, each labelled with its
     Spearman correlation to the barrier; outlier barriers drawn capped at the top."""
     ok = _finished(table)
     fig, axes = figure(len(VIEWS), width=3.6, height=3.4)
     for ax, v in zip(axes, VIEWS):
-        for layer, dims in enumerate(ok.stack(f"dim_{v}").T, start=1):
+        for layer, dims in enumerate(stack(ok, f"dim_{v}").T, start=1):
             label = f"layer {layer}"
             if f"spearman_{v}_layer{layer}" in analysis:
                 rho, p = analysis[f"spearman_{v}_layer{layer}"], analysis[f"spearman_p_{v}_layer{layer}"]
                 label += f": Spearman {rho:.2f} (p = {p:.2g})"
-            cap_outliers(ax, dims, ok["barrier"], color=f"C{layer - 1}", label=label)
+            cap_outliers(ax, dims, ok["barrier"].to_numpy(), color=f"C{layer - 1}", label=label)
         ax.set(xscale="log", xlabel=f"participation-ratio dimension ({v})", ylabel="loss barrier mod P (test, nats)",
                title=f"{v} ({analysis['data']}, {len(ok)} pairs)")
         ax.title.set_fontsize(9)
         plain_log_ticks(ax.xaxis)
-        barrier_axis(ax, ok["barrier"], REAL_BARRIER_LINEAR)
+        barrier_axis(ax, ok["barrier"].to_numpy(), REAL_BARRIER_LINEAR)
         ax.legend(fontsize=6, loc="center")
     if analysis["outlier_barriers"]:
         values = ", ".join(f"{b:.3g}" for b in analysis["outlier_barriers"])
@@ -118,11 +123,11 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
     ok = _finished(table)
-    columns = ok.csv(("lr", "barrier")) | {f"dim_{v}_layer{layer}": dims.tolist() for v in VIEWS
-                                           for layer, dims in enumerate(ok.stack(f"dim_{v}").T, start=1)}
+    columns = ok[["lr", "barrier"]].to_dict("list") | {f"dim_{v}_layer{layer}": dims.tolist() for v in VIEWS
+                                                        for layer, dims in enumerate(stack(ok, f"dim_{v}").T, start=1)}
     return save(plot(analysis, table), "dimension", out, columns, analysis)
 
 

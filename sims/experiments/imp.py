@@ -10,6 +10,7 @@ networks with the dense networks' permutation, with a fresh matching, and with n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +20,10 @@ from twolayer.validation import check_positive_float, check_positive_int
 from ..common import BARRIER_FLOOR, FigureDir, GDConfig, figure, plot_mean_curves, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import long, stack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,15 @@ CURVES = {"dense_perm": "permutation of the dense networks", "fresh_perm": "fres
           "plain": "no permutation", "loss": "mean loss of the pruned networks"}
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """Round by round, the mean over pairs of the fraction of neurons remaining
     ("remaining_fraction") and of each curve c of ``CURVES``, c̄_j = (1/n) sum_i c_ij over the n
     pairs i at round j. Pure: no drawing, no files."""
-    return {"remaining_fraction": table.stack("remaining").mean(axis=0).tolist()} | {
-        k: table.stack(k).mean(axis=0).tolist() for k in CURVES}
+    return {"remaining_fraction": stack(table, "remaining").mean(axis=0).tolist()} | {
+        k: stack(table, k).mean(axis=0).tolist() for k in CURVES}
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """The mean curves (band: +-1 standard error over pairs) against the mean fraction of neurons
     remaining, decreasing to the right."""
     fig, (ax,) = figure(1, width=6)
@@ -115,9 +119,9 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    return save(plot(analysis, table), "imp", out, table.long(("replicate",), ("remaining", *CURVES), index="round"),
+    return save(plot(analysis, table), "imp", out, long(table, ("replicate",), ("remaining", *CURVES), index="round"),
                 analysis)
 
 

@@ -31,6 +31,7 @@ import dataclasses
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,7 +44,10 @@ from twolayer.validation import check_positive_float, check_positive_int
 from ..common import FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment, config_dict
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import long, pivot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Variant(str, enum.Enum):
@@ -263,17 +267,17 @@ def cell_label(cell: tuple) -> str:
     return f"{Variant(variant).value} m={m} s={s:g} {'balanced' if bal else 'unbalanced'}"
 
 
-def _cells(table: Table) -> dict[tuple, Table]:
+def _cells(table: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
     """The runs of each (variant, m, s, balanced) cell."""
     return {(Variant(v).value, int(m), float(s), bool(b)): cell
-            for (v, m, s, b), cell in table.split(("variant", "m", "init_scale", "balanced")).items()}
+            for (v, m, s, b), cell in table.groupby(["variant", "m", "init_scale", "balanced"])}
 
 
-def _curves(cell: Table, rates, key: str) -> np.ndarray:
+def _curves(cell: pd.DataFrame, rates, key: str) -> np.ndarray:
     """(rows, rates) array of a quantity against the rate: one row per replicate and student for a
     per-student quantity, one per replicate for a per-pair one (the barriers); NaN where a run
     diverged or is missing."""
-    return cell.pivot("replicate", "lr_rel", key, rates)
+    return pivot(cell, "replicate", "lr_rel", key, rates)
 
 
 def _median(values) -> float | None:
@@ -314,13 +318,13 @@ def analyse_cell(runs, rates: np.ndarray) -> dict:
                                    "curves_crossed": f"{fit.crossed}/{fit.curves}"} | sides}
 
 
-def _columns(table: Table) -> dict[str, list]:
+def _columns(table: pd.DataFrame) -> dict[str, list]:
     """One CSV row per student: the cell fields, the per-student measures and the pair's barriers."""
     fields = ("variant", "m", "init_scale", "balanced", "lr_rel", "replicate")
-    columns = table.long(fields, STUDENT_KEYS, index="student")
+    columns = long(table, fields, STUDENT_KEYS, index="student")
     columns["variant"] = [Variant(v).value for v in columns["variant"]]
     for k in ("barrier_modp", "barrier_plain"):
-        columns[k] = np.repeat(table[k], PAIR).tolist()
+        columns[k] = np.repeat(table[k].to_numpy(), PAIR).tolist()
     return columns
 
 
@@ -341,7 +345,7 @@ def _log_edges(centres: np.ndarray) -> np.ndarray:
     return np.concatenate([[centres[0] ** 2 / mid[0]], mid, [centres[-1] ** 2 / mid[-1]]])
 
 
-def _heatmap(ax, fig, runs_by_scale: dict[float, Table], rates: np.ndarray, title: str):
+def _heatmap(ax, fig, runs_by_scale: dict[float, pd.DataFrame], rates: np.ndarray, title: str):
     """Median N_eff/m over (rate, scale); cells where most runs diverged grey with a cross."""
     from matplotlib import patheffects
 
@@ -386,8 +390,8 @@ def _cut(ax, runs, rates, key: str, label: str, color=None):
     return line
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    rates = table.unique("lr_rel")
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
+    rates = np.unique(table["lr_rel"])
     cells = _cells(table)
     fitted: dict = {"sparsity_shown": "neff_rel = participation ratio of the output masses c_i = c abs(a_i) norm(w_i), "
                                       "divided by m",
@@ -447,7 +451,7 @@ def _phase_cell(cells: dict) -> tuple[str, int]:
     return max(scales_of, key=lambda vm: (len(scales_of[vm]), vm[0] == "gd"))
 
 
-def _phase_figure(cells: dict, rates: np.ndarray, out: FigureDir, table: Table) -> None:
+def _phase_figure(cells: dict, rates: np.ndarray, out: FigureDir, table: pd.DataFrame) -> None:
     """``lr_phase``: N_eff/m over (learning rate, initialisation scale), unbalanced and balanced,
     with the predicted window drawn on each heat map."""
     phase_v, phase_m = _phase_cell(cells)

@@ -9,23 +9,28 @@ edge of stability (GD is linearly unstable above it).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..common import FigureDir, figure, save
 from ..experiment import Experiment
-from ..table import Table
+from ..table import long
 from .lr import RATE_LABEL, Variant, dynamics_configs, run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: a diverged run is clipped at this multiple of the largest value of the runs that did not diverge
 CLIP = 10.0
 
 
-def by_rate(table: Table) -> list[dict]:
+def by_rate(table: pd.DataFrame) -> list[dict]:
     """The runs as {column: value}, by increasing rate ``lr_rel`` (ties in table order)."""
-    return [{k: table[k][i] for k in table.columns} for i in np.argsort(table["lr_rel"], kind="stable")]
+    return table.sort_values("lr_rel", kind="stable").to_dict("records")
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """The rate's unit, and per run (key "lr_rel=..."): whether it diverged; the traced student's
     population loss R(θ_t) at the start, at its peak over the trace (and the step of that peak) and
     at the end; its sharpness in units of the stability limit, η λ_max(H(θ_t)) / 2, at the first
@@ -43,7 +48,7 @@ def analyse(table: Table) -> dict:
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Per run, by increasing rate: the loss along training, the sharpness η λ_max / 2 and N_eff / m
     at the checkpoints; a diverged run clipped at ``CLIP`` times the largest value of the others.
     Every curve is a run's trace, from ``table``: no number of ``analysis`` is drawn."""
@@ -81,9 +86,9 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    columns = table.long(("lr_rel",), ("trace_sharpness", "trace_neff_rel", "trace_step"))
+    columns = long(table, ("lr_rel",), ("trace_sharpness", "trace_neff_rel", "trace_step"))
     return save(plot(analysis, table), "lr_dynamics", out, columns, analysis)
 
 

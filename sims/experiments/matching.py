@@ -14,6 +14,7 @@ CERTIFIED_REPLICATES pairs.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,10 @@ import twolayer as tl
 from ..common import BARRIER_FLOOR, METHOD_COLOURS, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import by_key, group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("weights", "weights_cov", "activations", "refine", "sinkhorn", "ste", "ot")
 #: methods whose permutation path REPAIR applies to (not the OT plan)
@@ -81,7 +85,7 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def _gaps(table: Table, certified_widths) -> dict:
+def _gaps(table: pd.DataFrame, certified_widths) -> dict:
     """Per method, plain and repaired, at each certified width: the gap barrier - certified over
     the pairs (mean, min, max) and the fraction of pairs at the optimum."""
     out = {}
@@ -92,7 +96,7 @@ def _gaps(table: Table, certified_widths) -> dict:
                 continue
             by_m = {}
             for m in certified_widths:
-                rows = table.where(m=m)
+                rows = table[table["m"] == m]
                 found, best = np.asarray(rows[column], float), np.asarray(rows[f"certified{suffix}"], float)
                 ok = np.isfinite(found) & np.isfinite(best)
                 gap = found[ok] - best[ok]
@@ -103,7 +107,7 @@ def _gaps(table: Table, certified_widths) -> dict:
     return out
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """The fitted numbers of the figure. Pure: no drawing, no files.
 
     ``identical_on_every_pair`` (``_identical_to_earlier``); per method, over the pairs of each
@@ -121,12 +125,12 @@ def analyse(table: Table) -> dict:
     for suffix in ("", "_repair"):
         fitted[f"certified{suffix}"] = (_mean_and_sem(table, f"certified{suffix}", "barrier")
                                         | _mean(table, f"certified{suffix}_seconds", "seconds"))
-    certified_widths = [m for m in table.unique("m") if m <= CERTIFY_MAX_WIDTH]
+    certified_widths = [m for m in np.unique(table["m"]) if m <= CERTIFY_MAX_WIDTH]
     fitted["gap_to_certified"] = _gaps(table, certified_widths)
     return fitted
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Left: each method's mean barrier per width (error bars: +-1 s.e.; dashed: REPAIR) and the
     certified optimum; middle: each method's mean wall time; right: the gaps to the certified optimum
     at the largest certified width (``_draw_gaps``)."""
@@ -159,15 +163,15 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
     keys = ("m", "replicate", *(k for method in METHODS for k in (method, f"{method}_seconds")),
             *(f"{method}_repair" for method in REPAIRED), "certified", "certified_repair", "certified_seconds",
             "certified_repair_seconds")
-    return save(plot(analysis, table), "matching", out, table.csv(keys), analysis)
+    return save(plot(analysis, table), "matching", out, table[list(keys)].to_dict("list"), analysis)
 
 
-def _identical_to_earlier(table: Table) -> dict[str, str]:
+def _identical_to_earlier(table: pd.DataFrame) -> dict[str, str]:
     """{method: the first earlier method whose barrier equals it on every pair} (a curve the figure
     draws exactly under another, which its legend says)."""
     same = {}
@@ -179,15 +183,15 @@ def _identical_to_earlier(table: Table) -> dict[str, str]:
     return same
 
 
-def _mean(table: Table, column: str, name: str) -> dict:
+def _mean(table: pd.DataFrame, column: str, name: str) -> dict:
     """{"mean_NAME_by_m": the column's mean over the pairs of each width m (finite values only)}."""
-    return {f"mean_{name}_by_m": table.group("m", column).as_dict()}
+    return {f"mean_{name}_by_m": by_key(group_stats(table, "m", column)["value"])}
 
 
-def _mean_and_sem(table: Table, column: str, name: str) -> dict:
+def _mean_and_sem(table: pd.DataFrame, column: str, name: str) -> dict:
     """``_mean`` and "sem_NAME_by_m": the standard error of that mean, s / sqrt(n) (NaN for n = 1)."""
-    g = table.group("m", column)
-    return {f"mean_{name}_by_m": g.as_dict(), f"sem_{name}_by_m": dict(zip(map(int, g.x), map(float, g.sem)))}
+    g = group_stats(table, "m", column)
+    return {f"mean_{name}_by_m": by_key(g["value"]), f"sem_{name}_by_m": by_key(g["sem"])}
 
 
 def _curve(by_m: dict, finite: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ no ``repair=`` option (the exact REPAIR of ``twolayer.repair`` is defined for tw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,10 @@ from twolayer.validation import check_positive_int
 from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
 from .width import STEPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: networks per group: the first N of each run's students
 GROUP_SIZES = (2, 4, 8)
@@ -91,43 +94,43 @@ def _interval(values) -> dict:
     return {"median": median, "ci95": ci, "groups": len(values)}
 
 
-def _tail_slope(table: Table, column: str, k: int) -> dict:
+def _tail_slope(table: pd.DataFrame, column: str, k: int) -> dict:
     """Log-log slope of ``column`` in m over m >= 8 k (positive values), with its bootstrap interval."""
-    tail = table.rows((table["m"] >= 8 * k) & (np.asarray(table[column], float) > BARRIER_ZERO))
-    if tail.unique("m").size < 2:
+    tail = table[(table["m"] >= 8 * k) & (table[column].astype(float) > BARRIER_ZERO)]
+    if tail["m"].nunique() < 2:
         return {}
     fit = fits.loglog_slope(tail["m"], tail[column], seed=0)
     return {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci, "tail_points": fit.n,
-            "tail_widths": [int(m) for m in tail.unique("m")]}
+            "tail_widths": [int(m) for m in np.unique(tail["m"])]}
 
 
-def analyse(table: Table, k: int = 2) -> dict:
+def analyse(table: pd.DataFrame, k: int = 2) -> dict:
     """Per N and m: median and 95% interval of each score over the groups, of merged / ensemble,
     and whether the intervals of merged and ensemble are apart; per N: the merged loss's tail
     slope in m."""
-    out: dict = {"converged_fraction": float(np.mean(table["converged"]))}
+    out: dict = {"converged_fraction": float(np.mean(table["converged"].to_numpy()))}
     for n in GROUP_SIZES:
         if f"merged_{n}" not in table:
             continue
         by_m = {}
-        for m, rows in table.split("m").items():
+        for m, rows in table.groupby("m"):
             cell = {name: _interval(np.asarray(rows[f"{name}_{n}"], float)) for name in SCORES}
             ratio = np.asarray(rows[f"merged_{n}"], float) / np.asarray(rows[f"ensemble_{n}"], float)
             cell["merged_over_ensemble"] = _interval(ratio)
             cell["merged_above_ensemble_ci"] = bool(cell["merged"]["ci95"][0] > cell["ensemble"]["ci95"][1])
-            cell["mean_sweeps"] = float(np.mean(rows[f"sweeps_{n}"]))
+            cell["mean_sweeps"] = float(np.mean(rows[f"sweeps_{n}"].to_numpy()))
             by_m[int(m)] = cell
         out[f"N={n}"] = {"by_m": by_m, "merged_tail": _tail_slope(table, f"merged_{n}", k)}
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     from matplotlib.lines import Line2D
 
     k = 2
     fitted = analyse(table, k)
     fig, (ax, ax2) = figure(2, width=5.6, height=4.4)
-    widths = np.array(sorted(int(m) for m in table.unique("m")))
+    widths = np.array(sorted(int(m) for m in np.unique(table["m"])))
     shown = [n for n in GROUP_SIZES if f"N={n}" in fitted]
     colours = []
     for i, n in enumerate(shown):
@@ -166,7 +169,7 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     fig.tight_layout()
     keys = ("m", "replicate", "converged",
             *(f"{name}_{n}" for n in shown for name in (*SCORES, "sweeps")))
-    return save(fig, "merge", out, table.csv(keys), fitted)
+    return save(fig, "merge", out, table[list(keys)].to_dict("list"), fitted)
 
 
 def _band(cells: dict, widths, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,12 +4,16 @@ multiplier (VGG and ResNet-8) and versus the ResNet's depth (8, 14, 20, ...)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 import twolayer as tl
 
 from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import group_stats
 from .realdata import (
     BARRIER_LABEL,
     KINDS,
@@ -25,6 +29,9 @@ from .realdata import (
     train_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("plain", "weights", "activations")
 #: the two architectures of the width sweep
@@ -66,14 +73,14 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def sweeps(table: Table) -> tuple[Table, Table]:
+def sweeps(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The width sweep's runs (every VGG, the ResNets of depth ``WIDTH_SWEEP_DEPTH``) and the depth
     sweep's (the ResNets of multiplier ``DEPTH_SWEEP_MULTIPLIER``)."""
-    return (table.rows((table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH)),
-            table.where(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER))
+    return (table[(table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH)],
+            table[(table["arch"] == "resnet") & (table["multiplier"] == DEPTH_SWEEP_MULTIPLIER)])
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``); per kind of barrier, architecture
     and path, the barrier's mean over the pairs at each channel multiplier of the width sweep
     ("{arch}_{path}_{kind}_by_multiplier") and, for the ResNet, at each depth of the depth sweep
@@ -84,21 +91,21 @@ def analyse(table: Table, data: str) -> dict:
     for kind in KINDS:
         barriers = [f"{m}_{kind}" for m in METHODS]
         for arch in ARCHS:
-            out |= means_by(width_runs.where(arch=arch), "multiplier", barriers, f"{arch}_{{}}_by_multiplier")
+            out |= means_by(width_runs.query("arch == @arch"), "multiplier", barriers, f"{arch}_{{}}_by_multiplier")
         out |= means_by(depth_runs, "depth", barriers, "resnet_{}_by_depth")
     for arch in ARCHS:
-        out |= means_by(width_runs.where(arch=arch), "multiplier", ("test_error",), f"{arch}_{{}}_by_multiplier")
+        out |= means_by(width_runs.query("arch == @arch"), "multiplier", ("test_error",), f"{arch}_{{}}_by_multiplier")
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Loss (top) and error (bottom) barriers, mean +- standard error per path, against the channel
     multiplier for both architectures (left) and against the ResNet's depth (right)."""
     fig, axes = figure(2, width=5.0, height=3.7, nrows=2)
     width_runs, depth_runs = sweeps(table)
     for row, kind in enumerate(KINDS):
         for arch, marker, ls in zip(ARCHS, ("o", "s"), ("-", "--")):
-            runs = width_runs.where(arch=arch)
+            runs = width_runs.query("arch == @arch")
             for method in METHODS:
                 errorbar_means(axes[row][0], analysis[f"{arch}_{method}_{kind}_by_multiplier"], runs, "multiplier",
                                f"{method}_{kind}", marker=marker, ls=ls, color=METHOD_COLOURS[method], capsize=2,
@@ -108,13 +115,13 @@ def plot(analysis: dict, table: Table):
                            f"{method}_{kind}", marker="s", ls="--", color=METHOD_COLOURS[method], capsize=2,
                            label=f"resnet, {method}")
         axes[row][0].set(xscale="log", xlabel="channel multiplier", ylabel=BARRIER_LABEL[kind])
-        fixed_log_ticks(axes[row][0].xaxis, width_runs.unique("multiplier"))
+        fixed_log_ticks(axes[row][0].xaxis, np.unique(width_runs["multiplier"]))
         axes[row][1].set(xlabel="ResNet depth (layers)", ylabel=BARRIER_LABEL[kind])
-        axes[row][1].set_xticks(depth_runs.unique("depth"))
+        axes[row][1].set_xticks(np.unique(depth_runs["depth"]))
         if kind == "loss":
             for ax in axes[row]:
-                barrier_axis(ax, [table[f"{m}_loss"] for m in METHODS], REAL_BARRIER_LINEAR)
-    per_point = pairs(int(table.group(("arch", "multiplier", "depth"), "plain_loss").count.max()))
+                barrier_axis(ax, [table[f"{m}_loss"].to_numpy() for m in METHODS], REAL_BARRIER_LINEAR)
+    per_point = pairs(int(group_stats(table, ["arch", "multiplier", "depth"], "plain_loss")["count"].max()))
     axes[0][0].set_title(f"Barrier vs width ({analysis['data']}, {per_point} per point)", fontsize=10)
     axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {DEPTH_SWEEP_MULTIPLIER})", fontsize=10)
     axes[0][0].legend(fontsize=6, ncol=2)
@@ -123,10 +130,11 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
     keys = ("test_error", *(f"{m}_{k}" for m in METHODS for k in KINDS))
-    return save(plot(analysis, table), "real_conv", out, table.csv(("arch", "multiplier", "depth", "replicate", *keys)),
+    return save(plot(analysis, table), "real_conv", out,
+                table[["arch", "multiplier", "depth", "replicate", *keys]].to_dict("list"),
                 analysis)
 
 

@@ -3,6 +3,8 @@ barriers with no alignment and with each of the three matching methods."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -10,7 +12,6 @@ import twolayer as tl
 from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
 from .realdata import (
     KINDS,
     RealConfig,
@@ -22,6 +23,9 @@ from .realdata import (
     test_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the matching methods compared (the learned ones are compared in ``matching``)
 METHODS = ("weights", "weights_cov", "activations")
@@ -56,14 +60,14 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``); per path and kind of barrier, its
     mean over the pairs at each depth L, mean_L = (1 / n_L) sum_pairs barrier
     ("{path}_{kind}_by_depth"); the endpoints' mean test error per depth. Pure: no drawing, no files."""
     return {"data": data} | means_by(table, "depth", (*BARRIERS, "test_error"), "{}_by_depth")
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Loss and error barriers against depth, mean +- standard error per path; the range of the
     endpoints' test error in the title."""
     fig, (ax, ax2) = figure(2)
@@ -74,22 +78,23 @@ def plot(analysis: dict, table: Table):
                            label=f"{n} (mean ± s.e.)" if n != "plain" else "no alignment (mean ± s.e.)")
     test_error = list(analysis["test_error_by_depth"].values())
     ax.set(xlabel="hidden layers", ylabel="loss barrier (test cross-entropy, nats)",
-           title=f"MLPs (width {int(table['width'][0])}) on {analysis['data']}: barrier vs depth\n"
+           title=f"MLPs (width {int(table['width'].iloc[0])}) on {analysis['data']}: barrier vs depth\n"
                  f"(endpoint test error {np.nanmin(test_error):.2f} to {np.nanmax(test_error):.2f})")
     ax.title.set_fontsize(10)
     log_axis_with_zeros(ax, REAL_BARRIER_LINEAR)
     ax2.set(xlabel="hidden layers", ylabel="error barrier (test, fraction)", title="Error barrier vs depth")
     for axis in (ax, ax2):
-        axis.set_xticks(table.unique("depth"))  # whole layers only
+        axis.set_xticks(np.unique(table["depth"]))  # whole layers only
     ax.legend(fontsize=8)
     ax2.legend(fontsize=8)
     fig.tight_layout()  # room for the two-line axis label
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
-    return save(plot(analysis, table), "real_depth", out, table.csv(("depth", "replicate", *BARRIERS)), analysis)
+    return save(plot(analysis, table), "real_depth", out, table[["depth", "replicate", *BARRIERS]].to_dict("list"),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_depth", "MLPs with 1-4 hidden layers: barriers with weights, weights_cov and "

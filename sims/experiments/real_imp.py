@@ -7,6 +7,8 @@ dense networks' permutations, with fresh matching, and with none, at every spars
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -15,7 +17,7 @@ from twolayer.random import child
 from ..common import FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile
-from ..table import Table
+from ..table import long
 from .realdata import (
     BARRIER_LABEL,
     KINDS,
@@ -32,6 +34,9 @@ from .realdata import (
     train_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRUNE = 0.4
 REWIND = 20
@@ -87,21 +92,21 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``); per architecture, round by round,
     the mean over its pairs of the fraction of weights remaining and of each path's barrier
     (``realdata.mean_curves``): "{arch}_remaining_fraction", "{arch}_{path}_{kind}".
     Pure: no drawing, no files."""
     out = {"data": data}
     for arch in architectures(table):
-        runs = table.where(arch=arch.value)
+        runs = table[table["arch"] == arch.value]
         curves = mean_curves(runs, ("remaining", *(f"{k}_{kind}" for kind in KINDS for k in KEYS)))
         out[f"{arch.value}_remaining_fraction"] = curves.pop("remaining").tolist()
         out |= {f"{arch.value}_{c}": y.tolist() for c, y in curves.items()}
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """One column per architecture: the mean loss (top) and error (bottom) barrier of each path
     against the mean fraction of weights remaining (log scale, decreasing to the right)."""
     archs = architectures(table)
@@ -116,16 +121,16 @@ def plot(analysis: dict, table: Table):
             ax.invert_xaxis()
             fixed_log_ticks(ax.xaxis, np.round(remaining, 2))
             if row == 0:
-                ax.set_title(f"{arch.value} on {analysis['data']} ({pairs(len(table.where(arch=arch.value)))})")
+                ax.set_title(f"{arch.value} on {analysis['data']} ({pairs(int((table['arch'] == arch.value).sum()))})")
         axes[0][col].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
     columns = ("remaining", *(f"{k}_{kind}" for k in KEYS for kind in KINDS))
-    return save(plot(analysis, table), "real_imp", out, table.long(("arch", "replicate"), columns, index="round"),
+    return save(plot(analysis, table), "real_imp", out, long(table, ("arch", "replicate"), columns, index="round"),
                 analysis)
 
 

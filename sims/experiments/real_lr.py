@@ -3,6 +3,8 @@ real data, for one-hidden-layer networks trained by SGD with momentum."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -11,8 +13,11 @@ from theory import fits
 from ..common import REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import group_stats
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, effective_units, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[RealConfig]:
@@ -36,14 +41,14 @@ def run(cfg: RealConfig, seq) -> dict:
     return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 
-def means_by_rate(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def means_by_rate(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The learning rates (sorted) and at each the means over its pairs that did not diverge of the
     effective hidden units and of the barrier mod P (NaN where every pair diverged)."""
-    units, barrier = table.group("lr", "units"), table.group("lr", "barrier")
-    return units.x, units.value, barrier.value
+    units, barrier = group_stats(table, "lr", "units"), group_stats(table, "lr", "barrier")
+    return units.index.to_numpy(), units["value"].to_numpy(), barrier["value"].to_numpy()
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``); the range over learning rates of the
     mean effective hidden units; with three rates or more where some pair did not diverge, the
     sparsity transition of that curve: the geometric midpoint of its steepest step in log rate
@@ -58,7 +63,7 @@ def analyse(table: Table, data: str) -> dict:
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """The mean effective hidden units and the mean barrier mod P against the learning rate, at
     the rates where some pair did not diverge."""
     fig, (ax, ax2) = figure(2)
@@ -75,9 +80,10 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
-    return save(plot(analysis, table), "real_lr", out, table.csv(("lr", "diverged", "units", "barrier")), analysis)
+    return save(plot(analysis, table), "real_lr", out, table[["lr", "diverged", "units", "barrier"]].to_dict("list"),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_lr", "real data: effective hidden units and barrier mod P vs learning rate",

@@ -21,6 +21,8 @@ running statistics, so that for every architecture the correction is the one dif
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -28,7 +30,6 @@ import twolayer as tl
 from ..common import METHOD_COLOURS, REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
 from .realdata import (
     GRID,
     RealConfig,
@@ -40,6 +41,9 @@ from .realdata import (
     test_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the paths of a pair, in the figure's order, with their legend labels
 PATHS = {"plain": "no alignment", "weights": "weight matching",
@@ -106,17 +110,17 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """Per architecture: pairs, mean test error, and per path and kind the median and range of
     the barrier over the pairs; the median over pairs of the corrected / weights barrier."""
     out = {}
     labels = [label(a, int(d)) for a, d in zip(table["arch"], table["depth"])]
     for name in ARCHITECTURES:
-        rows = table.rows(np.array([lab == name for lab in labels], dtype=bool))
+        rows = table[np.array([lab == name for lab in labels], dtype=bool)]
         if not len(rows):
             continue
-        cell: dict = {"pairs": len(rows), "test_error": float(np.mean(rows["test_error"])),
-                      "batch_norm": bool(rows["batch_norm"][0])}
+        cell: dict = {"pairs": len(rows), "test_error": float(np.mean(rows["test_error"].to_numpy())),
+                      "batch_norm": bool(rows["batch_norm"].iloc[0])}
         for path in PATHS:
             for kind in KINDS:
                 v = np.asarray(rows[f"{path}_{kind}"], float)
@@ -130,7 +134,7 @@ def analyse(table: Table) -> dict:
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     per_arch = analyse(table)
     fitted = {"data": data_label(table), "architectures": per_arch}
     fig, axes = figure(2, width=6.2, height=4.2)
@@ -141,7 +145,7 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
         for j, path in enumerate(PATHS):
             legend = PATHS[path]  # on the first architecture that has the path
             for i, name in enumerate(names):
-                rows = table.rows(np.array([lab == name for lab in labels], dtype=bool))
+                rows = table[np.array([lab == name for lab in labels], dtype=bool)]
                 v = np.asarray(rows[f"{path}_{kind}"], float)
                 v = v[np.isfinite(v)]
                 if not v.size:
@@ -156,7 +160,7 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
             ax.axvline(i - 0.5, color="0.85", lw=0.8)
         if kind == "loss":
             ax.set_ylabel("loss barrier (test cross-entropy)")
-            barrier_axis(ax, [table[f"{p}_loss"] for p in PATHS], REAL_BARRIER_LINEAR)
+            barrier_axis(ax, [table[f"{p}_loss"].to_numpy() for p in PATHS], REAL_BARRIER_LINEAR)
         else:
             ax.set(ylabel="error barrier (test, fraction)", ylim=(min(0.0, ax.get_ylim()[0]), None))
     most = max(c["pairs"] for c in per_arch.values())
@@ -168,7 +172,7 @@ def summarize(table: Table, out: FigureDir, store) -> dict:
     fig.tight_layout()
     keys = ("arch", "depth", "multiplier", "replicate", "batch_norm", "test_error",
             *(f"{p}_{k}" for p in PATHS for k in KINDS))
-    return save(fig, "real_repair", out, table.csv(keys), fitted)
+    return save(fig, "real_repair", out, table[list(keys)].to_dict("list"), fitted)
 
 
 EXPERIMENT = Experiment("real_repair", "REPAIR on real data (MNIST-1D): barriers of MLPs, VGG with and without "

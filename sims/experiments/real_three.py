@@ -5,12 +5,16 @@ against no alignment, versus the width; loss and error barriers on the test set.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 import twolayer as tl
 
 from ..common import REAL_BARRIER_LINEAR, FigureDir, barrier_axis, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import group_stats
 from .realdata import (
     BARRIER_LABEL,
     KINDS,
@@ -28,6 +32,9 @@ from .realdata import (
     test_objective,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KEYS = ("via_reference", "direct", "plain")
 
@@ -60,35 +67,35 @@ def run(cfg: RealConfig, seq) -> dict:
     return out
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``); per architecture, kind of barrier and
     path (``KEYS``), the barrier's mean over the pairs at each size ("{arch}_{path}_{kind}_by_size").
     ``table`` holds the runs with their ``size`` (``realdata.size_column``). Pure: no drawing, no files."""
     out = {"data": data}
     for arch in architectures(table):
-        runs = table.where(arch=arch.value)
+        runs = table[table["arch"] == arch.value]
         for kind in KINDS:
             out |= means_by(runs, "size", [f"{k}_{kind}" for k in KEYS], f"{arch.value}_{{}}_by_size")
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """One column per architecture: loss (top) and error (bottom) barriers, mean +- standard error
     per path, against the size; ``table`` as for ``analyse``."""
     archs = architectures(table)
     fig, axes = figure(len(archs), width=4.4, height=3.5, nrows=2)
     for col, arch in enumerate(archs):
-        runs = table.where(arch=arch.value)
+        runs = table[table["arch"] == arch.value]
         for row, kind in enumerate(KINDS):
             ax = axes[row][col]
             for k in KEYS:
                 errorbar_means(ax, analysis[f"{arch.value}_{k}_{kind}_by_size"], runs, "size", f"{k}_{kind}",
                                marker="o", capsize=2, label=k.replace("_", " "))
             ax.set(xscale="log", xlabel=SIZE_LABEL[arch], ylabel=BARRIER_LABEL[kind])
-            fixed_log_ticks(ax.xaxis, runs.unique("size"))
+            fixed_log_ticks(ax.xaxis, np.unique(runs["size"]))
             if kind == "loss":
-                barrier_axis(ax, [runs[f"{k}_loss"] for k in KEYS], REAL_BARRIER_LINEAR)
-        per_point = pairs(int(runs.group("size", "plain_loss").count.max()))
+                barrier_axis(ax, [runs[f"{k}_loss"].to_numpy() for k in KEYS], REAL_BARRIER_LINEAR)
+        per_point = pairs(int(group_stats(runs, "size", "plain_loss")["count"].max()))
         axes[0][col].set_title(f"{arch.value} on {analysis['data']}: B, C aligned to A\n({per_point} per point)",
                                fontsize=10)
         axes[0][col].legend(fontsize=7)
@@ -96,11 +103,12 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
-    table = table.with_column("size", size_column(table))
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
+    table = table.assign(size=size_column(table))
     analysis = analyse(table, data_label(table))
     keys = tuple(f"{k}_{kind}" for k in KEYS for kind in KINDS)
-    return save(plot(analysis, table), "real_three", out, table.csv(("arch", "size", "replicate", *keys)), analysis)
+    return save(plot(analysis, table), "real_three", out, table[["arch", "size", "replicate", *keys]].to_dict("list"),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_three", "MLP, VGG and ResNet on real data: B and C aligned to a reference A vs directly "

@@ -5,6 +5,8 @@ no alignment; loss and error barriers on the test set."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -12,7 +14,7 @@ import twolayer as tl
 from ..common import FigureDir, figure, save
 from ..experiment import Experiment
 from ..profile import Profile
-from ..table import Table
+from ..table import long
 from .realdata import (
     BARRIER_LABEL,
     KINDS,
@@ -27,6 +29,9 @@ from .realdata import (
     three_architectures,
     train_pair,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KEYS = ("plain", "final_perm", "fresh_perm")
 #: the per-run barrier curves in the order of the analysis: kind by kind, path by path
@@ -54,28 +59,28 @@ def run(cfg: RealConfig, seq) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``); per architecture, kind of barrier and
     path, the barrier's mean over the pairs at each checkpoint (``realdata.mean_curves``) and of
     that curve its maximum over the checkpoints ("{arch}_{path}_{kind}_max") and its value at the
     last one ("..._final"). Pure: no drawing, no files."""
     out = {"data": data}
     for arch in architectures(table):
-        curves = mean_curves(table.where(arch=arch.value), BARRIERS)
+        curves = mean_curves(table[table["arch"] == arch.value], BARRIERS)
         for c, y in curves.items():
             out[f"{arch.value}_{c}_max"] = float(y.max())
             out[f"{arch.value}_{c}_final"] = float(y[-1])
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """One column per architecture: each path's mean loss (top) and error (bottom) barrier against
     the SGD step (the curves, not in ``analysis``, from ``realdata.mean_curves``)."""
     archs = architectures(table)
     fig, axes = figure(len(archs), width=4.6, height=3.6, nrows=2)
     for col, arch in enumerate(archs):
-        runs = table.where(arch=arch.value)
-        steps = np.maximum(runs["steps"][0], 1)
+        runs = table[table["arch"] == arch.value]
+        steps = np.maximum(runs["steps"].iloc[0], 1)
         curves = mean_curves(runs, BARRIERS)
         for row, kind in enumerate(KINDS):
             ax = axes[row][col]
@@ -89,10 +94,11 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
     columns = ("steps", *(f"{k}_{kind}" for k in KEYS for kind in KINDS))
-    return save(plot(analysis, table), "real_trajectory", out, table.long(("arch", "replicate"), columns), analysis)
+    return save(plot(analysis, table), "real_trajectory", out, long(table, ("arch", "replicate"), columns),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_trajectory", "MLP, VGG and ResNet on real data: final permutation along training vs "

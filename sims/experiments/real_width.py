@@ -4,6 +4,8 @@ of the tail."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -12,8 +14,11 @@ from theory import fits
 from ..common import MEANING_COLOURS, FigureDir, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import by_key, group_stats
 from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[RealConfig]:
@@ -45,39 +50,40 @@ KEYS = ("plain_loss", "plain_error", "modp_loss", "modp_error", "test_error")
 PATHS = {"plain": ("no alignment", MEANING_COLOURS["plain"]), "modp": ("weight matching", "C0")}
 
 
-def tail_fit(table: Table) -> tuple[Table, fits.SlopeFit | None]:
+def tail_fit(table: pd.DataFrame) -> tuple[pd.DataFrame, fits.SlopeFit | None]:
     """The tail: the pairs at widths at or above the median width with a positive loss barrier
     after weight matching; and the log-log fit of that barrier against the width over it
     (``theory.fits.loglog_slope``, seed 0), None when the tail spans fewer than two widths."""
-    tail = table.rows((table["width"] >= np.median(table.unique("width"))) & (table["modp_loss"] > 0))
-    if tail.unique("width").size < 2:
+    tail = table[(table["width"] >= np.median(np.unique(table["width"]))) & (table["modp_loss"] > 0)]
+    if tail["width"].nunique() < 2:
         return tail, None
     return tail, fits.loglog_slope(tail["width"], tail["modp_loss"], seed=0)
 
 
-def analyse(table: Table, data: str) -> dict:
+def analyse(table: pd.DataFrame, data: str) -> dict:
     """The data set's name ``data`` (``realdata.data_label``), the endpoints' mean test error and
     the number of pairs per width, and the tail exponent of the loss barrier after weight
     matching: the least-squares slope b of log barrier = a + b log width over the tail's pairs
     (``tail_fit``) with its 95 % percentile bootstrap interval. Pure: no drawing, no files."""
-    widths = table.unique("width")
-    out = {"data": data, "test_error_by_width": table.group("width", "test_error").as_dict(), "method": "weights",
-           "pairs_by_width": dict(zip(map(int, widths), map(int, (np.sum(table["width"] == w) for w in widths))))}
+    out = {"data": data, "test_error_by_width": by_key(group_stats(table, "width", "test_error")["value"]),
+           "method": "weights",
+           "pairs_by_width": {int(w): int(n) for w, n in table.groupby("width").size().items()}}
     _, fit = tail_fit(table)
     if fit is not None:
         out |= {"modp_loss_tail_slope": fit.slope, "modp_loss_tail_slope_ci95": fit.ci}
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Loss and error barriers, mean over pairs with standard errors, per width; the tail's fitted
     line over its widths (the line's intercept, not in ``analysis``, from ``tail_fit``), labelled
     with the slope and its interval; the endpoints' test error stated in the title."""
     fig, (ax, ax2) = figure(2)
     for path, (label, colour) in PATHS.items():
         for kind, axis in (("loss", ax), ("error", ax2)):
-            g = table.group("width", f"{path}_{kind}")
-            axis.errorbar(g.x, g.value, yerr=g.sem, marker="o", ms=4, capsize=2, color=colour,
+            g = group_stats(table, "width", f"{path}_{kind}")
+            axis.errorbar(g.index.to_numpy(), g["value"].to_numpy(), yerr=g["sem"].to_numpy(), marker="o", ms=4,
+                          capsize=2, color=colour,
                           label=f"{label} (mean ± s.e. over pairs)")
     if "modp_loss_tail_slope" in analysis:
         tail, fit = tail_fit(table)
@@ -99,9 +105,10 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, data_label(table))
-    return save(plot(analysis, table), "real_width", out, table.csv(("width", "replicate", *KEYS)), analysis)
+    return save(plot(analysis, table), "real_width", out, table[["width", "replicate", *KEYS]].to_dict("list"),
+                analysis)
 
 
 EXPERIMENT = Experiment("real_width", "two-layer nets on real data (MNIST-1D): barriers plain and mod P vs width",

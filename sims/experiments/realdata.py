@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +18,10 @@ from twolayer.validation import check_enum, check_positive_float, check_positive
 
 from ..experiment import ADDED_LATER
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import by_key, group_stats, stack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Architecture(Enum):
@@ -186,7 +190,7 @@ def size_column(table) -> np.ndarray:
 
 def data_label(table) -> str:
     """The data set(s) the table's runs were made on, by name (``Dataset.name``), for titles and JSON."""
-    return ", ".join(sorted({dataset(str(source), 0).name for source in table.unique("data")}))
+    return ", ".join(sorted({dataset(str(source), 0).name for source in np.unique(table["data"])}))
 
 
 def pairs(count: int) -> str:
@@ -200,26 +204,26 @@ KINDS = ("loss", "error")
 BARRIER_LABEL = {"loss": "loss barrier (test cross-entropy)", "error": "error barrier (test, fraction)"}
 
 
-def architectures(table: Table) -> list[Architecture]:
+def architectures(table: pd.DataFrame) -> list[Architecture]:
     """The architectures the table's runs trained, in ``Architecture``'s order."""
     present = set(table["arch"])
     return [a for a in Architecture if a.value in present]
 
 
-def means_by(table: Table, by: str, columns: Sequence[str], name: str = "{}") -> dict[str, dict]:
+def means_by(table: pd.DataFrame, by: str, columns: Sequence[str], name: str = "{}") -> dict[str, dict]:
     """Per column c, the mean of c over the runs at each value v of the field ``by``,
-    mean_v(c) = (1 / n_v) sum_{runs r with by = v} c_r (non-finite values left out, ``Table.group``),
+    mean_v(c) = (1 / n_v) sum_{runs r with by = v} c_r (non-finite values left out, ``sims.table.group_stats``),
     as {name.format(c): {v: mean_v(c)}}."""
-    return {name.format(c): table.group(by, c).as_dict() for c in columns}
+    return {name.format(c): by_key(group_stats(table, by, c)["value"]) for c in columns}
 
 
-def mean_curves(runs: Table, columns: Sequence[str]) -> dict[str, np.ndarray]:
+def mean_curves(runs: pd.DataFrame, columns: Sequence[str]) -> dict[str, np.ndarray]:
     """Per column of per-run arrays Y_r (equal lengths), their mean over the n runs entry by entry,
     y_j = (1 / n) sum_r Y_rj."""
-    return {c: runs.stack(c).mean(axis=0) for c in columns}
+    return {c: stack(runs, c).mean(axis=0) for c in columns}
 
 
-def errorbar_means(ax, means: dict, table: Table, by: str, column: str, **style) -> None:
+def errorbar_means(ax, means: dict, table: pd.DataFrame, by: str, column: str, **style) -> None:
     """Draw ``means`` ({value of ``by``: mean of ``column``}, from an analysis) with bars of one
     standard error of the mean of ``column`` over the table's runs at each value."""
-    ax.errorbar(list(means), list(means.values()), table.group(by, column).sem, **style)
+    ax.errorbar(list(means), list(means.values()), group_stats(table, by, column)["sem"].to_numpy(), **style)

@@ -22,6 +22,7 @@ rates are in ``regimes_schemes``, the analysis in ``regimes_analysis``, the figu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,11 +35,13 @@ from twolayer.validation import check_enum, check_positive_float, check_positive
 from ..common import BARRIER_ZERO, FigureDir, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
 from .regimes_analysis import Prediction, analyse, curve_runs, lower_rate_tail, scheme_rows, schemes_in
 from .regimes_plot import phase_columns, plot, plot_phase
 from .regimes_schemes import PROTOCOL_TOL, RATES, SCHEMES, STOP_LOSS, K, Scheme, inside_rate
 from .width import sampled_prediction, sampler_slope
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: log-spaced checkpoints per run for the stopping rule
 CHECKPOINTS = 25
@@ -205,7 +208,7 @@ def prediction_slope(store, scheme: Scheme, d: int, pred: dict, widths: np.ndarr
     return fits.loglog_slope(m[keep], b[keep], seed=1)
 
 
-def regime_predictions(table: Table, store) -> dict[tuple[Scheme, int], Prediction]:
+def regime_predictions(table: pd.DataFrame, store) -> dict[tuple[Scheme, int], Prediction]:
     """Each panel's prediction (``predictions``) over its widths m >= k and its tail exponent
     (``prediction_slope``, on the panel's lower-rate tail design), keyed by (scheme, d): what
     ``regimes_analysis.analyse`` takes, computed once and kept in the store."""
@@ -213,22 +216,22 @@ def regime_predictions(table: Table, store) -> dict[tuple[Scheme, int], Predicti
     out = {}
     for scheme in schemes_in(curves):
         sel = scheme_rows(curves, scheme)
-        for d in (int(d) for d in sel.unique("d")):
-            panel = sel.rows(sel["d"] == d)
-            widths = panel.unique("m").astype(int)
+        for d in (int(d) for d in np.unique(sel["d"])):
+            panel = sel[sel["d"] == d]
+            widths = np.unique(panel["m"]).astype(int)
             from_k = widths[widths >= K]
             if from_k.size:
                 pred = predictions(store, scheme, d, from_k)
-                slope = prediction_slope(store, scheme, d, pred, from_k, lower_rate_tail(panel)["m"])
+                slope = prediction_slope(store, scheme, d, pred, from_k, lower_rate_tail(panel)["m"].to_numpy())
                 out[(scheme, d)] = Prediction(pred["label"], from_k, np.asarray(pred["mean"]),
                                               np.asarray(pred["sem"]), slope)
     return out
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, regime_predictions(table, store))
-    columns = table.csv(("init", "d", "m", "lr_rel", "tol", "replicate", "weights", "plain", "neff_rel",
-                         "converged", "weights_at_stop", "stop_step"))
+    columns = table[["init", "d", "m", "lr_rel", "tol", "replicate", "weights", "plain", "neff_rel",
+                     "converged", "weights_at_stop", "stop_step"]].to_dict("list")
     save(plot(analysis, table), "regimes", out, columns, analysis)
     phase = phase_columns(analysis)
     save(plot_phase(analysis), "regimes_phase", out, phase,

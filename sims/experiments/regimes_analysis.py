@@ -5,14 +5,18 @@ no store, no files."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from theory import fits
 
 from ..common import BARRIER_ZERO
-from ..table import Table
+from ..table import group_stats, stack
 from .regimes_schemes import PROTOCOL_TOL, RATES, SCHEMES, STOP_LOSS, K, Scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -28,39 +32,39 @@ class Prediction:
     slope: fits.SlopeFit | None
 
 
-def curve_runs(table: Table) -> Table:
+def curve_runs(table: pd.DataFrame) -> pd.DataFrame:
     """The runs the width curves are drawn from: those under the stopping rule (tol > PROTOCOL_TOL),
     not the protocol sample."""
-    return table.rows(table["tol"] > PROTOCOL_TOL)
+    return table[table["tol"] > PROTOCOL_TOL]
 
 
-def schemes_in(table: Table) -> list[Scheme]:
+def schemes_in(table: pd.DataFrame) -> list[Scheme]:
     """The schemes run in ``table``, in ``Scheme``'s order."""
     run = {Scheme(s) for s in table["init"]}
     return [s for s in Scheme if s in run]
 
 
-def scheme_rows(table: Table, scheme: Scheme) -> Table:
-    return table.rows(np.array([Scheme(s) is scheme for s in table["init"]]))
+def scheme_rows(table: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    return table[np.array([Scheme(s) is scheme for s in table["init"]], dtype=bool)]
 
 
-def converged_pairs(cell: Table) -> Table:
+def converged_pairs(cell: pd.DataFrame) -> pd.DataFrame:
     """The pairs that converged with a finite barrier mod P: the ones a cell's numbers come from."""
-    return cell.rows(np.isfinite(cell["weights"]) & (cell["converged"] > 0))
+    return cell[np.isfinite(cell["weights"]) & (cell["converged"] > 0)]
 
 
-def tail_pairs(rows: Table) -> Table:
+def tail_pairs(rows: pd.DataFrame) -> pd.DataFrame:
     """The converged pairs on the tail: m >= 8k and barrier mod P > BARRIER_ZERO (the fitted ones)."""
-    return rows.rows((rows["m"] >= 8 * K) & (rows["weights"] > BARRIER_ZERO) & (rows["converged"] > 0))
+    return rows[(rows["m"] >= 8 * K) & (rows["weights"] > BARRIER_ZERO) & (rows["converged"] > 0)]
 
 
-def lower_rate_tail(panel: Table) -> Table:
+def lower_rate_tail(panel: pd.DataFrame) -> pd.DataFrame:
     """A panel's tail pairs at the lower rate: GD's tail design, on which the prediction's exponent
     is fitted."""
-    return tail_pairs(panel.rows(panel["lr_rel"] == RATES["below"]))
+    return tail_pairs(panel[panel["lr_rel"] == RATES["below"]])
 
 
-def analyse(table: Table, predictions: dict[tuple[Scheme, int], Prediction]) -> dict:
+def analyse(table: pd.DataFrame, predictions: dict[tuple[Scheme, int], Prediction]) -> dict:
     """The numbers of the regimes figure, from the runs under the stopping rule (``curve_runs``) and
     each panel's ``Prediction`` (keyed by (scheme, d)). Pure: no drawing, no store, no files.
 
@@ -72,7 +76,7 @@ def analyse(table: Table, predictions: dict[tuple[Scheme, int], Prediction]) -> 
     (``_stopping``: the protocol sample).
     """
     curves = curve_runs(table)
-    ds = [int(d) for d in curves.unique("d")]
+    ds = [int(d) for d in np.unique(curves["d"])]
     fitted: dict = {"rate_unit": "eta / (2 / lambda_max(H(theta_0)))", "tail": "m >= 8k, barrier mod P > 1e-14",
                     "schemes": {}}
     for scheme in schemes_in(curves):
@@ -80,10 +84,10 @@ def analyse(table: Table, predictions: dict[tuple[Scheme, int], Prediction]) -> 
         sel = scheme_rows(curves, scheme)
         entry = {"limit": {"gamma": init.exponents().gamma, "gamma_prime": init.exponents().gamma_prime,
                            "regime": init.regime().value},
-                 "effective_regime_by_m": {int(m): init.regime(int(m)).value for m in sel.unique("m") if m >= 2},
-                 "effective_gamma_by_m": {int(m): init.exponents(int(m)).gamma for m in sel.unique("m") if m >= 2}}
+                 "effective_regime_by_m": {int(m): init.regime(int(m)).value for m in np.unique(sel["m"]) if m >= 2},
+                 "effective_gamma_by_m": {int(m): init.exponents(int(m)).gamma for m in np.unique(sel["m"]) if m >= 2}}
         for d in ds:
-            panel = sel.rows(sel["d"] == d)
+            panel = sel[sel["d"] == d]
             if not len(panel):  # a scheme run at fewer d (LeCun in the paper profile)
                 continue
             pred = predictions.get((scheme, d))
@@ -94,7 +98,7 @@ def analyse(table: Table, predictions: dict[tuple[Scheme, int], Prediction]) -> 
                 if pred.slope is not None:
                     entry["prediction"][str(d)] |= {"slope": pred.slope.slope, "slope_ci95": list(pred.slope.ci),
                                                     "slope_pairs": pred.slope.n}
-            for (rate,), cell in panel.split(("lr_rel",)).items():
+            for (rate,), cell in panel.groupby(["lr_rel"]):
                 entry[f"d={d} lr_rel={rate:g}"] = _cell_summary(cell, None if pred is None else pred.slope)
         if len(ds) >= 2:
             entry["d_dependence"] = _d_dependence(sel)
@@ -103,65 +107,66 @@ def analyse(table: Table, predictions: dict[tuple[Scheme, int], Prediction]) -> 
     return fitted
 
 
-def _d_dependence(sel: Table) -> dict:
+def _d_dependence(sel: pd.DataFrame) -> dict:
     """Per rate, over the scheme's tail pairs at every d: the level of each d's tail as a factor of
     the pooled line (``fits.level_offsets``) and the tail exponent at the lowest d minus that at
     the highest (``_slope_difference``); rates whose tail spans fewer than two d or two m left out."""
     d_test = {}
-    for (rate,), cell in sel.split(("lr_rel",)).items():
+    for (rate,), cell in sel.groupby(["lr_rel"]):
         tail = tail_pairs(cell)
-        if tail.unique("d").size >= 2 and tail.unique("m").size >= 2:
+        if tail["d"].nunique() >= 2 and tail["m"].nunique() >= 2:
             lv = fits.level_offsets(tail["m"], tail["weights"], tail["d"], seed=0)
             lo, hi = int(tail["d"].min()), int(tail["d"].max())
-            diff = _slope_difference(tail.rows(tail["d"] == lo), tail.rows(tail["d"] == hi))
+            diff = _slope_difference(tail[tail["d"] == lo], tail[tail["d"] == hi])
             d_test[f"lr_rel={rate:g}"] = {"level_factor_by_d": lv.factor, "level_factor_ci95_by_d": lv.ci,
                                           f"slope_d{lo}_minus_d{hi}": diff[0],
                                           f"slope_d{lo}_minus_d{hi}_ci95": diff[1]}
     return d_test
 
 
-def _cell_summary(cell: Table, predicted: fits.SlopeFit | None) -> dict:
+def _cell_summary(cell: pd.DataFrame, predicted: fits.SlopeFit | None) -> dict:
     """A cell's numbers from its converged pairs (diverged and step-capped pairs counted, not used);
     with ``predicted`` (the prediction's tail fit by the same estimator), GD's tail exponent minus
     the prediction's, with the 95% interval of the difference of independent bootstraps."""
     ok = converged_pairs(cell)
-    entry = {"runs": int(len(cell)), "diverged": int(np.nansum(cell["diverged"])),
-             "converged_fraction": float(np.mean(cell["converged"]))}
+    entry = {"runs": int(len(cell)), "diverged": int(np.nansum(cell["diverged"].to_numpy())),
+             "converged_fraction": float(np.mean(cell["converged"].to_numpy()))}
     if not len(ok):
         return entry
-    g = ok.group("m", "weights", stat=np.median)
-    entry["median_by_m"] = dict(zip(map(int, g.x), map(float, g.value)))
-    entry["plain_median_by_m"] = dict(zip(map(int, g.x), map(float, ok.group("m", "plain", stat=np.median).value)))
-    entry["neff_rel_by_m"] = dict(zip(map(int, g.x), map(float, ok.group("m", "neff_rel", stat=np.median).value)))
-    at_k = ok["weights"][ok["m"] == K]
+    medians = {c: group_stats(ok, "m", c, stat=np.median)["value"] for c in ("weights", "plain", "neff_rel")}
+    x, median = medians["weights"].index.to_numpy(), medians["weights"].to_numpy()
+    entry["median_by_m"] = dict(zip(map(int, x), map(float, median)))
+    entry["plain_median_by_m"] = dict(zip(map(int, x), map(float, medians["plain"])))
+    entry["neff_rel_by_m"] = dict(zip(map(int, x), map(float, medians["neff_rel"])))
+    at_k = ok["weights"].to_numpy()[(ok["m"] == K).to_numpy()]
     if at_k.size:
         zero = int(np.sum(at_k <= BARRIER_ZERO))
         entry |= {"zero_at_m_eq_k": f"{zero}/{at_k.size}", "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
-    above = g.x > K
+    above = x > K
     if above.any():
-        entry["min_m_above_k"] = int(g.x[above][np.argmin(g.value[above])])
-        entry["peak_m"] = int(g.x[np.argmax(g.value)])
+        entry["min_m_above_k"] = int(x[above][np.argmin(median[above])])
+        entry["peak_m"] = int(x[np.argmax(median)])
     tail = tail_pairs(ok)
-    if tail.unique("m").size >= 2:
+    if tail["m"].nunique() >= 2:
         fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
         entry |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci, "tail_pairs": fit.n,
-                  "tail_widths": [int(w) for w in tail.unique("m")]}
+                  "tail_widths": [int(w) for w in np.unique(tail["m"])]}
         if predicted is not None:
             diff, diff_ci = fits.slope_difference(fit, predicted)
             entry |= {"tail_minus_prediction_slope": diff, "tail_minus_prediction_slope_ci95": list(diff_ci)}
-        resid = np.log(tail["weights"]) - fit.intercept - fit.slope * np.log(tail["m"])
+        resid = np.log(tail["weights"].to_numpy()) - fit.intercept - fit.slope * np.log(tail["m"].to_numpy())
         entry["tail_log_sd"] = float(np.std(resid, ddof=2)) if resid.size > 2 else None
     return entry
 
 
-def _slope_difference(a: Table, b: Table, n_boot: int = 2000) -> tuple[float | None, list | None]:
+def _slope_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000) -> tuple[float | None, list | None]:
     """The tail slope of a minus that of b, with a 95% percentile bootstrap over each one's pairs
     (a formal test of a d-independent exponent: the interval contains 0)."""
-    def slope(t: Table, idx) -> float:
-        x, y = np.log(t["m"][idx]), np.log(t["weights"][idx])
+    def slope(t: pd.DataFrame, idx) -> float:
+        x, y = np.log(t["m"].to_numpy()[idx]), np.log(t["weights"].to_numpy()[idx])
         return np.polyfit(x, y, 1)[0] if np.unique(x).size >= 2 else np.nan
 
-    if a.unique("m").size < 2 or b.unique("m").size < 2:
+    if a["m"].nunique() < 2 or b["m"].nunique() < 2:
         return None, None
     rng = np.random.default_rng(0)
     boot = [slope(a, rng.integers(0, len(a), len(a))) - slope(b, rng.integers(0, len(b), len(b)))
@@ -170,15 +175,15 @@ def _slope_difference(a: Table, b: Table, n_boot: int = 2000) -> tuple[float | N
     return float(point), [float(q) for q in np.nanpercentile(boot, [2.5, 97.5])]
 
 
-def _stopping(table: Table) -> dict:
+def _stopping(table: pd.DataFrame) -> dict:
     """The stopping rule against the protocol: in the runs trained to PROTOCOL_TOL, barrier mod P at
     the first checkpoint with loss <= STOP_LOSS over the final one, and the fraction of steps it took."""
-    ok = table.rows(np.isfinite(table["weights_at_stop"]) & (table["weights"] > BARRIER_ZERO)
-                    & (table["converged"] > 0) & (table["tol"] <= PROTOCOL_TOL))
+    ok = table[np.isfinite(table["weights_at_stop"]) & (table["weights"] > BARRIER_ZERO)
+               & (table["converged"] > 0) & (table["tol"] <= PROTOCOL_TOL)]
     if not len(ok):
         return {"pairs": 0}
-    ratio = ok["weights_at_stop"] / ok["weights"]
-    steps = ok["stop_step"] / np.max(np.stack(ok["steps_run"]), axis=1)
+    ratio = (ok["weights_at_stop"] / ok["weights"]).to_numpy()
+    steps = ok["stop_step"].to_numpy() / np.max(stack(ok, "steps_run"), axis=1)
     return {"stop_loss": STOP_LOSS, "pairs": int(len(ok)), "ratio_median": float(np.median(ratio)),
             "ratio_q05_q95": [float(np.quantile(ratio, 0.05)), float(np.quantile(ratio, 0.95))],
             "within_10pc": float(np.mean(np.abs(ratio - 1) <= 0.1)),

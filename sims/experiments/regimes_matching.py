@@ -11,6 +11,8 @@ regime where its ratios stay away from 1.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -18,9 +20,12 @@ import twolayer as tl
 from ..common import BARRIER_FLOOR, BARRIER_ZERO, METHOD_COLOURS, FigureDir, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import group_stats
 from .regimes import PAPER_STEPS, QUICK_STEPS, RegimeConfig, train_pair
 from .regimes_schemes import RATES, Scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the alignment methods compared (their colours: ``common.METHOD_COLOURS``)
 METHODS = ("weights", "activations", "refine")
@@ -53,17 +58,17 @@ def run(cfg: RegimeConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """Per scheme: each method's median barrier mod P per width over converged pairs, and per
     method the ratios to weight matching's barrier (pairs where that is above BARRIER_ZERO): their
     median, range, and the count within SAME_FACTOR of 1. Pure: no drawing, no files."""
     out: dict = {"same_factor": SAME_FACTOR, "schemes": {}}
-    ok = table.rows(table["converged"] > 0)
-    for (scheme,), part in ok.split(("init",)).items():
+    ok = table[table["converged"] > 0]
+    for (scheme,), part in ok.groupby(["init"]):
         entry: dict = {"pairs": int(len(part)), "runs": int(np.sum(np.asarray(table["init"]) == scheme))}
         for method in METHODS:
-            g = part.group("m", method, stat=np.median)
-            entry[f"{method}_median_by_m"] = dict(zip(map(int, g.x), map(float, g.value)))
+            g = group_stats(part, "m", method, stat=np.median)["value"]
+            entry[f"{method}_median_by_m"] = dict(zip(map(int, g.index), map(float, g)))
         base = np.asarray(part["weights"], float)
         usable = base > BARRIER_ZERO
         for method in METHODS[1:]:
@@ -76,32 +81,32 @@ def analyse(table: Table) -> dict:
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """One panel per scheme: each method's pairs (points) and median (line) against m."""
     schemes = list(analysis["schemes"])
     fig, axes = figure(max(len(schemes), 1), width=3.6, height=3.2)
-    ok = table.rows(table["converged"] > 0)
+    ok = table[table["converged"] > 0]
     for ax, scheme in zip(np.atleast_1d(axes), schemes):
-        part = ok.rows(np.array([Scheme(s).value == scheme for s in ok["init"]]))
+        part = ok[np.array([Scheme(s).value == scheme for s in ok["init"]], dtype=bool)]
         entry = analysis["schemes"][scheme]
         for method in METHODS:
             med = entry[f"{method}_median_by_m"]
             ax.plot(list(med), np.maximum(list(med.values()), BARRIER_FLOOR), "-o", ms=3, color=METHOD_COLOURS[method],
                     label=method)
-            ax.plot(part["m"], np.maximum(np.asarray(part[method], float), BARRIER_FLOOR), ".",
+            ax.plot(part["m"].to_numpy(), np.maximum(np.asarray(part[method], float), BARRIER_FLOOR), ".",
                     color=METHOD_COLOURS[method], alpha=0.4, ms=3)
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
                ylabel="barrier mod P (population loss)", title=f"{scheme} init, d=10, lr_rel={RATES['below']:g}")
-        fixed_log_ticks(ax.xaxis, part.unique("m"))
+        fixed_log_ticks(ax.xaxis, np.unique(part["m"]))
         ax.title.set_fontsize(9)
         ax.legend(fontsize=7, title=f"points: pairs; values < {BARRIER_FLOOR:g} drawn at it", title_fontsize=6)
     fig.tight_layout()
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    columns = table.csv(("init", "d", "m", "lr_rel", "replicate", "converged", *METHODS))
+    columns = table[["init", "d", "m", "lr_rel", "replicate", "converged", *METHODS]].to_dict("list")
     return save(plot(analysis, table), "regimes_matching", out, columns, analysis)
 
 

@@ -4,12 +4,16 @@ diagram (``plot_phase``, with its points as CSV columns: ``phase_columns``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..common import figure, fixed_log_ticks
-from ..table import Table
 from .regimes_analysis import converged_pairs, curve_runs, scheme_rows
 from .regimes_schemes import RATES, SCHEMES, Scheme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: values below this are drawn at it on the log axes of the width curves
 DRAWN_FLOOR = 1e-8
@@ -21,13 +25,13 @@ SMALL_FIRST_SHOWN = int(np.ceil(1e6 ** (1 / GAMMA_MAX)))
 MARKERS = {"small": "s", "pytorch": "o", "lecun": "^", "meanfield": "D"}
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """One row per scheme, one column per d: the prediction (line, band +-1 s.e.), GD's median
     barrier mod P per width at each rate (line; dots: the converged pairs) and its plain barrier
     (dotted)."""
     curves = curve_runs(table)
     schemes = [Scheme(name) for name in analysis["schemes"]]
-    ds = [int(d) for d in curves.unique("d")]
+    ds = [int(d) for d in np.unique(curves["d"])]
     fig, axes = figure(len(ds), nrows=len(schemes), width=4.6, height=4.2)
     axes = np.atleast_2d(axes)
     for row, scheme in enumerate(schemes):
@@ -36,8 +40,8 @@ def plot(analysis: dict, table: Table):
         sel = scheme_rows(curves, scheme)
         for col, d in enumerate(ds):
             ax = axes[row, col]
-            panel = sel.rows(sel["d"] == d)
-            widths = panel.unique("m").astype(int)
+            panel = sel[sel["d"] == d]
+            widths = np.unique(panel["m"]).astype(int)
             if not len(panel):  # a scheme run at fewer d (LeCun in the paper profile)
                 ax.axis("off")
                 ax.text(0.5, 0.5, f"{scheme.value}: not run at d={d} in this profile", ha="center", va="center",
@@ -51,7 +55,7 @@ def plot(analysis: dict, table: Table):
                         label=f"prediction: {pred['label']} (band: ±1 s.e.)")
                 ax.fill_between(from_k, np.maximum(mean - sem, DRAWN_FLOOR), np.maximum(mean + sem, DRAWN_FLOOR),
                                 color="k", alpha=0.15, lw=0)
-            for (rate,), cell in panel.split(("lr_rel",)).items():
+            for (rate,), cell in panel.groupby(["lr_rel"]):
                 summary = entry[f"d={d} lr_rel={rate:g}"]
                 if "median_by_m" in summary:
                     _draw_cell(ax, summary, converged_pairs(cell), rate)
@@ -69,7 +73,7 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def _draw_cell(ax, summary: dict, pairs: Table, rate: float) -> None:
+def _draw_cell(ax, summary: dict, pairs: pd.DataFrame, rate: float) -> None:
     """One rate's medians per width (solid at the lower rate, dashed inside the window), its pairs
     (dots) and its plain barrier's medians (dotted), in one colour."""
     style = "-" if rate == RATES["below"] else "--"
@@ -77,7 +81,8 @@ def _draw_cell(ax, summary: dict, pairs: Table, rate: float) -> None:
     y = np.array(list(summary["median_by_m"].values()))
     line, = ax.plot(x, np.maximum(y, DRAWN_FLOOR), "o" + style, ms=4,
                     label=f"GD mod P, lr_rel={rate:g} (median; dots: pairs)")
-    ax.plot(pairs["m"], np.maximum(pairs["weights"], DRAWN_FLOOR), ".", color=line.get_color(), alpha=0.3, ms=3)
+    ax.plot(pairs["m"].to_numpy(), np.maximum(pairs["weights"].to_numpy(), DRAWN_FLOOR), ".", color=line.get_color(),
+            alpha=0.3, ms=3)
     yp = np.array(list(summary["plain_median_by_m"].values()))
     ax.plot(x, np.maximum(yp, DRAWN_FLOOR), ":", color=line.get_color(), label=f"GD plain, lr_rel={rate:g} (median)")
 

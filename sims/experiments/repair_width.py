@@ -9,6 +9,8 @@ descent (zero at m = k, a peak, a decay) survive REPAIR, and at what tail rate (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -17,8 +19,11 @@ from theory import fits
 from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import by_key, group_stats
 from .width import STEPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128)
 #: the lowest value drawn on the log axis (exact zeros at m = k are drawn on it)
@@ -48,29 +53,28 @@ def run(cfg: GDConfig, seq: np.random.SeedSequence) -> dict:
             "converged": runs[0].converged and runs[1].converged}
 
 
-def _fit(table: Table, column: str, k: int) -> dict:
+def _fit(table: pd.DataFrame, column: str, k: int) -> dict:
     """Tail slope (m >= 8k, positive barriers) with its bootstrap interval; peak location with its
     interval; zero barriers at m = k."""
-    tail = table.rows((table["m"] >= 8 * k) & (np.asarray(table[column]) > BARRIER_ZERO))
+    tail = table[(table["m"] >= 8 * k) & (table[column] > BARRIER_ZERO)]
     out = {}
-    if tail.unique("m").size >= 2:
+    if tail["m"].nunique() >= 2:
         fit = fits.loglog_slope(tail["m"], tail[column], seed=0)
         out |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci, "tail_points": fit.n}
-    widths = table.unique("m")
-    per_width = [np.asarray(table[column])[table["m"] == w] for w in widths]
+    widths, m, values = np.unique(table["m"]), table["m"].to_numpy(), table[column].to_numpy()
+    per_width = [values[m == w] for w in widths]
     peak, peak_ci = fits.bootstrap_extremum(widths, per_width, "max", seed=0)
-    at_k = np.asarray(table[column])[table["m"] == k]
+    at_k = values[m == k]
     zero = int(np.sum(at_k <= BARRIER_ZERO))
     return out | {"peak_m": peak, "peak_m_ci95": peak_ci, "zero_at_m_eq_k": f"{zero}/{at_k.size}",
                   "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size)}
 
 
-def _ratio_by_m(table: Table) -> dict:
+def _ratio_by_m(table: pd.DataFrame) -> dict:
     """Median over pairs of repaired / plain barrier per width (pairs with a plain barrier > 0),
     with a 95% bootstrap interval of the median."""
     out = {}
-    for m in table.unique("m"):
-        rows = table.where(m=m)
+    for m, rows in table.groupby("m"):
         plain, repaired = np.asarray(rows["weights"], float), np.asarray(rows["weights_repair"], float)
         ok = plain > BARRIER_ZERO
         if ok.sum() >= 2:
@@ -83,7 +87,7 @@ def _ratio_by_m(table: Table) -> dict:
 BARRIERS = (("weights", "C0", "weights matching"), ("weights_repair", "C3", "weights matching + REPAIR (exact)"))
 
 
-def analyse(table: Table, k: int = K) -> dict:
+def analyse(table: pd.DataFrame, k: int = K) -> dict:
     """The fitted numbers of the figure. Pure: no drawing, no files.
 
     ``converged_fraction`` (runs where both students converged); for each barrier B (plain and
@@ -92,16 +96,16 @@ def analyse(table: Table, k: int = K) -> dict:
     rate of exact zeros at m = k; ``repair_over_plain_by_m``: the median of B_repair / B per width
     (``_ratio_by_m``).
     """
-    fitted: dict = {"converged_fraction": float(np.mean(table["converged"]))}
+    fitted: dict = {"converged_fraction": float(np.mean(table["converged"].to_numpy()))}
     for column, _, _ in BARRIERS:
-        g = table.group("m", column)
-        fitted[column] = {"mean_by_m": g.as_dict(), "sem_by_m": dict(zip(map(int, g.x), map(float, g.sem))),
+        g = group_stats(table, "m", column)
+        fitted[column] = {"mean_by_m": by_key(g["value"]), "sem_by_m": by_key(g["sem"]),
                           **_fit(table, column, k)}
     fitted["repair_over_plain_by_m"] = _ratio_by_m(table)
     return fitted
 
 
-def plot(analysis: dict, table: Table, k: int = K):
+def plot(analysis: dict, table: pd.DataFrame, k: int = K):
     """Left: each barrier's mean per width (error bars: +-1 s.e.) with its tail fit's line, drawn
     from the first tail width's mean; right: the median repaired / plain ratio per width with its
     95% interval."""
@@ -136,9 +140,9 @@ def plot(analysis: dict, table: Table, k: int = K):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    columns = table.csv(("m", "replicate", "weights", "weights_repair", "converged"))
+    columns = table[["m", "replicate", "weights", "weights_repair", "converged"]].to_dict("list")
     return save(plot(analysis, table), "repair_width", out, columns, analysis)
 
 

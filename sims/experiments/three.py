@@ -7,6 +7,8 @@ the width.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -15,7 +17,10 @@ from theory import fits
 from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import by_key, group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[GDConfig]:
@@ -47,7 +52,7 @@ MEANINGS = {"via_reference": "final_perm", "direct": "fresh_perm", "plain": "pla
 LABELS = {"via_reference": "B, C each aligned to A", "direct": "C aligned to B directly", "plain": "no alignment"}
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """The fitted numbers of the figure. Pure: no drawing, no files.
 
     * ``{via_reference, direct}_slope`` (with ``_ci95``): the tail exponent b of B(m) ~ m^b, the
@@ -60,28 +65,29 @@ def analyse(table: Table) -> dict:
     """
     fitted: dict = {}
     for k in FITTED:
-        pos = table.rows(table[k] > BARRIER_ZERO)
-        if pos.unique("m").size >= 2:
+        pos = table[table[k] > BARRIER_ZERO]
+        if pos["m"].nunique() >= 2:
             fit = fits.loglog_slope(pos["m"], pos[k], seed=0)
             fitted[f"{k}_slope"], fitted[f"{k}_slope_ci95"] = fit.slope, fit.ci
-    ratio = table.with_column("ratio", table["via_reference"] / np.maximum(table["direct"], BARRIER_ZERO))
-    fitted["median_via_reference_over_direct_by_m"] = ratio.group("m", "ratio", stat=np.median).as_dict()
-    large = ratio.rows(ratio["m"] >= 16)  # pooled over the widths where the barriers are >> 0
+    ratio = table.assign(ratio=table["via_reference"] / np.maximum(table["direct"], BARRIER_ZERO))
+    fitted["median_via_reference_over_direct_by_m"] = by_key(group_stats(ratio, "m", "ratio", stat=np.median)["value"])
+    large = ratio[ratio["m"] >= 16]  # pooled over the widths where the barriers are >> 0
     if len(large):
-        fitted["median_ratio_m_ge_16"], fitted["median_ratio_m_ge_16_ci95"] = fits.median_ci(large["ratio"])
+        fitted["median_ratio_m_ge_16"], fitted["median_ratio_m_ge_16_ci95"] = fits.median_ci(large["ratio"].to_numpy())
         fitted["pairs_m_ge_16"] = len(large)
     return fitted
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """The mean of each barrier over pairs against m, with a band of +-1 standard error (drawn from
     ``table``: the figure shows none of ``analysis``'s numbers)."""
     fig, (ax,) = figure(1, width=6)
     for k in BARRIERS:
-        g = table.group("m", k)
+        g = group_stats(table, "m", k)
+        x, mean, sem = g.index.to_numpy(), g["value"].to_numpy(), g["sem"].to_numpy()
         colour = MEANING_COLOURS[MEANINGS[k]]
-        ax.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), marker="o", color=colour, label=LABELS[k] + " (±1 s.e.)")
-        ax.fill_between(g.x, np.maximum(g.value - g.sem, BARRIER_FLOOR), np.maximum(g.value + g.sem, BARRIER_FLOOR),
+        ax.plot(x, np.maximum(mean, BARRIER_FLOOR), marker="o", color=colour, label=LABELS[k] + " (±1 s.e.)")
+        ax.fill_between(x, np.maximum(mean - sem, BARRIER_FLOOR), np.maximum(mean + sem, BARRIER_FLOOR),
                         color=colour, alpha=0.15, lw=0)
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier between B and C",
            title="Alignment through a third network")
@@ -89,9 +95,9 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    return save(plot(analysis, table), "three", out, table.csv(("m", "replicate", *BARRIERS)), analysis)
+    return save(plot(analysis, table), "three", out, table[["m", "replicate", *BARRIERS]].to_dict("list"), analysis)
 
 
 EXPERIMENT = Experiment("three", "strong LMC: B and C aligned to a reference A vs directly vs none, vs width",

@@ -9,6 +9,7 @@ of that checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,7 +30,10 @@ from ..common import (
 )
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import long, stack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -81,15 +85,15 @@ def run(cfg: TrajectoryConfig, seq: np.random.SeedSequence) -> dict:
     return out | {"steps": steps.astype(float)}
 
 
-def ratio_by_width(table: Table) -> dict:
+def ratio_by_width(table: pd.DataFrame) -> dict:
     """The barrier with the final permutation over the barrier with fresh matching, at every
     checkpoint: its median with a pair-clustered bootstrap interval, per width m (the ratio moves with
     m, so widths are not pooled), and the trend in m: the log-log slope of each pair's median ratio on
     m with its bootstrap interval (an interval above 0: simultaneous connectivity weakens with width)."""
     out: dict = {"median_final_over_fresh_by_m": {}, "median_final_over_fresh_ci95_by_m": {}, "pairs_by_m": {}}
     widths, medians = [], []
-    for m, part in table.split("m").items():
-        ratio = part.stack("final_perm") / np.maximum(part.stack("fresh_perm"), BARRIER_ZERO)
+    for m, part in table.groupby("m"):
+        ratio = stack(part, "final_perm") / np.maximum(stack(part, "fresh_perm"), BARRIER_ZERO)
         point, ci = fits.median_ci(ratio)
         out["median_final_over_fresh_by_m"][int(m)], out["median_final_over_fresh_ci95_by_m"][int(m)] = point, ci
         out["pairs_by_m"][int(m)] = len(ratio)
@@ -106,7 +110,7 @@ CURVES = {"plain": "no permutation", "final_perm": "permutation of the final net
           "fresh_perm": "matching at each checkpoint", "loss": "mean loss of the two networks"}
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """The fitted numbers of the figure. Pure: no drawing, no files.
 
     For each curve c of ``CURVES`` (plain, final_perm, fresh_perm barriers and the loss), its mean
@@ -116,17 +120,17 @@ def analyse(table: Table) -> dict:
     """
     fitted: dict = {}
     for k in CURVES:
-        y = table.stack(k).mean(axis=0)
+        y = stack(table, k).mean(axis=0)
         fitted[f"{k}_max_over_training"] = float(y.max())
         fitted[f"{k}_final"] = float(y[-1])
     return fitted | ratio_by_width(table)
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Left: the mean curves along training (pooled over widths; band: +-1 s.e.); right: the ratio
     by width and its trend (``_draw_ratio_by_width``)."""
     fig, (ax, ax_ratio) = figure(2, width=5.6)
-    steps = table["steps"][0]
+    steps = table["steps"].iloc[0]
     plot_mean_curves(ax, np.maximum(steps, 1), table, tuple(CURVES), CURVES, floor=BARRIER_FLOOR)
     widths = sorted({int(m) for m in table["m"]})
     ax.set(xscale="log", yscale="log", xlabel="training step (GD updates; 0 drawn at 1)",
@@ -138,9 +142,9 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    return save(plot(analysis, table), "trajectory", out, table.long(("replicate", "m"), ("steps", *CURVES)),
+    return save(plot(analysis, table), "trajectory", out, long(table, ("replicate", "m"), ("steps", *CURVES)),
                 analysis)
 
 

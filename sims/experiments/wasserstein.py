@@ -10,6 +10,8 @@ permutation) beside the exact barrier.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import twolayer as tl
@@ -19,7 +21,10 @@ from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_e
 from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, GDConfig, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def configs(profile: Profile) -> list[GDConfig]:
@@ -53,7 +58,7 @@ DISTANCES = {"w2_pair": "W2 between the networks (output mass)",
              "w2_teacher": "W2 to the teacher (output mass)"}
 
 
-def analyse(table: Table) -> dict:
+def analyse(table: pd.DataFrame) -> dict:
     """The neurons' intrinsic dimension d_eff (the participation ratio, mean over runs) and the
     i.i.d. rate it predicts, E W2(mu_m, mu) ~ m^-beta with beta = ``wasserstein_rate_exponent``(d_eff, 2)
     (1/2 for d_eff <= 4, else 1/d_eff); per W2 distance of ``DISTANCES``, the least-squares slope of
@@ -61,7 +66,7 @@ def analyse(table: Table) -> dict:
     and how many of these intervals hold -beta; whether the transport bound holds on every pair
     (B <= bound + BARRIER_ZERO) and the median over pairs of bound / max(B, BARRIER_ZERO).
     Pure: no drawing, no files."""
-    d_eff = float(np.mean(table["dimension"]))
+    d_eff = float(np.mean(table["dimension"].to_numpy()))
     beta = wasserstein_rate_exponent(d_eff, 2)
     out: dict = {"participation_dimension": d_eff, "predicted_w2_exponent": -beta}
     inside = []
@@ -71,23 +76,23 @@ def analyse(table: Table) -> dict:
         out[f"{key}_slope_ci95"] = fit.ci
         inside.append(fit.ci[0] <= -beta <= fit.ci[1])
     out["theory_rate_inside_intervals"] = f"{sum(inside)}/{len(inside)}"
-    out["bound_holds"] = bool(np.all(table["barrier"] <= table["bound"] + BARRIER_ZERO))
+    out["bound_holds"] = bool(np.all((table["barrier"] <= table["bound"] + BARRIER_ZERO).to_numpy()))
     out["median_bound_over_barrier"] = float(np.median(table["bound"] / np.maximum(table["barrier"], BARRIER_ZERO)))
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Left: each W2 distance's mean per m (bars: s.e.) with its fitted slope, and the i.i.d. rate;
     right: the exact barrier and the transport bound, means per m."""
     fig, (ax, ax2) = figure(2)
     d_eff, beta = analysis["participation_dimension"], -analysis["predicted_w2_exponent"]
     for key, label in DISTANCES.items():
-        g = table.group("m", key)
+        g = group_stats(table, "m", key)
         slope, ci = analysis[f"{key}_slope"], analysis[f"{key}_slope_ci95"]
-        ax.errorbar(g.x, g.value, yerr=g.sem, marker="o", ms=3, capsize=2,
+        ax.errorbar(g.index.to_numpy(), g["value"].to_numpy(), yerr=g["sem"].to_numpy(), marker="o", ms=3, capsize=2,
                     label=f"{label}: slope {slope:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]")
-    widths = table.unique("m").astype(float)
-    ax.plot(widths, widths ** -beta * np.mean(table["w2_pair"]) * widths[0] ** beta, "k--",
+    widths = np.unique(table["m"]).astype(float)
+    ax.plot(widths, widths ** -beta * np.mean(table["w2_pair"].to_numpy()) * widths[0] ** beta, "k--",
             label=f"theory rate m^-{beta:.2g} (d_eff = {d_eff:.2g})")
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="Wasserstein-2 distance",
            title="Neuron measures of GD solutions (bars: s.e. over pairs)")
@@ -98,8 +103,8 @@ def plot(analysis: dict, table: Table):
                 f"of the {total}\nslope intervals (95%): GD's neurons are not i.i.d. draws of one measure",
                 transform=ax.transAxes, va="center", fontsize=7)
     for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
-        g = table.group("m", key)
-        ax2.plot(g.x, np.maximum(g.value, BARRIER_FLOOR), style, label=label)
+        g = group_stats(table, "m", key)
+        ax2.plot(g.index.to_numpy(), np.maximum(g["value"].to_numpy(), BARRIER_FLOOR), style, label=label)
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier (population)",
             title="Rigorous transport bound vs barrier")
     ax2.text(0.02, 0.02, f"bound >= barrier on {'every' if analysis['bound_holds'] else 'not every'} pair; median "
@@ -108,9 +113,9 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table)
-    columns = table.csv(("m", "replicate", *DISTANCES, "dimension", "barrier", "bound", "transport"))
+    columns = table[["m", "replicate", *DISTANCES, "dimension", "barrier", "bound", "transport"]].to_dict("list")
     return save(plot(analysis, table), "wasserstein", out, columns, analysis)
 
 

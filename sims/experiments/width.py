@@ -10,6 +10,7 @@ GD stops at loss STOP_TOL; a sample of pairs continues to the earlier protocol's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,7 +29,10 @@ from twolayer.validation import check_positive_float
 from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import group_stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: refine (a local search over swaps) is run up to this width
 REFINE_MAX_WIDTH = 64
@@ -134,60 +138,61 @@ def run(cfg: WidthConfig, seq: np.random.SeedSequence) -> dict:
     return out
 
 
-def stopping_rule(table: Table) -> dict:
+def stopping_rule(table: pd.DataFrame) -> dict:
     """The stopping rule against the protocol, pair by pair, on the pairs that continued to the
     protocol's loss: the ratio rho = B_stop / B_protocol of their barriers mod P (median, 5 % and 95 %
     quantiles, the fraction within 10 % of 1), the fraction of the protocol's steps the rule took, and,
     over the tail (m >= 8k), the slope of log rho on log m with its 95 % bootstrap interval: since
     log B_stop = log B_protocol + log rho, it is the change the rule makes to the tail exponent on the
     same pairs (per d, and pooled)."""
-    ok = table.rows(np.isfinite(table["weights_protocol"]) & (table["weights_protocol"] > BARRIER_ZERO)
-                    & (table["weights"] > BARRIER_ZERO))
+    ok = table[np.isfinite(table["weights_protocol"]) & (table["weights_protocol"] > BARRIER_ZERO)
+               & (table["weights"] > BARRIER_ZERO)]
     if not len(ok):
         return {"pairs": 0}
-    ratio = ok["weights"] / ok["weights_protocol"]
+    ratio = (ok["weights"] / ok["weights_protocol"]).to_numpy()
+    m, d = ok["m"].to_numpy(), ok["d"].to_numpy()
     out = {"stop_tol": STOP_TOL, "protocol_tol": PROTOCOL_TOL, "pairs": int(len(ok)),
            "ratio_median": float(np.median(ratio)),
            "ratio_q05_q95": [float(np.quantile(ratio, 0.05)), float(np.quantile(ratio, 0.95))],
            "within_10pc": float(np.mean(np.abs(ratio - 1) <= 0.1)),
            "step_fraction_median": float(np.median(ok["steps_run"] / ok["steps_protocol"]))}
-    tail = ok["m"] >= 8 * ok["k"]
-    if np.unique(ok["m"][tail]).size >= 2:
-        fit = fits.loglog_slope(ok["m"][tail], ratio[tail], seed=0)
+    tail = (ok["m"] >= 8 * ok["k"]).to_numpy()
+    if np.unique(m[tail]).size >= 2:
+        fit = fits.loglog_slope(m[tail], ratio[tail], seed=0)
         out |= {"exponent_shift": fit.slope, "exponent_shift_ci95": fit.ci, "exponent_shift_pairs": fit.n,
                 "exponent_shift_by_d": {}}
-        for d in np.unique(ok["d"][tail]):
-            on = tail & (ok["d"] == d)
-            if np.unique(ok["m"][on]).size >= 2:
-                fit_d = fits.loglog_slope(ok["m"][on], ratio[on], seed=0)
-                out["exponent_shift_by_d"][int(d)] = {"shift": fit_d.slope, "ci95": fit_d.ci, "pairs": fit_d.n}
+        for dim in np.unique(d[tail]):
+            on = tail & (d == dim)
+            if np.unique(m[on]).size >= 2:
+                fit_d = fits.loglog_slope(m[on], ratio[on], seed=0)
+                out["exponent_shift_by_d"][int(dim)] = {"shift": fit_d.slope, "ci95": fit_d.ci, "pairs": fit_d.n}
     return out
 
 
-def _d_independence(tail: Table) -> dict:
+def _d_independence(tail: pd.DataFrame) -> dict:
     """Per d: the tail slope with its interval; across d: each d's level about the pooled line
     (a factor, 1 = the pooled level) with its interval (``theory.fits.level_offsets``)."""
     out = {"gd_slope_by_d": {}, "gd_slope_ci95_by_d": {}}
-    for d, part in tail.split("d").items():
-        if part.unique("m").size >= 2:
+    for d, part in tail.groupby("d"):
+        if part["m"].nunique() >= 2:
             fit = fits.loglog_slope(part["m"], part["weights"], seed=0)
             out["gd_slope_by_d"][int(d)], out["gd_slope_ci95_by_d"][int(d)] = fit.slope, fit.ci
-    if tail.unique("d").size >= 2:
+    if tail["d"].nunique() >= 2:
         levels = fits.level_offsets(tail["m"], tail["weights"], tail["d"], seed=0)
         out |= {"level_factor_by_d": levels.factor, "level_factor_ci95_by_d": levels.ci,
                 "level_factor_simultaneous_ci95_by_d": levels.ci_simultaneous, "level_equal_p": levels.p_equal}
     return out
 
 
-def fitted_allocation(tail: Table, k: int) -> tuple[float, float]:
+def fitted_allocation(tail: pd.DataFrame, k: int) -> tuple[float, float]:
     """(r, alpha) of the sampler fitted to GD's solutions in the tail: r = the inactive fraction,
     alpha = the Dirichlet split whose participation ratio is GD's. With n = m (1 - r) / k neurons on
     each of k rays of equal mass and Dirichlet(alpha) splits, E sum_i p_i^2 = (alpha + 1) / (n alpha + 1),
     so n_eff = k (n alpha + 1) / (alpha + 1), i.e. alpha = (n_eff / k - 1) / (n - n_eff / k); medians
     over the tail's runs."""
     r = float(np.median(tail["inactive"]))
-    n = tail["m"] * (1 - r) / k
-    per = tail["neff"] / k
+    n = tail["m"].to_numpy() * (1 - r) / k
+    per = tail["neff"].to_numpy() / k
     alpha = np.divide(per - 1, n - per, out=np.full(n.shape, np.nan), where=n > per)
     return r, float(np.nanmedian(alpha[alpha > 0]))
 
@@ -245,14 +250,14 @@ COMPETING_SLOPES = ((-0.5, "Zhan et al. O(m^-1/2), a bound", ":"),
                     (ASYMPTOTIC_EXPONENT["equal"], "equal-split sampled minima, asymptote", "--"))
 
 
-def _draw_tail(ax, tail: Table, slope: float, ci: tuple[float, float], k: int) -> None:
+def _draw_tail(ax, tail: pd.DataFrame, slope: float, ci: tuple[float, float], k: int) -> None:
     """The tail's pairs (one point each), their geometric mean per m with a 95% bootstrap interval,
     the fitted power law (``slope``) with the band its interval ``ci`` spans (pivoting at the pairs'
     mean log m, through which the least-squares line passes), and the competing slopes through the
     same point."""
     m, b = np.asarray(tail["m"], float), np.asarray(tail["weights"], float)
     for i, d in enumerate(np.unique(tail["d"])):
-        on = tail["d"] == d
+        on = (tail["d"] == d).to_numpy()
         jitter = np.exp(0.04 * (np.log10(d) - 1.5))
         ax.plot(m[on] * jitter, b[on], MARKERS.get(int(d), "x"), ms=2.5, alpha=0.3, color=f"C{i}",
                 label=f"GD pairs, d={int(d)}")
@@ -283,25 +288,25 @@ def _draw_tail(ax, tail: Table, slope: float, ci: tuple[float, float], k: int) -
     ax.legend(fontsize=6.5, loc="lower left")
 
 
-def _tail(sel: Table, k: int) -> Table:
+def _tail(sel: pd.DataFrame, k: int) -> pd.DataFrame:
     """GD's large-m tail at teacher width k: the pairs at m >= 8 k with a barrier mod P above
     BARRIER_ZERO (one point each in the tail's fits)."""
-    return sel.rows((sel["m"] >= 8 * k) & (sel["weights"] > BARRIER_ZERO))
+    return sel[(sel["m"] >= 8 * k) & (sel["weights"] > BARRIER_ZERO)]
 
 
-def _theory_widths(sel: Table, k: int) -> np.ndarray:
+def _theory_widths(sel: pd.DataFrame, k: int) -> np.ndarray:
     """The widths of the runs at teacher width k that the theory covers: m >= k (a neuron per ray)."""
-    widths = sel.unique("m")
+    widths = np.unique(sel["m"])
     return widths[widths >= k]
 
 
-def _fitted_model(tail: Table, k: int) -> dict:
+def _fitted_model(tail: pd.DataFrame, k: int) -> dict:
     """The sampler of ``fitted_allocation``: ``theory.width.predicted_curve``'s keywords."""
     r, alpha = fitted_allocation(tail, k)
     return {"allocation": "sparse", "r": r, "split": "dirichlet", "alpha": alpha}
 
 
-def sampled_theory(table: Table, store) -> dict[int, dict]:
+def sampled_theory(table: pd.DataFrame, store) -> dict[int, dict]:
     """Per teacher width k, the theory the analysis holds GD against, each kept in the store
     (teacher: k orthonormal rays in the runs' smallest d): ``curve``, the sampled-minima curve and
     the exact expectation over ``_theory_widths`` (``_theory``); with a tail (``_tail``),
@@ -309,14 +314,14 @@ def sampled_theory(table: Table, store) -> dict[int, dict]:
     tail of two widths or more, ``slopes``: each sampler's (``theory``, ``fitted_theory``) tail slope
     on GD's tail design (``sampler_slope``)."""
     out: dict[int, dict] = {}
-    for k, sel in table.split("k").items():
+    for k, sel in table.groupby("k"):
         teacher = tl.Teacher.orthonormal(k, int(sel["d"].min()))
         widths, tail = _theory_widths(sel, k), _tail(sel, k)
         entry: dict = {"curve": _theory(store, teacher, widths)}
         if len(tail):
             model = _fitted_model(tail, k)
             entry["fitted_curve"] = sampled_prediction(store, teacher, widths, **model)
-            if tail.unique("m").size >= 2:
+            if tail["m"].nunique() >= 2:
                 entry["slopes"] = {name: sampler_slope(store, teacher, tail["m"], **sampler)
                                    for name, sampler in (("theory", {}), ("fitted_theory", model))}
         out[int(k)] = entry
@@ -328,7 +333,7 @@ def _by_width(widths: np.ndarray, values) -> dict[int, float]:
     return dict(zip(map(int, widths), map(float, values)))
 
 
-def analyse(table: Table, theory: dict[int, dict]) -> dict:
+def analyse(table: pd.DataFrame, theory: dict[int, dict]) -> dict:
     """Per teacher width k (entries "k=K"), with B the barrier mod P by weights matching and the
     theory of ``sampled_theory`` (``theory[k]``):
 
@@ -346,13 +351,13 @@ def analyse(table: Table, theory: dict[int, dict]) -> dict:
     * at the smallest k, the ``stopping_rule``.
 
     Pure: no drawing, no files."""
-    by_k = table.split("k")
+    smallest_k = table["k"].min()
     out: dict = {}
-    for k, sel in by_k.items():
+    for k, sel in table.groupby("k"):
         widths, tail = _theory_widths(sel, k), _tail(sel, k)
         curve = theory[int(k)]["curve"]
         C = asymptotic_constant(k, ray_probability(k))
-        gd_mean = sel.rows(sel["m"] >= k).group("m", "weights").value
+        gd_mean = group_stats(sel[sel["m"] >= k], "m", "weights")["value"].to_numpy()
         entry: dict = {"theory_exponent": ASYMPTOTIC_EXPONENT["equal"], "theory_constant": C,
                        "theory_numerical_fraction_by_m": _by_width(widths, curve["numerical"]),
                        "theory_by_m": _by_width(widths, curve["mean"]), "gd_by_m": _by_width(widths, gd_mean)}
@@ -360,7 +365,7 @@ def analyse(table: Table, theory: dict[int, dict]) -> dict:
             r_fit, alpha_fit = fitted_allocation(tail, k)
             entry |= {"fitted_r": r_fit, "fitted_alpha": alpha_fit,
                       "fitted_theory_by_m": _by_width(widths, theory[int(k)]["fitted_curve"]["mean"])}
-        if tail.unique("m").size >= 2:
+        if tail["m"].nunique() >= 2:
             fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
             entry |= {"gd_slope": fit.slope, "gd_slope_ci95": fit.ci, "tail_points": fit.n}
             entry |= _d_independence(tail)
@@ -369,13 +374,14 @@ def analyse(table: Table, theory: dict[int, dict]) -> dict:
                 diff, diff_ci = fits.slope_difference(fit, sampled)
                 entry |= {f"{name}_slope": sampled.slope, f"{name}_slope_ci95": sampled.ci,
                           f"gd_minus_{name}_slope": diff, f"gd_minus_{name}_slope_ci95": diff_ci}
-        entry["converged_fraction"] = float(np.mean(sel["converged"]))
-        peak, peak_ci = fits.bootstrap_extremum(widths, [sel["weights"][sel["m"] == w] for w in widths], "max", seed=0)
-        at_k = sel["weights"][sel["m"] == k]
+        entry["converged_fraction"] = float(np.mean(sel["converged"].to_numpy()))
+        m, weights = sel["m"].to_numpy(), sel["weights"].to_numpy()
+        peak, peak_ci = fits.bootstrap_extremum(widths, [weights[m == w] for w in widths], "max", seed=0)
+        at_k = weights[m == k]
         if at_k.size:  # the dip: pairs whose barrier mod P is exactly zero at m = k
             zero = int(np.sum(at_k <= BARRIER_ZERO))
-            pairs = sel.rows(sel["m"] == k)
-            relative = pairs["weights"] / (0.5 * (pairs["loss_A"] + pairs["loss_B"]))
+            pairs = sel[sel["m"] == k]
+            relative = (pairs["weights"] / (0.5 * (pairs["loss_A"] + pairs["loss_B"]))).to_numpy()
             small = int(np.sum(relative <= ZERO_RELATIVE))
             entry |= {"zero_at_m_eq_k": f"{zero}/{at_k.size}",
                       "zero_at_m_eq_k_ci95": fits.clopper_pearson(zero, at_k.size),
@@ -385,7 +391,7 @@ def analyse(table: Table, theory: dict[int, dict]) -> dict:
         entry |= {"gd_peak_m": peak, "gd_peak_m_ci95": peak_ci, "gd_dip_m": _dip(widths, gd_mean),
                   "theory_peak_m": fits.extremum(widths, curve["mean"], "max"),
                   "theory_dip_m": _dip(widths, curve["mean"])}
-        if k == min(by_k):
+        if k == smallest_k:
             entry["stopping_rule"] = stopping_rule(sel)
         out[f"k={k}"] = entry
     return out
@@ -395,26 +401,28 @@ def analyse(table: Table, theory: dict[int, dict]) -> dict:
 MARKERS = {10: "o", 30: "s", 100: "^"}
 
 
-def plot(analysis: dict, table: Table, theory: dict[int, dict]):
+def plot(analysis: dict, table: pd.DataFrame, theory: dict[int, dict]):
     """One panel per teacher width k: GD's mean barrier mod P per d (band: +-1 s.e.) and with no
     permutation, the theory (``theory``: sampled minima with their s.e., the exact expectation,
     the asymptote, the fitted allocation's curve); the tail of the smallest k with its fitted power
     law (``_draw_tail``); the effective neurons per d."""
-    by_k = table.split("k")
+    n_k, smallest_k = table["k"].nunique(), table["k"].min()
     # one barrier panel per teacher width k, the tail of the first k with its fitted power law, condensation
-    fig, axes = figure(len(by_k) + 2)
+    fig, axes = figure(n_k + 2)
     ax2, tail_ax = axes[-1], axes[-2]
-    for ax, (k, sel) in zip(axes, by_k.items()):
+    for ax, (k, sel) in zip(axes, table.groupby("k")):
         entry, curve = analysis[f"k={k}"], theory[int(k)]["curve"]
-        for d, part in sel.split("d").items():
-            gd, neff = part.group("m", "weights"), part.group("m", "neff")
-            line, = ax.plot(gd.x, np.maximum(gd.value, FLOOR), marker=MARKERS.get(d, "x"), ls="-", lw=1,
+        for d, part in sel.groupby("d"):
+            gd, neff = group_stats(part, "m", "weights"), group_stats(part, "m", "neff")
+            x, mean, sem = gd.index.to_numpy(), gd["value"].to_numpy(), gd["sem"].to_numpy()
+            line, = ax.plot(x, np.maximum(mean, FLOOR), marker=MARKERS.get(d, "x"), ls="-", lw=1,
                             label=f"GD, weights matching, k={k}, d={d} (band: ±1 s.e.)")
-            ax.fill_between(gd.x, np.maximum(gd.value - gd.sem, FLOOR), np.maximum(gd.value + gd.sem, FLOOR),
+            ax.fill_between(x, np.maximum(mean - sem, FLOOR), np.maximum(mean + sem, FLOOR),
                             color=line.get_color(), alpha=0.15, lw=0)
-            ax2.plot(neff.x, neff.value, marker=MARKERS.get(d, "x"), label=f"k={k}, d={d}")
-        plain = sel.group("m", "plain")
-        ax.plot(plain.x, np.maximum(plain.value, FLOOR), color="0.6", ls=":", label=f"GD, no permutation, k={k}")
+            ax2.plot(neff.index.to_numpy(), neff["value"].to_numpy(), marker=MARKERS.get(d, "x"), label=f"k={k}, d={d}")
+        plain = group_stats(sel, "m", "plain")
+        ax.plot(plain.index.to_numpy(), np.maximum(plain["value"].to_numpy(), FLOOR), color="0.6", ls=":",
+                label=f"GD, no permutation, k={k}")
         tw = _theory_widths(sel, k)
         numerical = curve["numerical"] > 0
         ax.errorbar(tw, np.maximum(curve["mean"], FLOOR), yerr=curve["sem"], color="k", lw=1.5, capsize=2,
@@ -431,25 +439,25 @@ def plot(analysis: dict, table: Table, theory: dict[int, dict]):
             ax.errorbar(tw, np.maximum(fitted_curve["mean"], FLOOR), yerr=fitted_curve["sem"], color="0.35", lw=1.2,
                         capsize=2, label=f"theory, GD's allocation fitted: r={entry['fitted_r']:.2f}, "
                         f"Dirichlet({entry['fitted_alpha']:.2f})")
-        if "gd_slope" in entry and k == min(by_k):
+        if "gd_slope" in entry and k == smallest_k:
             _draw_tail(tail_ax, _tail(sel, k), entry["gd_slope"], entry["gd_slope_ci95"], k)
         ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylim=(FLOOR, 1.0),
                ylabel="loss barrier (population, sup over t)", title=f"Barrier mod P vs width, k={k}")
         zeros = f"\nexact 0 at m = k in {entry['zero_at_m_eq_k']} pairs" if "zero_at_m_eq_k" in entry else ""
         ax.text(0.98, 0.03, f"values < {FLOOR:g} drawn\non the bottom axis{zeros}",
                 transform=ax.transAxes, fontsize=8, va="bottom", ha="right")
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if len(by_k) == 1 else 1)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if n_k == 1 else 1)
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
     ax2.legend(fontsize=8)
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     theory = sampled_theory(table, store)
     analysis = analyse(table, theory)
-    columns = table.csv(("k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
-                         "loss_B", "weights_protocol"))
+    columns = table[["k", "d", "m", "replicate", "plain", "weights", "refine", "neff", "inactive", "loss_A",
+                     "loss_B", "weights_protocol"]].to_dict("list")
     return save(plot(analysis, table, theory), "width", out, columns, analysis)
 
 

@@ -14,6 +14,7 @@ at m = M, GD can settle with two neurons on one ray and a ray uncovered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,11 @@ from twolayer.random import child
 from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from ..table import Table
+from ..table import by_key, group_stats
 from .width import THEORY_PAIRS, sampled_prediction
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: a final population loss at most this is a global minimum (GD stops at tol = 1e-9)
 GLOBAL_LOSS = 1e-6
@@ -75,7 +79,7 @@ def run(cfg: SphereConfig, seq) -> dict:
             "plain": tl.barrier(A, B, objective).value}
 
 
-def exact_zeros(global_pairs: Table, M: int, theory_zero: dict[float, float]) -> dict:
+def exact_zeros(global_pairs: pd.DataFrame, M: int, theory_zero: dict[float, float]) -> dict:
     """Among pairs whose students both reach a global minimum, per m / M: how many are connected exactly
     (barrier mod P at most BARRIER_ZERO), as "zeros/pairs" with a Clopper-Pearson 95% interval, beside
     the fraction the sampled-minima theory predicts (two sampled minima with equal neuron counts on
@@ -86,7 +90,7 @@ def exact_zeros(global_pairs: Table, M: int, theory_zero: dict[float, float]) ->
                  "theory_zero_fraction_by_ratio": {}, "theory_zero_ci95_by_ratio": {}}
     for m in np.unique(global_pairs["m"]) if len(global_pairs) else []:
         ratio = float(m / M)
-        values = global_pairs["weights"][global_pairs["m"] == m]
+        values = global_pairs["weights"].to_numpy()[(global_pairs["m"] == m).to_numpy()]
         zeros = int(np.sum(values <= BARRIER_ZERO))
         out["zeros_global_pairs_by_ratio"][ratio] = f"{zeros}/{values.size}"
         out["zeros_global_ci95_by_ratio"][ratio] = fits.clopper_pearson(zeros, values.size)
@@ -97,17 +101,17 @@ def exact_zeros(global_pairs: Table, M: int, theory_zero: dict[float, float]) ->
     return out
 
 
-def _cells(table: Table) -> list[tuple[bool, int, Table]]:
+def _cells(table: pd.DataFrame) -> list[tuple[bool, int, pd.DataFrame]]:
     """(trained outputs?, M, its runs) per mode and teacher width, in that order, each with the
     columns ``ratio`` = m / M and ``global_pair`` (both students' final loss <= GLOBAL_LOSS)."""
-    table = table.with_column("global_pair", np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
-    return [(bool(trained), M, sel.with_column("ratio", sel["m"] / M))
-            for trained, part in table.split("train_output").items() for M, sel in part.split("k").items()]
+    table = table.assign(global_pair=np.maximum(table["loss_A"], table["loss_B"]) <= GLOBAL_LOSS)
+    return [(bool(trained), M, sel.assign(ratio=sel["m"] / M))
+            for trained, part in table.groupby("train_output") for M, sel in part.groupby("k")]
 
 
-def _theory_widths(sel: Table, M: int) -> np.ndarray:
+def _theory_widths(sel: pd.DataFrame, M: int) -> np.ndarray:
     """The widths of a cell that the sampled-minima theory covers: m >= M (a neuron per ray)."""
-    widths = sel.unique("m").astype(int)
+    widths = np.unique(sel["m"]).astype(int)
     return widths[widths >= M]
 
 
@@ -121,16 +125,16 @@ def _cell_name(trained: bool, M: int) -> str:
     return f"M={M}, {_mode(trained)}"
 
 
-def sampled_theory(table: Table, store) -> dict[str, dict[str, np.ndarray]]:
+def sampled_theory(table: pd.DataFrame, store) -> dict[str, dict[str, np.ndarray]]:
     """Per cell (``_cell_name``): the barrier between sampled global minima of its setting over its
     ``_theory_widths`` (``width.sampled_prediction``: mean, sem, numerical and zero fractions),
     computed once and kept in the store."""
     return {_cell_name(trained, M): sampled_prediction(
-        store, tl.Teacher.orthonormal(M, int(sel["d"][0]), inputs="sphere"), _theory_widths(sel, M),
+        store, tl.Teacher.orthonormal(M, int(sel["d"].iloc[0]), inputs="sphere"), _theory_widths(sel, M),
         train_output=trained) for trained, M, sel in _cells(table)}
 
 
-def analyse(table: Table, theory: dict[str, dict[str, np.ndarray]]) -> dict:
+def analyse(table: pd.DataFrame, theory: dict[str, dict[str, np.ndarray]]) -> dict:
     """Per cell (mode, M), per ratio m / M: the mean barrier mod P B over all pairs and over the
     pairs both at a global minimum, the fraction of pairs both at a global minimum, the fraction
     with B <= BARRIER_ZERO, ``exact_zeros``, and the sampled-minima theory's mean (``theory``, from
@@ -141,22 +145,23 @@ def analyse(table: Table, theory: dict[str, dict[str, np.ndarray]]) -> dict:
     out: dict = {}
     zeros: dict[bool, list[tuple[int, int]]] = {False: [], True: []}  # per mode and M: (zero pairs, pairs) at m = M
     for trained, M, sel in _cells(table):
-        g = sel.group("ratio", "weights")
-        over = g.x >= 1
+        g = group_stats(sel, "ratio", "weights")
+        x, mean = g.index.to_numpy(), g["value"].to_numpy()
+        over = x >= 1
         predicted = theory[_cell_name(trained, M)]
         theory_ratios = list(map(float, _theory_widths(sel, M) / M))
-        at_M = sel["weights"][sel["m"] == M]
+        at_M = sel["weights"].to_numpy()[(sel["m"] == M).to_numpy()]
         zeros[trained].append((int(np.sum(at_M <= BARRIER_ZERO)), at_M.size))
         out[_cell_name(trained, M)] = {
-            "barrier_by_ratio": g.as_dict(),
-            "global_minimum_fraction_by_ratio": sel.group("ratio", "global_pair").as_dict(),
-            "barrier_global_pairs_by_ratio": sel.rows(sel["global_pair"]).group("ratio", "weights").as_dict(),
+            "barrier_by_ratio": by_key(g["value"]),
+            "global_minimum_fraction_by_ratio": by_key(group_stats(sel, "ratio", "global_pair")["value"]),
+            "barrier_global_pairs_by_ratio": by_key(group_stats(sel[sel["global_pair"]], "ratio", "weights")["value"]),
             "theory_by_ratio": dict(zip(theory_ratios, map(float, predicted["mean"]))),
-            "dip_ratio": float(g.x[over][np.argmin(g.value[over])]),
-            "peak_ratio": fits.extremum(g.x[over], g.value[over], "max"),
-            "zero_fraction_by_ratio": sel.group("ratio", "weights", keep=None,
-                                                stat=lambda v: float(np.mean(v <= BARRIER_ZERO))).as_dict(),
-            **exact_zeros(sel.rows(sel["global_pair"]), M, dict(zip(theory_ratios, predicted["zero"]))),
+            "dip_ratio": float(x[over][np.argmin(mean[over])]),
+            "peak_ratio": fits.extremum(x[over], mean[over], "max"),
+            "zero_fraction_by_ratio": by_key(group_stats(sel, "ratio", "weights", keep=None,
+                                                         stat=lambda v: float(np.mean(v <= BARRIER_ZERO)))["value"]),
+            **exact_zeros(sel[sel["global_pair"]], M, dict(zip(theory_ratios, predicted["zero"]))),
         }
     for trained, counts in zeros.items():
         if counts:
@@ -166,19 +171,20 @@ def analyse(table: Table, theory: dict[str, dict[str, np.ndarray]]) -> dict:
     return out
 
 
-def plot(analysis: dict, table: Table):
+def plot(analysis: dict, table: pd.DataFrame):
     """Barriers mod P against m / M (frozen, trained) with the theory; the fraction of pairs at a
     global minimum; the rate of exact zeros among global pairs (frozen) with the theory's."""
     # barriers: frozen, trained; then global minima reached; then exact zeros among global pairs (frozen)
     fig, grid = figure(2, width=5.0, height=4.2, nrows=2)
     axes = grid.ravel()
     markers = {2: "o", 4: "s", 8: "^", 16: "D"}
-    colors = {M: f"C{i}" for i, M in enumerate(table.unique("k"))}
+    colors = {M: f"C{i}" for i, M in enumerate(np.unique(table["k"]))}
     for trained, M, sel in _cells(table):
         mode = "trained outputs" if trained else "frozen outputs"
         ax, ls = axes[int(trained)], "--" if trained else "-"
-        g = sel.group("ratio", "weights")
-        ax.errorbar(g.x, np.maximum(g.value, FLOOR), g.sem, marker=markers.get(M, "x"), ls=ls, capsize=2,
+        g = group_stats(sel, "ratio", "weights")
+        ax.errorbar(g.index.to_numpy(), np.maximum(g["value"].to_numpy(), FLOOR), g["sem"].to_numpy(),
+                    marker=markers.get(M, "x"), ls=ls, capsize=2,
                     color=colors[M], label=f"GD, M={M}")
         ok = analysis[_cell_name(trained, M)]["global_minimum_fraction_by_ratio"]
         axes[2].plot(list(ok), list(ok.values()), marker=markers.get(M, "x"), ls=ls, color=colors[M],
@@ -186,7 +192,7 @@ def plot(analysis: dict, table: Table):
         th = analysis[_cell_name(trained, M)]["theory_by_ratio"]
         ax.plot(list(th), np.maximum(list(th.values()), FLOOR), marker=markers.get(M, "x"), ls=":",
                 color=colors[M], mfc="w", lw=1)
-    for M in table.unique("k"):
+    for M in np.unique(table["k"]):
         entry = analysis.get(_cell_name(False, M), {})
         got = entry.get("zeros_global_pairs_by_ratio", {})
         if got:
@@ -220,9 +226,10 @@ def plot(analysis: dict, table: Table):
     return fig
 
 
-def summarize(table: Table, out: FigureDir, store) -> dict:
+def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
     analysis = analyse(table, sampled_theory(table, store))
-    columns = table.csv(("k", "d", "m", "train_output", "replicate", "weights", "plain", "loss_A", "loss_B"))
+    columns = table[["k", "d", "m", "train_output", "replicate", "weights", "plain", "loss_A",
+                     "loss_B"]].to_dict("list")
     return save(plot(analysis, table), "width_frozen", out, columns, analysis)
 
 
