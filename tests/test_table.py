@@ -129,8 +129,8 @@ def test_runs_stored_under_an_older_result_layout_are_recomputed_not_loaded(tmp_
 
     args = ("run", "--quiet", "three", "--set", "m=4", "--set", "steps=500", "--out", str(tmp_path / "r"))
     first = run_cli(*args, check=True).stdout
-    assert next(line for line in first.splitlines() if line.startswith("three")).split()[1:4] == ["3", "3", "0"]
+    assert next(line for line in first.splitlines() if line.startswith("three")).split()[1:4] == ["2", "2", "0"]
     newer = dataclasses.replace(three.EXPERIMENT, version=three.EXPERIMENT.version + 1)
     monkeypatch.setattr(three, "EXPERIMENT", newer)
     again = run_cli(*args, check=True).stdout
-    assert next(line for line in again.splitlines() if line.startswith("three")).split()[1:4] == ["3", "3", "0"]
+    assert next(line for line in again.splitlines() if line.startswith("three")).split()[1:4] == ["2", "2", "0"]

@@ -42,12 +42,12 @@ KEYS = ("via_reference", "direct", "plain")
 def configs(profile: Profile) -> list[RealConfig]:
     match profile:
         case Profile.QUICK:
-            widths, reps, conv_reps = (16, 64, 256), 2, 1
+            widths, reps, conv_reps, multipliers = (16, 64, 256), 1, 1, (0.125, 0.25)
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            widths, reps, conv_reps = (16, 64, 256, 1024), 4, 2
+            widths, reps, conv_reps, multipliers = (16, 64, 256, 1024), 4, 2, (0.25, 0.5)
         case _:
             unknown(profile)
-    multipliers, conv = (0.25, 0.5), conv_fields(profile, 600)
+    conv = conv_fields(profile, 600)
     return ([RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
             + [RealConfig(arch=arch, multiplier=w, depth=8, replicate=r, **conv)
                for arch in ("vgg", "resnet") for w in multipliers for r in range(conv_reps)])

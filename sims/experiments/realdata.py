@@ -118,12 +118,12 @@ def conv_fields(profile: Profile, steps: int) -> dict:
 
 def three_architectures(profile: Profile, conv_steps: int) -> list[RealConfig]:
     """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (1 pair quick, 4 paper and
-    full) and the VGG and the ResNet-8 at multiplier 0.5 (quick: 0.25; 1 pair quick, 2 paper and
+    full) and the VGG and the ResNet-8 at multiplier 0.5 (quick: 0.125; 1 pair quick, 2 paper and
     full), the convolutional nets trained ``conv_steps`` steps (``conv_fields``: fewer, in
     float32, quick)."""
     match profile:
         case Profile.QUICK:
-            reps, conv_reps, multiplier = 1, 1, 0.25
+            reps, conv_reps, multiplier = 1, 1, 0.125
         case Profile.PAPER | Profile.FULL:  # full: as paper
             reps, conv_reps, multiplier = 4, 2, 0.5
         case _:

@@ -59,7 +59,7 @@ class SphereConfig(GDConfig):
 def configs(profile: Profile) -> list[SphereConfig]:
     match profile:
         case Profile.QUICK:
-            teachers, reps, ratios = (2, 4), 4, (0.5, 1, 1.5, 2, 3, 4)
+            teachers, reps, ratios = (2, 4), 2, (0.5, 1, 1.5, 2, 3, 4)
         case Profile.PAPER | Profile.FULL:  # full: as paper
             teachers, reps, ratios = (2, 4, 8, 16), 20, (0.5, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 4, 6, 8)
         case _:
