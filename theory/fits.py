@@ -70,8 +70,12 @@ def median_ci(clusters, n_boot: int = 2000, seed: SeedLike = 0) -> tuple[float, 
         raise ValueError("clusters must be a non-empty list of non-empty arrays")
     point = float(np.median(np.concatenate(clusters)))
     rng = as_generator(seed)
-    boots = [np.median(np.concatenate([clusters[i] for i in rng.integers(0, len(clusters), len(clusters))]))
-             for _ in range(n_boot)]
+    n = len(clusters)
+    draws = np.array([rng.integers(0, n, n) for _ in range(n_boot)])  # one resample of the clusters a row
+    if len({c.size for c in clusters}) == 1:  # equal clusters: every resample's median at once
+        boots = np.median(np.stack(clusters)[draws].reshape(n_boot, -1), axis=1)
+    else:
+        boots = [np.median(np.concatenate([clusters[i] for i in row])) for row in draws]
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return point, (float(lo), float(hi))
 
