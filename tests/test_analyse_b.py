@@ -209,3 +209,31 @@ def test_regimes_analysis_on_a_synthetic_table():
     assert phase["m"] == [2, 4, 16, 32]
     assert phase["neff_rel"] == pytest.approx([0.25, 0.125, 1 / 32, 1 / 64])
     assert phase["tail_slope"] == pytest.approx([-2.0] * 4)
+
+
+@pytest.mark.parametrize("name", ["three", "wasserstein", "repair_width"])
+def test_width_axes_label_the_widths_run_and_no_minor_ticks(name):
+    # a short log range (m = 4 ... 64) used to label minor ticks too, "3x10^1 4x10^1" overlapping
+    import importlib
+
+    import matplotlib.pyplot as plt
+
+    module = importlib.import_module(f"sims.experiments.{name}")
+    widths = [2, 4, 8, 16, 32, 64]  # from m = k = 2, as repair_width's analysis needs
+    rng = np.random.default_rng(0)
+    rows = [{"k": 2, "d": 10, "m": m, "replicate": r, "via_reference": 1e-3 * (1 + r), "direct": 1e-3, "plain": 0.1,
+             "weights": 1e-3 / m * (1 + r), "weights_repair": 5e-4 / m, "converged": True, "barrier": 1e-3 / m,
+             "bound": 1e-2, "transport": 0.1, "dimension": 1.0, "w2_pair": 0.01 * (1 + rng.random()),
+             "w2_pair_neurons": 1.0 + rng.random(), "w2_teacher": 0.01 * (1 + rng.random()), "loss_A": 1e-9,
+             "loss_B": 1e-9}
+            for m in widths for r in range(3)]
+    table = frame(rows)
+    fig = module.plot(module.analyse(table), table)
+    fig.canvas.draw()
+    labelled = 0
+    for ax in fig.axes:
+        if ax.get_xscale() == "log" and ax.get_xlabel().startswith("student width"):
+            assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
+            labelled += {t.get_text() for t in ax.get_xticklabels()} >= {str(m) for m in widths[1:]}
+    plt.close(fig)
+    assert labelled  # the panel over the widths run labels each of them as a number

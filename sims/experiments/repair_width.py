@@ -16,7 +16,7 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, save
+from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
@@ -133,10 +133,13 @@ def plot(analysis: dict, table: pd.DataFrame, k: int = K):
            title=f"REPAIR and the double descent (k={k}, d=10)")
     ax.text(0.98, 0.03, f"values < {FLOOR:g} (exact 0) drawn on the bottom axis", transform=ax.transAxes,
             fontsize=7, ha="right")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 0.06))  # above the note on the bottom axis
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="repaired / plain barrier (median over pairs)",
             title="REPAIR's effect per pair (95% bootstrap interval)")
+    fixed_log_ticks(ax2.xaxis, ms.astype(int))  # the widths run, as numbers
+    run = table["m"].to_numpy()
+    fixed_log_ticks(ax.xaxis, [2**i for i in range(12) if run.min() <= 2**i <= run.max()])  # powers of two
     return fig
 
 

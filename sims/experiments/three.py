@@ -14,7 +14,7 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, FigureDir, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, MEANING_COLOURS, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
@@ -91,6 +91,7 @@ def plot(analysis: dict, table: pd.DataFrame):
                         color=colour, alpha=0.15, lw=0)
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="loss barrier between B and C",
            title="Alignment through a third network")
+    fixed_log_ticks(ax.xaxis, x.astype(int))  # the widths run, as numbers
     ax.legend(fontsize=7)
     return fig
 

@@ -18,7 +18,7 @@ import twolayer as tl
 from theory import fits
 from theory.wasserstein import barrier_bound, transport_cost, wasserstein_rate_exponent
 
-from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import group_stats
@@ -99,9 +99,9 @@ def plot(analysis: dict, table: pd.DataFrame):
     ax.legend(fontsize=6, loc="lower left")
     inside, total = map(int, analysis["theory_rate_inside_intervals"].split("/"))
     if inside < total:  # say in the figure where theory and measurement disagree
-        ax.text(0.02, 0.55, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {total - inside} "
+        ax.text(0.02, 0.97, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {total - inside} "
                 f"of the {total}\nslope intervals (95%): GD's neurons are not i.i.d. draws of one measure",
-                transform=ax.transAxes, va="center", fontsize=7)
+                transform=ax.transAxes, va="top", fontsize=7)
     for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
         g = group_stats(table, "m", key)
         ax2.plot(g.index.to_numpy(), np.maximum(g["value"].to_numpy(), BARRIER_FLOOR), style, label=label)
@@ -110,6 +110,8 @@ def plot(analysis: dict, table: pd.DataFrame):
     ax2.text(0.02, 0.02, f"bound >= barrier on {'every' if analysis['bound_holds'] else 'not every'} pair; median "
              f"bound / barrier {analysis['median_bound_over_barrier']:.3g}", transform=ax2.transAxes, fontsize=7)
     ax2.legend(fontsize=7)
+    for axis in (ax.xaxis, ax2.xaxis):  # the widths run, as numbers (a short log range crowds minor labels)
+        fixed_log_ticks(axis, widths.astype(int))
     return fig
 
 
