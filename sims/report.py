@@ -21,6 +21,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _as_given(figures: Path) -> Path:
+    """The folder relative to the working directory when it lies below it (the page is committed
+    beside the figures: it must not name this machine's absolute paths), else as given."""
+    try:
+        return figures.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return figures
+
+
 def write_report(figures: Path) -> Path:
     """figures/README.md from the saved figures' JSON, the experiments' then ``sims.landscape``'s
     (interrupted figure sets completed first; an unreadable JSON is reported on stderr and its
@@ -33,8 +42,9 @@ def write_report(figures: Path) -> Path:
         except (OSError, ValueError, AttributeError):
             pass
     profile = profiles.pop() if len(profiles) == 1 and None not in profiles else "quick"
+    named = _as_given(figures)
     lines = ["# Figures", "", f"Regenerate these with `python -m sims all --profile {profile} --jobs 2 --figures "
-             f"{figures}`; this page with `python -m sims report --figures {figures}`.", ""]
+             f"{named}`; this page with `python -m sims report --figures {named}`.", ""]
     described = [pair for e in map(get, names()) for pair in ((e.name, e.description), *e.more_figures)]
     described += list(LANDSCAPE.items())
     for name, description in described:

@@ -184,6 +184,9 @@ def test_report_lists_the_figures(tmp_path):
     text = (figs / "README.md").read_text()
     assert "![imp](imp.png)" in text and "dense_perm" in text
     assert json.loads((figs / "imp.json").read_text())["remaining_fraction"][0] == 1.0
+    # an absolute path below the working directory is written relative to it (the page is committed)
+    run_cli("report", "--figures", str(figs.resolve()), cwd=tmp_path, check=True)
+    assert "--figures f`" in (figs / "README.md").read_text() and str(tmp_path) not in (figs / "README.md").read_text()
 
 
 def test_real_data_experiment_reads_mnist_given_with_data(tmp_path):
