@@ -144,8 +144,8 @@ def _lr_fragments():
     yield "window frozen", f"start {f2(fz['theory_start'])} > end {f2(fz['theory_end'])}"
     yield "window mean-field", f"start {f2(mf['theory_start'])} > end {f2(mf['theory_end'])}"
     yield "sparsity factor", (
-        f"the sparsity N_eff/m falls by a factor {span([factor(c, 'neff_rel') for c in GD], g2)} "
-        f"(online SGD {g2(factor(ONLINE, 'neff_rel'))}) within "
+        f"is lower above than below by a factor {span([factor(c, 'neff_rel') for c in GD], g2)} "
+        f"(online SGD {g2(factor(ONLINE, 'neff_rel'))}), each curve's drop takes "
         f"{span([tr(c)['width_octaves'] for c in GD], f2)} octaves of the rate "
         f"(online SGD {f2(tr(ONLINE)['width_octaves'])})")
     yield "aligned mass", (
@@ -178,7 +178,7 @@ def _lr_fragments():
         f"most runs diverge from {span([lr(c)['diverges_from'] for c in GD], f2)} against edges of "
         f"{span([lr(c)['theory_catapult'] for c in GD], f2)}")
     yield "divergence online", (
-        f"online SGD from {f2(lr(ONLINE)['diverges_from'])}, just below its edge of "
+        f"Online SGD diverges from {f2(lr(ONLINE)['diverges_from'])}, just below its edge of "
         f"{f2(lr(ONLINE)['theory_catapult'])}")
     odd = tr("gd m=32 s=0.3 balanced")
     yield "s = 0.3 exception", (
@@ -240,6 +240,8 @@ def test_section_4b_statements_read_from_the_csvs_hold():
         assert median([float(r["lam_final"]) / float(r["lam_lazy"]) for r in rs]) < 1, c  # flatter than lazy
         refined = median([float(r["lam_init"]) / float(r["lam_final"]) for r in rs])
         assert refined > lr(c)["theory_start"], c  # later than the lazy start
+        location = tr(c)["location"]  # and closer to the measured midpoint than it
+        assert abs(refined - location) < abs(lr(c)["theory_start"] - location), c
         lo, hi = tr(c)["location_ci95"]
         where[c] = "below" if refined < lo else "above" if refined > hi else "inside"
     assert where == {**{c: "below" for c in S1_WIDTHS + ["gd m=32 s=2 unbalanced"]},
@@ -273,6 +275,20 @@ def _other_fragments():
     half = [(hi - lo) / 2 for lo, hi in W["gd_slope_ci95_by_d"].values()]
     pooled = (W["gd_slope_ci95"][1] - W["gd_slope_ci95"][0]) / 2
     yield "half-widths", f"measures ±{span(half, f2)} per d and ±{g2(pooled)} pooled"
+    rule = W["stopping_rule"]
+    by_d = rule["exponent_shift_by_d"]
+
+    def shift(value, ci):  # as the page writes a shift and its interval
+        return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]".replace("-", "−")
+
+    yield "stopping rule pooled", f"pooled {shift(rule['exponent_shift'], rule['exponent_shift_ci95'])}"
+    yield "stopping rule per d", (
+        f"per d {shift(by_d['10']['shift'], by_d['10']['ci95'])} (d = 10), "
+        f"{shift(by_d['30']['shift'], by_d['30']['ci95'])} (d = 30) and "
+        f"{shift(by_d['100']['shift'], by_d['100']['ci95'])} (d = 100)")
+    # "at d = 30 and 100 a shift that is not zero, but within the slope's own interval"
+    assert by_d["30"]["ci95"][0] > 0 and by_d["100"]["ci95"][0] > 0 and by_d["10"]["ci95"][0] < 0
+    assert all(abs(x) < pooled for v in by_d.values() for x in v["ci95"])  # within the slope's own interval
     n, N = fig("width_frozen")["M=2, frozen"]["zeros_global_pairs_by_ratio"]["2.0"].split("/")
     yield "frozen 2M", f"zero barrier at 2M in {n} of {N} pairs"
     ws = fig("wasserstein")
