@@ -44,8 +44,9 @@ class RealConfig:
     unused by the VGGs); multiplier: channel multiplier (VGGs, resnet); lr, steps, batch: SGD with
     momentum 0.9; precision: "float64" (default) or "float32", the floating-point type of the
     PyTorch architectures (``twolayer.Precision``; the NumPy MLP is float64 only). float32 trains
-    1.4-1.6x and evaluates barriers 1.9-2.2x faster; its barriers differ from float64's by less
-    than the pair-to-pair spread (``benchmarks/bench_dtype.py``). The quick profile uses it.
+    1.4-1.6x and evaluates barriers 1.9-2.2x faster; its plain barriers differ from float64's by
+    less than the pair-to-pair spread, its aligned ones by as much or more, pair by pair
+    (``benchmarks/bench_dtype.py``): a first look, as the quick profile uses it, not a replacement.
     """
 
     data: str = "mnist1d"
@@ -97,8 +98,8 @@ SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "cha
               Architecture.RESNET: "channel multiplier", Architecture.VGG_NOBN: "channel multiplier"}
 
 
-#: the quick profile's convolutional networks: float32 (``RealConfig.precision``) and a third of the
-#: paper's SGD steps, for a first look in minutes
+#: the quick profile's convolutional networks are float32 (``RealConfig.precision``), for a first look
+#: in minutes
 QUICK_CONV = {"precision": "float32"}
 #: the fraction of the paper profile's steps the quick profile trains its convolutional networks
 QUICK_CONV_STEP_FRACTION = 1 / 3
