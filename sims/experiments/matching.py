@@ -20,7 +20,7 @@ import numpy as np
 
 import twolayer as tl
 
-from ..common import BARRIER_FLOOR, METHOD_COLOURS, FigureDir, GDConfig, figure, save
+from ..common import BARRIER_FLOOR, METHOD_COLOURS, FigureDir, GDConfig, figure, fixed_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
@@ -157,6 +157,8 @@ def plot(analysis: dict, table: pd.DataFrame):
            title="Barrier left by each method (dashed: REPAIR)")
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="wall time of match + barrier (s)", title="Cost of each method")
+    for axis in (ax.xaxis, ax2.xaxis):  # the widths run, as numbers (a short log range crowds minor labels)
+        fixed_log_ticks(axis, sorted(int(m) for m in analysis["weights"]["mean_seconds_by_m"]))
     ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax2.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()

@@ -134,8 +134,7 @@ def plot(analysis: dict, table: pd.DataFrame, k: int = K):
     ax.text(0.98, 0.03, f"values < {FLOOR:g} (exact 0) drawn on the bottom axis", transform=ax.transAxes,
             fontsize=7, ha="right")
     ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 0.06))  # above the note on the bottom axis
-    ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
-            ylabel="repaired / plain barrier (median over pairs)",
+    ax2.set(xscale="log", xlabel="student width m (neurons)", ylabel="repaired / plain barrier (median)",
             title="REPAIR's effect per pair (95% bootstrap interval)")
     fixed_log_ticks(ax2.xaxis, ms.astype(int))  # the widths run, as numbers
     run = table["m"].to_numpy()

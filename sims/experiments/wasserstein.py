@@ -96,12 +96,12 @@ def plot(analysis: dict, table: pd.DataFrame):
             label=f"theory rate m^-{beta:.2g} (d_eff = {d_eff:.2g})")
     ax.set(xscale="log", yscale="log", xlabel="student width m (neurons)", ylabel="Wasserstein-2 distance",
            title="Neuron measures of GD solutions (bars: s.e. over pairs)")
-    ax.legend(fontsize=6, loc="lower left")
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(0, 0.45))  # between the two groups of curves
     inside, total = map(int, analysis["theory_rate_inside_intervals"].split("/"))
     if inside < total:  # say in the figure where theory and measurement disagree
-        ax.text(0.02, 0.97, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {total - inside} "
+        ax.text(0.02, 0.62, f"disagreement: the i.i.d. rate m^-{beta:.2g} lies outside {total - inside} "
                 f"of the {total}\nslope intervals (95%): GD's neurons are not i.i.d. draws of one measure",
-                transform=ax.transAxes, va="top", fontsize=7)
+                transform=ax.transAxes, va="center", fontsize=7)
     for key, label, style in (("barrier", "exact barrier mod P", "o-"), ("bound", "transport bound", "s--")):
         g = group_stats(table, "m", key)
         ax2.plot(g.index.to_numpy(), np.maximum(g["value"].to_numpy(), BARRIER_FLOOR), style, label=label)

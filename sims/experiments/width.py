@@ -285,7 +285,7 @@ def _draw_tail(ax, tail: pd.DataFrame, slope: float, ci: tuple[float, float], k:
            ylabel="loss barrier mod P (population, sup over t)",
            title=f"Tail, k={k}: fitted power law vs competing slopes")
     fixed_log_ticks(ax.xaxis, widths)
-    ax.legend(fontsize=6.5, loc="lower left")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the pairs reach the floor
 
 
 def _tail(sel: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -446,7 +446,7 @@ def plot(analysis: dict, table: pd.DataFrame, theory: dict[int, dict]):
         zeros = f"\nexact 0 at m = k in {entry['zero_at_m_eq_k']} pairs" if "zero_at_m_eq_k" in entry else ""
         ax.text(0.98, 0.03, f"values < {FLOOR:g} drawn\non the bottom axis{zeros}",
                 transform=ax.transAxes, fontsize=8, va="bottom", ha="right")
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if n_k == 1 else 1)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # one column: the tail legend is below its panel too
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
     ax2.legend(fontsize=8)
