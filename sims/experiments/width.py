@@ -446,7 +446,8 @@ def plot(analysis: dict, table: pd.DataFrame, theory: dict[int, dict]):
         zeros = f"\nexact 0 at m = k in {entry['zero_at_m_eq_k']} pairs" if "zero_at_m_eq_k" in entry else ""
         ax.text(0.98, 0.03, f"values < {FLOOR:g} drawn\non the bottom axis{zeros}",
                 transform=ax.transAxes, fontsize=8, va="bottom", ha="right")
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # one column: the tail legend is below its panel too
+        # one column: the tail panel's legend is below its panel too
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax2.set(xscale="log", yscale="log", xlabel="student width m (neurons)",
             ylabel="effective neurons (participation ratio)", title="Condensation of GD solutions")
     ax2.legend(fontsize=8)
