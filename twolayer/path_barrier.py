@@ -82,6 +82,14 @@ class BarrierResult:
 
 
 def grid(ts) -> np.ndarray:
+    """The starting grid of a barrier: ``ts`` sorted (DEFAULT_GRID points evenly spaced when None),
+    which must lie in [0, 1] and include both ends; a ValueError naming ``ts`` otherwise.
+
+    Examples
+    --------
+    >>> grid([1.0, 0.0, 0.5]).tolist()
+    [0.0, 0.5, 1.0]
+    """
     ts = np.linspace(0.0, 1.0, DEFAULT_GRID) if ts is None else np.sort(check_array("ts", ts, 1))
     if ts[0] != 0.0 or ts[-1] != 1.0 or np.any(ts < 0) or np.any(ts > 1):
         raise ValueError("ts must lie in [0, 1] and include both 0 and 1")

@@ -16,7 +16,7 @@ import numpy as np
 import twolayer as tl
 from theory import fits
 
-from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, save
+from ..common import BARRIER_ZERO, FigureDir, GDConfig, figure, fixed_log_ticks, plain_log_ticks, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
@@ -137,8 +137,7 @@ def plot(analysis: dict, table: pd.DataFrame, k: int = K):
     ax2.set(xscale="log", xlabel="student width m (neurons)", ylabel="repaired / plain barrier (median)",
             title="REPAIR's effect per pair (95% bootstrap interval)")
     fixed_log_ticks(ax2.xaxis, ms.astype(int))  # the widths run, as numbers
-    run = table["m"].to_numpy()
-    fixed_log_ticks(ax.xaxis, [2**i for i in range(12) if run.min() <= 2**i <= run.max()])  # powers of two
+    plain_log_ticks(ax.xaxis)  # 1, 2, 5, 10, ...: no crowded minor labels on a short range
     return fig
 
 
