@@ -206,3 +206,43 @@ def test_float32_networks_train_and_evaluate_in_float32_close_to_float64():
         tl.barrier(trained, trained64, task)
     with pytest.raises(ValueError, match="dtype must be one of 'float64', 'float32'"):
         tl.vgg((1, 16), 2, dtype="half")
+
+
+def test_module_copy_shares_nothing_keeps_ties_and_hooks_apart_like_deepcopy():
+    import copy
+
+    from twolayer.deep.torchnet import module_copy
+
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(4, 4)
+            self.norm = nn.BatchNorm1d(4)
+            self.out = nn.Linear(4, 4)
+            self.out.weight = self.inp.weight  # tied
+            self.again = self.norm  # one submodule reached twice
+
+        def forward(self, x):
+            return self.out(self.again(torch.relu(self.norm(self.inp(x)))))
+
+    torch.manual_seed(0)
+    for module in (Tied().double().eval(), torch.fx.symbolic_trace(Tied().double().eval())):
+        x = torch.randn(6, 4, dtype=torch.float64)
+        twin = module_copy(module)
+        assert torch.equal(twin(x), module(x)) and torch.equal(twin(x), copy.deepcopy(module)(x))
+        originals = {id(t) for t in module.state_dict(keep_vars=True).values()}
+        assert not originals & {id(t) for t in twin.state_dict(keep_vars=True).values()}
+        names = [n for n, _ in twin.named_parameters()]  # deduplicated: the tie and the shared module stay one
+        assert names == [n for n, _ in copy.deepcopy(module).named_parameters()]
+        with torch.no_grad():
+            twin.inp.weight.add_(1.0)
+        assert torch.equal(twin.out.weight, twin.inp.weight) and not torch.equal(module.inp.weight, twin.inp.weight)
+        seen = []
+        handle = twin.inp.register_forward_hook(lambda *_, seen=seen: seen.append(1))
+        module(x)
+        assert seen == []  # a hook on the copy is not on the original
+        twin(x)
+        handle.remove()
+        assert seen == [1]
+    replaced = module_copy(module, {"inp.bias": torch.full((4,), 2.0, dtype=torch.float64)})
+    assert replaced.inp.bias.tolist() == [2.0] * 4 and replaced.out.bias is not module.out.bias
