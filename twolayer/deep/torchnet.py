@@ -235,11 +235,21 @@ class TorchNetwork:
             raise ValueError(f"arrays lacks the network's entries {missing[:3]}{' ...' if len(missing) > 3 else ''}")
         tensors = {k: torch.as_tensor(np.array(arrays[k], dtype=self.dtype.numpy)).reshape(v.shape)
                    for k, v in state.items() if v.is_floating_point()}
-        return TorchNetwork(module_copy(self.module, tensors), self.input_shape, self.spec, self.taps, self.dtype)
+        return self._around(module_copy(self.module, tensors))
 
     def copy(self) -> TorchNetwork:
         """An independent copy (its own module)."""
-        return TorchNetwork(module_copy(self.module), self.input_shape, self.spec, self.taps, self.dtype)
+        return self._around(module_copy(self.module))
+
+    def _around(self, module) -> TorchNetwork:
+        """This network around ``module``, a copy of its own module (same names, shapes and
+        precision), in evaluation mode; the construction's checks hold already and are not repeated
+        (they cost as much as the copy)."""
+        twin = object.__new__(TorchNetwork)
+        for name in ("input_shape", "spec", "taps", "dtype"):
+            object.__setattr__(twin, name, getattr(self, name))
+        object.__setattr__(twin, "module", module.eval())
+        return twin
 
     def astype(self, dtype: Precision | str) -> TorchNetwork:
         """A copy in another precision (``Precision``): float32 for speed, float64 for exactness.
