@@ -31,7 +31,7 @@ from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # 
 from .profile import Profile  # noqa: E402
 from .registry import get, names  # noqa: E402
 from .report import write_report  # noqa: E402
-from .runner import Executor, code_version, summary_table, sweep  # noqa: E402
+from .runner import Executor, Workers, code_version, summary_table, sweep  # noqa: E402
 from .store import Store  # noqa: E402
 from .table import from_results  # noqa: E402
 
@@ -182,10 +182,13 @@ def _run(names, args) -> int:
     context = RunContext(profile, args.seed, overrides, f"twolayer {package_version('twolayer')}", code_version())
     summaries = []
     t0 = time.time()
+    # one set of worker processes for every sweep; several experiments: compile numba's kernels first,
+    # one group per worker (a fresh checkout compiles each kernel once instead of once per worker)
+    workers = Workers(args.jobs, warm=len(plans) > 1) if args.executor is Executor.LOCAL and args.jobs > 1 else None
     try:
         for exp, configs in plans:
             summary, results = sweep(exp, configs, store, args.seed, args.jobs, args.executor,
-                                     args.scheduler, progress=not args.quiet, overrides=overrides)
+                                     args.scheduler, progress=not args.quiet, overrides=overrides, workers=workers)
             summaries.append(summary)
             if results:
                 made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
@@ -193,6 +196,8 @@ def _run(names, args) -> int:
                 exp.summarize(from_results(results), FigureDir(figures, made_with), store)
                 summary.figure_seconds = time.time() - started
     finally:
+        if workers is not None:
+            workers.close(cancel=sys.exc_info()[0] is not None)
         store.close()
     write_report(figures)
     print(summary_table(summaries))

@@ -48,14 +48,15 @@ class Executor(Enum):
     LOCAL = "local"
     DASK = "dask"
 
-    def start(self, experiment_name: str, seed: int, jobs: int, store: Store, scheduler: str | None):
+    def start(self, experiment_name: str, seed: int, jobs: int, store: Store, scheduler: str | None,
+              workers: Workers | None = None):
         """The pool that runs the sweep's configs: dask's client, this process (jobs <= 1), or
-        ``jobs`` worker processes."""
+        ``jobs`` worker processes (``workers``' when given: kept for the next sweep)."""
         if self is Executor.DASK:
             return _Dask(experiment_name, seed, scheduler)
         if jobs <= 1:
             return _Inline(experiment_name, seed, store)
-        return _Pool(experiment_name, seed, jobs)
+        return _Pool(experiment_name, seed, jobs, workers)
 
 
 @dataclass
@@ -141,8 +142,12 @@ def _thread_env(jobs: int) -> dict[str, str]:
 
 def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: int = 0,
           jobs: int = 1, executor: Executor | str = Executor.LOCAL, scheduler: str | None = None,
-          progress: bool = True, overrides: dict | None = None) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
+          progress: bool = True, overrides: dict | None = None,
+          workers: Workers | None = None) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
     """Run every config not already in the store; return the summary and all results.
+
+    ``workers``: worker processes shared by several sweeps (``Workers``), for ``jobs`` > 1 on
+    this machine; by default the sweep starts its own and stops them at its end.
 
     ``done`` counts the runs computed here, ``skipped`` those loaded from the store (finished
     earlier, or by another sweep on the same store while this one ran); ``summary.keys`` are the
@@ -224,7 +229,7 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
         corrupt) or when it was set aside to be recomputed."""
         return store.claim(experiment.name, keys[i], recompute=again or i in recompute)
 
-    runner = executor.start(experiment.name, seed, jobs, store, scheduler)
+    runner = executor.start(experiment.name, seed, jobs, store, scheduler, workers)
     cancel = True
     try:
         while todo:
@@ -319,28 +324,100 @@ class _Job:
     label: str = ""
 
 
-class _Pool:
-    """Worker processes (spawn) with threads per worker capped (``_thread_env``), one pipe each,
-    so that the run a worker holds is known: a worker that dies in a run (killed by a signal, as
-    the kernel's out-of-memory killer does) is reported in one line naming the run and the signal,
-    and the run is given once more to a new worker; dying twice, it is recorded as failed. Workers
-    die with this process and are killed when a sweep is interrupted."""
+class Workers:
+    """Worker processes (spawn) for the sweeps of one command, started on demand and kept from one
+    sweep to the next (each start imports the package, numba's cached kernels and PyTorch: 1 to 2 s),
+    with threads per worker capped (``_thread_env``), one pipe each, so that the task a worker
+    holds is known. Workers die with this process. ``warm=True``: the first ``jobs`` workers start
+    by compiling (or loading from numba's cache) one group of kernels each
+    (``twolayer.warmup``), so that a fresh checkout compiles each kernel once, on all cores,
+    instead of once in every worker that needs it. Use as a context manager, or ``close()``."""
 
-    def __init__(self, experiment_name: str, seed: int, jobs: int):
-        self.name, self.seed, self.capacity = experiment_name, seed, jobs
+    def __init__(self, jobs: int, warm: bool = False):
+        self.jobs = jobs
         self.context = multiprocessing.get_context("spawn")
         # workers are spawned on demand, so the thread limits stay in the environment until close()
         self.saved_env = {k: os.environ.get(k) for k in _thread_env(jobs)}
         os.environ.update(_thread_env(jobs))
         self.idle: list[_Job] = []
-        self.busy: dict[Future, _Job] = {}
+        self.warming: list[tuple[_Job, str]] = []
+        if warm:
+            from twolayer.warmup import GROUPS
+            for group in GROUPS[:jobs]:
+                job = self.start()
+                job.conn.send((warm_kernels, (group,)))
+                self.warming.append((job, group))
 
-    def _start(self) -> _Job:
+    def start(self) -> _Job:
+        """A new worker process."""
         ours, theirs = self.context.Pipe()
         process = self.context.Process(target=_worker_main, args=(theirs, os.getpid()), daemon=True)
         process.start()
         theirs.close()
         return _Job(process, ours)
+
+    def take(self) -> _Job:
+        """An idle worker (one that is warming up first finishes; a new one if there is none)."""
+        if not self.idle and self.warming:
+            ready = multiprocessing.connection.wait([job.conn for job, _ in self.warming])
+            job, group = next((job, group) for job, group in self.warming if job.conn in ready)
+            self.warming.remove((job, group))
+            try:
+                job.conn.recv()
+                self.idle.append(job)
+            except (EOFError, OSError):  # it died compiling: the runs it would take get a new worker
+                job.process.join(5)
+                print(f"warning: a worker compiling the {group} kernels exited with status "
+                      f"{job.process.exitcode}; starting another", file=sys.stderr)
+                job.conn.close()
+        return self.idle.pop() if self.idle else self.start()
+
+    def give_back(self, job: _Job) -> None:
+        self.idle.append(job)
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop every worker: at once (``cancel``), or once it finished its task."""
+        jobs = [*self.idle, *(job for job, _ in self.warming)]
+        self.idle, self.warming = [], []
+        for job in jobs:
+            if cancel:
+                job.process.kill()
+            job.conn.close()  # an idle worker ends when its pipe closes
+        for job in jobs:
+            job.process.join()
+        for k, v in self.saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.saved_env = {}
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.close(cancel=kind is not None)
+
+
+def warm_kernels(group: str) -> str:
+    """In a worker: compile (or load) numba's kernels of ``group`` (``twolayer.warmup.warm``)."""
+    from twolayer.warmup import warm
+
+    warm(group)
+    return group
+
+
+class _Pool:
+    """One sweep's runs on worker processes (``Workers``: its own, or shared with other sweeps). A
+    worker that dies in a run (killed by a signal, as the kernel's out-of-memory killer does) is
+    reported in one line naming the run and the signal, and the run is given once more to a new
+    worker; dying twice, it is recorded as failed. Workers are killed when a sweep is interrupted."""
+
+    def __init__(self, experiment_name: str, seed: int, jobs: int, workers: Workers | None = None):
+        self.name, self.seed, self.capacity = experiment_name, seed, jobs
+        self.own = workers is None
+        self.workers = Workers(jobs) if workers is None else workers
+        self.busy: dict[Future, _Job] = {}
 
     def _send(self, job: _Job, task: tuple, attempt: int, label: str) -> None:
         job.task, job.attempt, job.label = task, attempt, label
@@ -349,7 +426,7 @@ class _Pool:
     def call(self, fn, *args, label: str = "") -> Future:
         """``fn(*args)`` in a worker (a module-level function: it is pickled); ``label`` names it in
         messages (default: the call)."""
-        job = self.idle.pop() if self.idle else self._start()
+        job = self.workers.take()
         fut: Future = Future()
         self.busy[fut] = job
         self._send(job, (fn, args), 1, label or f"{fn.__name__}{args}")
@@ -378,7 +455,7 @@ class _Pool:
                     outcome = None
                 if outcome is not None:
                     fut.set_result(outcome)
-                    self.idle.append(self.busy.pop(fut))
+                    self.workers.give_back(self.busy.pop(fut))
                     done.add(fut)
                 elif self._lost(fut, job):
                     done.add(fut)
@@ -395,7 +472,7 @@ class _Pool:
         job.conn.close()
         if job.attempt == 1:
             print(f"warning: {job.label}: its worker was {how}; running it again (once)", file=sys.stderr)
-            fresh = self._start()
+            fresh = self.workers.start()
             self.busy[fut] = fresh
             self._send(fresh, job.task, 2, job.label)
             return False
@@ -405,18 +482,18 @@ class _Pool:
         return True
 
     def close(self, cancel: bool) -> None:
-        jobs = [*self.idle, *self.busy.values()]
-        for job in jobs:
-            if cancel:  # interrupted: stop the running workers now instead of waiting for their runs
+        """Interrupted (``cancel``): stop the running workers now instead of waiting for their runs.
+        Otherwise the workers go back to the shared ``Workers``, or stop if they were the sweep's own."""
+        for job in self.busy.values():
+            if cancel:
                 job.process.kill()
-            job.conn.close()  # an idle worker ends when its pipe closes
-        for job in jobs:
-            job.process.join()
-        for k, v in self.saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
+                job.conn.close()
+                job.process.join()
             else:
-                os.environ[k] = v
+                self.workers.give_back(job)
+        self.busy = {}
+        if self.own or cancel:
+            self.workers.close(cancel)
 
 
 class _Dask:

@@ -58,7 +58,7 @@ def run_cli(*args, cwd=None, check=False):
 @pytest.fixture(scope="session", autouse=True)
 def compiled_kernels():
     """numba's first compilation of the kernels, split over two processes that run side by side
-    (a fresh checkout: ~35 s instead of ~65 s on two cores; with numba's cache warm: ~2 s)."""
+    (``twolayer.warmup``; a fresh checkout: ~56 s on two cores side by side; with numba's cache warm: ~2 s)."""
     import fcntl
     import hashlib
     import os
@@ -67,16 +67,16 @@ def compiled_kernels():
     import tempfile
     from pathlib import Path
 
-    from _compile_kernels import GROUPS
+    from twolayer.warmup import GROUPS
 
-    script = Path(__file__).with_name("_compile_kernels.py")
-    root = str(script.parents[1])  # the checkout under test, whatever is installed
+    root = str(Path(__file__).parents[1])  # the checkout under test, whatever is installed
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
     # one compilation per checkout: under pytest-xdist the other workers wait here and then find
     # numba's cache warm
     lock = Path(tempfile.gettempdir()) / f"twolayer-compile-{hashlib.sha256(root.encode()).hexdigest()[:12]}.lock"
     with open(lock, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        procs = [subprocess.Popen([sys.executable, str(script), group], cwd=root, env=env) for group in GROUPS]
+        procs = [subprocess.Popen([sys.executable, "-m", "twolayer.warmup", group], cwd=root, env=env)
+                 for group in GROUPS]
         for proc in procs:
             assert proc.wait() == 0

@@ -226,6 +226,28 @@ def test_an_inline_sweep_shares_the_cores_with_other_live_sweeps(tmp_path, monke
     assert seen == [min(usable_cores(), numba.config.NUMBA_NUM_THREADS), max(1, usable_cores() // 2)]
 
 
+def test_sweeps_given_one_set_of_workers_reuse_its_processes_after_they_warm_up():
+    """``python -m sims all`` starts its workers once (warming numba's kernels, one group each) and
+    every sweep runs on them; closing the set stops them."""
+    import os
+
+    import sims.runner as runner
+    pids = []
+    with runner.Workers(2, warm=True) as workers:
+        assert len(workers.warming) == 2
+        for name in ("first", "second"):
+            pool = runner._Pool(name, 0, 2, workers)
+            calls = [pool.call(os.getpid) for _ in range(2)]
+            while not all(c.done() for c in calls):
+                pool.wait([c for c in calls if not c.done()], None)
+            pool.close(cancel=False)
+            pids.append({c.result() for c in calls})
+        processes = [job.process for job in workers.idle]
+        assert len(processes) == 2 and not workers.warming
+    assert pids[0] == pids[1] == {p.pid for p in processes}
+    assert not any(p.is_alive() for p in processes)
+
+
 def test_pool_workers_get_their_share_of_the_cores():
     """Workers are spawned on demand: the thread limits must still be in force when they start."""
     import os
