@@ -14,6 +14,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import queue  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -185,6 +186,7 @@ def _run(names, args) -> int:
     # one set of worker processes for every sweep; several experiments: compile numba's kernels first,
     # one group per worker (a fresh checkout compiles each kernel once instead of once per worker)
     workers = Workers(args.jobs, warm=len(plans) > 1) if args.executor is Executor.LOCAL and args.jobs > 1 else None
+    drawer = FigureDrawer(out)
     try:
         for exp, configs in plans:
             summary, results = sweep(exp, configs, store, args.seed, args.jobs, args.executor,
@@ -192,10 +194,10 @@ def _run(names, args) -> int:
             summaries.append(summary)
             if results:
                 made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
-                started = time.time()
-                exp.summarize(from_results(results), FigureDir(figures, made_with), store)
-                summary.figure_seconds = time.time() - started
+                drawer.draw(exp, from_results(results), FigureDir(figures, made_with), summary)
+        drawer.finish()
     finally:
+        drawer.stop()
         if workers is not None:
             workers.close(cancel=sys.exc_info()[0] is not None)
         store.close()
@@ -203,6 +205,62 @@ def _run(names, args) -> int:
     print(summary_table(summaries))
     print(f"total {time.time() - t0:.1f}s; figures in {figures}/, results in {out}/")
     return 1 if any(s.failed for s in summaries) else 0
+
+
+class FigureDrawer:
+    """Draws each experiment's figures in a thread of this process while the workers compute the
+    next sweep's runs (the drawing used to leave them idle), one figure set at a time, in the order
+    given, with a store of its own on ``out`` (an sqlite connection serves one thread). The first
+    error a drawing raised is raised again by the next ``draw`` or by ``finish``."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.tasks: queue.Queue = queue.Queue()
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._work, name="figures", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        store = None
+        try:
+            while (task := self.tasks.get()) is not None:
+                if self.errors:
+                    continue
+                exp, table, folder, summary = task
+                try:
+                    store = store or Store(self.out)
+                    started = time.time()
+                    exp.summarize(table, folder, store)
+                    summary.figure_seconds = time.time() - started
+                except BaseException as e:  # handed to the main thread
+                    self.errors.append(e)
+        finally:
+            if store is not None:
+                store.close()
+
+    def _raise(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+    def draw(self, exp, table, folder: FigureDir, summary) -> None:
+        """Queue ``exp.summarize(table, folder, store)``, timed into ``summary.figure_seconds``."""
+        self._raise()
+        self.tasks.put((exp, table, folder, summary))
+
+    def finish(self) -> None:
+        """Wait for every queued drawing; raise the first error."""
+        self.tasks.put(None)
+        self.thread.join()
+        self._raise()
+
+    def stop(self) -> None:
+        """Drop the drawings not begun (the one under way ends by itself; the thread is a daemon)."""
+        while True:
+            try:
+                self.tasks.get_nowait()
+            except queue.Empty:
+                break
+        self.tasks.put(None)
 
 
 class Terminated(BaseException):

@@ -332,3 +332,33 @@ def test_trajectory_ratio_is_reported_by_width_with_a_trend():
     assert out["pairs_by_m"] == {16: 12, 32: 12, 128: 12}
     lo, hi = out["ratio_trend_slope_ci95"]
     assert 0 < lo < out["ratio_trend_slope"] < hi
+
+
+def test_figures_are_drawn_beside_the_sweeps_in_order_and_a_drawing_error_reaches_the_caller(tmp_path):
+    import threading
+    import types
+
+    from sims.__main__ import FigureDrawer
+
+    drawn = []
+
+    def experiment(name, fail=False):
+        def summarize(table, folder, store):
+            drawn.append((name, threading.current_thread().name, store.root))
+            if fail:
+                raise OSError(28, "No space left on device")
+        return types.SimpleNamespace(summarize=summarize)
+
+    drawer = FigureDrawer(tmp_path)
+    summaries = [types.SimpleNamespace(figure_seconds=-1.0) for _ in range(2)]
+    drawer.draw(experiment("a"), None, None, summaries[0])
+    drawer.draw(experiment("b"), None, None, summaries[1])
+    drawer.finish()
+    assert drawn == [("a", "figures", tmp_path), ("b", "figures", tmp_path)]
+    assert all(s.figure_seconds >= 0 for s in summaries)  # timed
+    drawer = FigureDrawer(tmp_path)
+    drawer.draw(experiment("c", fail=True), None, None, summaries[0])
+    drawer.draw(experiment("d"), None, None, summaries[1])
+    with pytest.raises(OSError, match="No space left"):
+        drawer.finish()
+    assert [d[0] for d in drawn[2:]] == ["c"]  # nothing is drawn after an error
