@@ -376,11 +376,13 @@ class Workers:
         self.idle.append(job)
 
     def close(self, cancel: bool = False) -> None:
-        """Stop every worker: at once (``cancel``), or once it finished its task."""
-        jobs = [*self.idle, *(job for job, _ in self.warming)]
+        """Stop every worker: idle ones once their pipe closes, those still warming up (nothing
+        waits for them; numba writes its cache files whole) and, when ``cancel``, all at once."""
+        warming = [job for job, _ in self.warming]
+        jobs = [*self.idle, *warming]
         self.idle, self.warming = [], []
         for job in jobs:
-            if cancel:
+            if cancel or job in warming:
                 job.process.kill()
             job.conn.close()  # an idle worker ends when its pipe closes
         for job in jobs:

@@ -241,7 +241,7 @@ def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
 
 EXPERIMENT = Experiment("regimes", "barrier mod P and plain vs width m per initialisation scheme (small, PyTorch "
                         "default, LeCun, mean-field) on the Luo et al. phase diagram; predictions per regime",
-                        configs, run, summarize, order=190,
+                        configs, run, summarize, order=106,
                         more_figures=(("regimes_phase", "every scheme's runs on the Luo et al. phase diagram "
                                                         "(effective exponents per m), coloured by tail exponent "
                                                         "and by N_eff/m, d=10"),))

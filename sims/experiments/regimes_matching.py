@@ -112,4 +112,4 @@ def summarize(table: pd.DataFrame, out: FigureDir, store) -> dict:
 
 EXPERIMENT = Experiment("regimes_matching", "barrier mod P by weight matching, activation matching and refine "
                         "per initialisation scheme (d=10): does the matching method matter outside small init",
-                        configs, run, summarize, order=195)
+                        configs, run, summarize, order=107)
