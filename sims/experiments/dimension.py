@@ -24,7 +24,7 @@ from ..common import (
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import stack
-from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, mlp_fields, test_objective, train_pair
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +40,8 @@ def configs(profile: Profile) -> list[RealConfig]:
             rates, reps = np.geomspace(0.001, 1.0, 10), 3
         case _:
             unknown(profile)
-    return [RealConfig(depth=2, lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
+    return [RealConfig(depth=2, lr=float(round(lr, 6)), replicate=r, **mlp_fields(profile))
+            for lr in rates for r in range(reps)]
 
 
 def layer_dimensions(net, X) -> dict[str, np.ndarray]:

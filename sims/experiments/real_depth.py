@@ -20,6 +20,7 @@ from .realdata import (
     dataset,
     errorbar_means,
     means_by,
+    mlp_fields,
     test_objective,
     train_pair,
 )
@@ -43,7 +44,7 @@ def configs(profile: Profile) -> list[RealConfig]:
             reps = 5
         case _:
             unknown(profile)
-    return [RealConfig(depth=L, replicate=r) for L in (1, 2, 3, 4) for r in range(reps)]
+    return [RealConfig(depth=L, replicate=r, **mlp_fields(profile)) for L in (1, 2, 3, 4) for r in range(reps)]
 
 
 def run(cfg: RealConfig, seq) -> dict:

@@ -14,7 +14,16 @@ from ..common import REAL_BARRIER_LINEAR, FigureDir, figure, log_axis_with_zeros
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import group_stats
-from .realdata import RealConfig, barrier_kwargs, data_label, dataset, effective_units, test_objective, train_pair
+from .realdata import (
+    RealConfig,
+    barrier_kwargs,
+    data_label,
+    dataset,
+    effective_units,
+    mlp_fields,
+    test_objective,
+    train_pair,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +37,7 @@ def configs(profile: Profile) -> list[RealConfig]:
             rates, reps = np.geomspace(0.001, 3.0, 17), 4
         case _:
             unknown(profile)
-    return [RealConfig(lr=float(round(lr, 6)), replicate=r) for lr in rates for r in range(reps)]
+    return [RealConfig(lr=float(round(lr, 6)), replicate=r, **mlp_fields(profile)) for lr in rates for r in range(reps)]
 
 
 def run(cfg: RealConfig, seq) -> dict:

@@ -37,6 +37,7 @@ from .realdata import (
     conv_fields,
     data_label,
     dataset,
+    mlp_fields,
     pairs,
     test_objective,
     train_pair,
@@ -77,7 +78,7 @@ def configs(profile: Profile) -> list[RealConfig]:
         case _:
             unknown(profile)
     conv = conv_fields(profile, CONV_STEPS)
-    out = [RealConfig(replicate=r, **fields, **({} if fields["arch"] == "mlp" else conv))
+    out = [RealConfig(replicate=r, **fields, **(mlp_fields(profile) if fields["arch"] == "mlp" else conv))
            for fields in ARCHITECTURES.values() for r in range(mlp_pairs if fields["arch"] == "mlp" else conv_pairs)]
     return sorted(out, key=lambda c: c.arch == "mlp")  # the convolutional (longest) runs first
 

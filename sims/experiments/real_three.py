@@ -27,6 +27,7 @@ from .realdata import (
     dataset,
     errorbar_means,
     means_by,
+    mlp_fields,
     pairs,
     size_column,
     test_objective,
@@ -48,7 +49,7 @@ def configs(profile: Profile) -> list[RealConfig]:
         case _:
             unknown(profile)
     conv = conv_fields(profile, 600)
-    return ([RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
+    return ([RealConfig(width=w, replicate=r, **mlp_fields(profile)) for w in widths for r in range(reps)]
             + [RealConfig(arch=arch, multiplier=w, depth=8, replicate=r, **conv)
                for arch in ("vgg", "resnet") for w in multipliers for r in range(conv_reps)])
 

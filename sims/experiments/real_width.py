@@ -15,7 +15,7 @@ from ..common import MEANING_COLOURS, FigureDir, figure, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
 from ..table import by_key, group_stats
-from .realdata import RealConfig, barrier_kwargs, data_label, dataset, test_objective, train_pair
+from .realdata import RealConfig, barrier_kwargs, data_label, dataset, mlp_fields, test_objective, train_pair
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +29,7 @@ def configs(profile: Profile) -> list[RealConfig]:
             widths, reps = (8, 16, 32, 64, 128, 256, 512, 1024), 5
         case _:
             unknown(profile)
-    return [RealConfig(width=w, replicate=r) for w in widths for r in range(reps)]
+    return [RealConfig(width=w, replicate=r, **mlp_fields(profile)) for w in widths for r in range(reps)]
 
 
 def run(cfg: RealConfig, seq) -> dict:

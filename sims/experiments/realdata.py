@@ -117,9 +117,25 @@ def conv_fields(profile: Profile, steps: int) -> dict:
             unknown(profile)
 
 
+#: the fraction of the paper profile's steps (``RealConfig.steps``) the quick profile trains its MLPs
+QUICK_MLP_STEP_FRACTION = 1 / 2
+
+
+def mlp_fields(profile: Profile) -> dict:
+    """Config fields of a NumPy MLP: the paper profile's defaults; in the quick profile
+    ``QUICK_MLP_STEP_FRACTION`` of the steps (most of a real-data MLP run is its training)."""
+    match profile:
+        case Profile.QUICK:
+            return {"steps": round(RealConfig.steps * QUICK_MLP_STEP_FRACTION)}
+        case Profile.PAPER | Profile.FULL:  # full: as paper
+            return {}
+        case _:
+            unknown(profile)
+
+
 def three_architectures(profile: Profile, conv_steps: int) -> list[RealConfig]:
     """Sharma et al.'s per-network experiments: a 2-hidden-layer MLP (1 pair quick, 4 paper and
-    full) and the VGG and the ResNet-8 at multiplier 0.5 (quick: 0.125; 1 pair quick, 2 paper and
+    full; ``mlp_fields``) and the VGG and the ResNet-8 at multiplier 0.5 (quick: 0.125; 1 pair quick, 2 paper and
     full), the convolutional nets trained ``conv_steps`` steps (``conv_fields``: fewer, in
     float32, quick)."""
     match profile:
@@ -130,7 +146,7 @@ def three_architectures(profile: Profile, conv_steps: int) -> list[RealConfig]:
         case _:
             unknown(profile)
     conv = conv_fields(profile, conv_steps) | {"multiplier": multiplier}
-    return ([RealConfig(depth=2, replicate=r) for r in range(reps)]
+    return ([RealConfig(depth=2, replicate=r, **mlp_fields(profile)) for r in range(reps)]
             + [RealConfig(arch="vgg", replicate=r, **conv) for r in range(conv_reps)]
             + [RealConfig(arch="resnet", depth=8, replicate=r, **conv) for r in range(conv_reps)])
 
