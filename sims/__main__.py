@@ -32,7 +32,7 @@ from .files import EXIT_WRITE_FAILED, WriteFailed, disk_error, is_disk_error  # 
 from .profile import Profile  # noqa: E402
 from .registry import get, names  # noqa: E402
 from .report import write_report  # noqa: E402
-from .runner import Executor, Workers, code_version, summary_table, sweep  # noqa: E402
+from .runner import Executor, Workers, code_version, summary_table, sweeps  # noqa: E402
 from .store import Store  # noqa: E402
 from .table import from_results  # noqa: E402
 
@@ -181,26 +181,27 @@ def _run(names, args) -> int:
     _make_dir("--figures", figures)
     store = Store(out)
     context = RunContext(profile, args.seed, overrides, f"twolayer {package_version('twolayer')}", code_version())
-    summaries = []
     t0 = time.time()
     # one set of worker processes for every sweep; several experiments: compile numba's kernels first,
     # one group per worker (a fresh checkout compiles each kernel once instead of once per worker)
     workers = Workers(args.jobs, warm=len(plans) > 1) if args.executor is Executor.LOCAL and args.jobs > 1 else None
     drawer = FigureDrawer(out)
+
+    def draw(exp, summary, results) -> None:
+        if results:
+            made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
+            drawer.draw(exp, from_results(results), FigureDir(figures, made_with), summary)
+
     try:
-        for exp, configs in plans:
-            summary, results = sweep(exp, configs, store, args.seed, args.jobs, args.executor,
-                                     args.scheduler, progress=not args.quiet, overrides=overrides, workers=workers)
-            summaries.append(summary)
-            if results:
-                made_with = dataclasses.replace(context, runs=store.provenance(exp.name, summary.keys))
-                drawer.draw(exp, from_results(results), FigureDir(figures, made_with), summary)
+        outcomes = sweeps(plans, store, args.seed, args.jobs, args.executor, args.scheduler, progress=not args.quiet,
+                          overrides=overrides, workers=workers, on_done=draw)
         drawer.finish()
     finally:
         drawer.stop()
         if workers is not None:
             workers.close(cancel=sys.exc_info()[0] is not None)
         store.close()
+    summaries = [summary for summary, _ in outcomes]
     write_report(figures)
     print(summary_table(summaries))
     print(f"total {time.time() - t0:.1f}s; figures in {figures}/, results in {out}/")

@@ -24,7 +24,7 @@ import sys
 import time
 import traceback
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
@@ -48,15 +48,14 @@ class Executor(Enum):
     LOCAL = "local"
     DASK = "dask"
 
-    def start(self, experiment_name: str, seed: int, jobs: int, store: Store, scheduler: str | None,
-              workers: Workers | None = None):
-        """The pool that runs the sweep's configs: dask's client, this process (jobs <= 1), or
-        ``jobs`` worker processes (``workers``' when given: kept for the next sweep)."""
+    def start(self, seed: int, jobs: int, store: Store, scheduler: str | None, workers: Workers | None = None):
+        """The pool that runs the sweeps' configs: dask's client, this process (jobs <= 1), or
+        ``jobs`` worker processes (``workers``' when given: kept for the next sweeps)."""
         if self is Executor.DASK:
-            return _Dask(experiment_name, seed, scheduler)
+            return _Dask(seed, scheduler)
         if jobs <= 1:
-            return _Inline(experiment_name, seed, store)
-        return _Pool(experiment_name, seed, jobs, workers)
+            return _Inline(seed, store)
+        return _Pool(seed, jobs, workers)
 
 
 @dataclass
@@ -146,105 +145,159 @@ def sweep(experiment: Experiment, configs: Sequence[Any], store: Store, seed: in
           workers: Workers | None = None) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
     """Run every config not already in the store; return the summary and all results.
 
-    ``workers``: worker processes shared by several sweeps (``Workers``), for ``jobs`` > 1 on
-    this machine; by default the sweep starts its own and stops them at its end.
-
     ``done`` counts the runs computed here, ``skipped`` those loaded from the store (finished
     earlier, or by another sweep on the same store while this one ran); ``summary.keys`` are the
-    results' run keys."""
+    results' run keys. ``workers``: worker processes shared by several sweeps (``Workers``), for
+    ``jobs`` > 1 on this machine; by default the sweep starts its own and stops them at its end.
+    Several experiments: ``sweeps``."""
+    return sweeps([(experiment, configs)], store, seed, jobs, executor, scheduler, progress, overrides, workers)[0]
+
+
+def sweeps(plans: Sequence[tuple[Experiment, Sequence[Any]]], store: Store, seed: int = 0, jobs: int = 1,
+           executor: Executor | str = Executor.LOCAL, scheduler: str | None = None, progress: bool = True,
+           overrides: dict | None = None, workers: Workers | None = None,
+           on_done: Callable[[Experiment, SweepSummary, list[tuple[Any, dict]]], None] | None = None,
+           ) -> list[tuple[SweepSummary, list[tuple[Any, dict]]]]:
+    """The sweeps of several experiments (``plans``: (experiment, configs) pairs) as one queue of
+    runs, in the order given: a worker that the last runs of one experiment leave idle begins the
+    next experiment's. ``on_done(experiment, summary, results)`` is called as each experiment's
+    runs are all finished (in that order, which need not be the order of ``plans``); the
+    (summary, results) of every experiment are returned in the order of ``plans``, as ``sweep``
+    returns them."""
     executor = check_enum("executor", executor, Executor)
-    t0 = time.time()
-    summary = SweepSummary(experiment.name, len(configs))
-    keys = [run_key(experiment, cfg, seed) for cfg in configs]
-    results: dict[int, dict] = {}
-
-    def load(i) -> bool:
-        loaded = store.load(experiment.name, keys[i])
-        if loaded is not None:
-            results[i] = loaded
-            summary.skipped += 1
-        return loaded is not None
-
-    todo = [i for i in range(len(configs)) if not load(i)]
-    # the arrays the current run returns: the latest recorded, then those of the runs computed here
-    layout = store.layout(experiment.name, experiment.version)
-    current = None if layout is None else tuple(layout)
-    computed: set[int] = set()
-    recompute: set[int] = set()
-
-    def set_aside(stale: list[int]) -> None:
-        """Stored results unlike the current run's: one warning, then recomputed."""
-        names = {_names(results[i]) for i in stale}
-        missing = sorted(set(current) - set().union(*names))
-        extra = sorted(set().union(*names) - set(current))
-        detail = "; ".join(f"{what}: {', '.join(n)}" for what, n in (("missing", missing), ("extra", extra)) if n)
-        many = len(stale) > 1
-        print(f"warning: {experiment.name}: {len(stale)} stored result{'s have' if many else ' has'} arrays unlike "
-              f"the current run's ({detail}); recomputing {'them' if many else 'it'}", file=sys.stderr)
-        for i in stale:
-            del results[i]
-        summary.skipped -= len(stale)
-        recompute.update(stale)
-
-    stale = [i for i in results if current is not None and _names(results[i]) != current]
-    if stale:
-        set_aside(stale)
-        todo += stale
-    elif current is None and not todo and len({_names(a) for a in results.values()}) > 1:
-        # stored results disagree and none is to be computed: recompute one of the rarest kind to learn
-        counts = Counter(_names(a) for a in results.values())
-        probe = next(i for i in sorted(results) if counts[_names(results[i])] == min(counts.values()))
-        del results[probe]
-        summary.skipped -= 1
-        recompute.add(probe)
-        todo.append(probe)
-    bar = tqdm(total=len(todo), desc=experiment.name, disable=not progress or not todo)
-
-    def finish(i, arrays, error, started):
-        nonlocal current
-        cfg, key = configs[i], keys[i]
-        if error is None:
-            store.save(experiment.name, key, config_dict(cfg), seed, arrays, started, code_version(), overrides)
-            if _names(arrays) != current:
-                current = _names(arrays)
-                store.set_layout(experiment.name, experiment.version, list(current))
-            computed.add(i)
-            results[i] = arrays
-            summary.done += 1
-            summary.diverged += int(np.any(arrays.get("diverged", False)))
-        else:
-            store.fail(experiment.name, key, config_dict(cfg), seed, error, started, code_version(), overrides)
-            summary.failed += 1
-            summary.errors.append(error.strip().splitlines()[-1])
-        bar.update(1)
-
-    def load_finished(i) -> bool:
-        found = load(i)
-        if found:
-            bar.update(1)
-        return found
-
-    def claim(i, again: bool = False) -> Claim:
-        """Claim run i in the store, even if it is done when ``again`` (its file found missing or
-        corrupt) or when it was set aside to be recomputed."""
-        return store.claim(experiment.name, keys[i], recompute=again or i in recompute)
-
-    runner = executor.start(experiment.name, seed, jobs, store, scheduler, workers)
+    states = [_Sweep(experiment, configs, store, seed, progress, overrides) for experiment, configs in plans]
+    runner = executor.start(seed, jobs, store, scheduler, workers)
     cancel = True
     try:
-        while todo:
-            _schedule(configs, keys, todo, runner, claim, load_finished, finish)
-            todo = [i for i in results if i not in computed and current is not None and _names(results[i]) != current]
-            if todo:
-                set_aside(todo)
-                bar.total += len(todo)
+        _schedule(states, runner, lambda s: on_done and on_done(s.experiment, *s.outcome()))
         cancel = False
     finally:
         runner.close(cancel)
-    bar.close()
-    summary.seconds = time.time() - t0
-    summary.keys = [keys[i] for i in sorted(results)]
-    return summary, [(configs[i], results[i]) for i in sorted(results)]
+        for state in states:
+            state.close_bar()
+    return [state.outcome() for state in states]
+
+
+class _Sweep:
+    """One experiment's part of ``sweeps``: its run keys, the results loaded from the store and
+    computed here, the runs still to compute, the summary and the progress bar."""
+
+    def __init__(self, experiment: Experiment, configs: Sequence[Any], store: Store, seed: int, progress: bool,
+                 overrides: dict | None):
+        self.experiment, self.configs, self.store, self.seed = experiment, configs, store, seed
+        self.overrides, self.progress = overrides, progress
+        self.summary = SweepSummary(experiment.name, len(configs))
+        self.keys = [run_key(experiment, cfg, seed) for cfg in configs]
+        self.results: dict[int, dict] = {}
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.bar = None
+        self.todo = [i for i in range(len(configs)) if not self._load(i)]
+        # the arrays the current run returns: the latest recorded, then those of the runs computed here
+        layout = store.layout(experiment.name, experiment.version)
+        self.current = None if layout is None else tuple(layout)
+        self.computed: set[int] = set()
+        self.recompute: set[int] = set()
+        stale = [i for i in self.results if self.current is not None and _names(self.results[i]) != self.current]
+        if stale:
+            self._set_aside(stale)
+            self.todo += stale
+        elif self.current is None and not self.todo and len({_names(a) for a in self.results.values()}) > 1:
+            # stored results disagree and none is to be computed: recompute one of the rarest kind to learn
+            counts = Counter(_names(a) for a in self.results.values())
+            probe = next(i for i in sorted(self.results) if counts[_names(self.results[i])] == min(counts.values()))
+            del self.results[probe]
+            self.summary.skipped -= 1
+            self.recompute.add(probe)
+            self.todo.append(probe)
+        self.total = len(self.todo)
+
+    def _load(self, i: int) -> bool:
+        loaded = self.store.load(self.experiment.name, self.keys[i])
+        if loaded is not None:
+            self.results[i] = loaded
+            self.summary.skipped += 1
+        return loaded is not None
+
+    def _set_aside(self, stale: list[int]) -> None:
+        """Stored results unlike the current run's: one warning, then recomputed."""
+        names = {_names(self.results[i]) for i in stale}
+        missing = sorted(set(self.current) - set().union(*names))
+        extra = sorted(set().union(*names) - set(self.current))
+        detail = "; ".join(f"{what}: {', '.join(n)}" for what, n in (("missing", missing), ("extra", extra)) if n)
+        many = len(stale) > 1
+        print(f"warning: {self.experiment.name}: {len(stale)} stored result{'s have' if many else ' has'} arrays "
+              f"unlike the current run's ({detail}); recomputing {'them' if many else 'it'}", file=sys.stderr)
+        for i in stale:
+            del self.results[i]
+        self.summary.skipped -= len(stale)
+        self.recompute.update(stale)
+
+    def _progress(self) -> None:
+        """One more run finished: the bar (shown from the experiment's first run on) moves."""
+        if self.bar is None:
+            self.bar = tqdm(total=self.total, desc=self.experiment.name, disable=not self.progress)
+        self.bar.update(1)
+
+    def claim(self, i: int, again: bool = False) -> Claim:
+        """Claim run i in the store, even if it is done when ``again`` (its file found missing or
+        corrupt) or when it was set aside to be recomputed."""
+        if self.started is None:
+            self.started = time.time()
+        return self.store.claim(self.experiment.name, self.keys[i], recompute=again or i in self.recompute)
+
+    def load_finished(self, i: int) -> bool:
+        """Run i, which another process finished, loaded from the store (False: its file is unreadable)."""
+        found = self._load(i)
+        if found:
+            self._progress()
+        return found
+
+    def finish(self, i: int, arrays: dict | None, error: str | None, started: float) -> None:
+        """Record run i computed here: its arrays, or its error."""
+        cfg, key, name = self.configs[i], self.keys[i], self.experiment.name
+        if error is None:
+            self.store.save(name, key, config_dict(cfg), self.seed, arrays, started, code_version(), self.overrides)
+            if _names(arrays) != self.current:
+                self.current = _names(arrays)
+                self.store.set_layout(name, self.experiment.version, list(self.current))
+            self.computed.add(i)
+            self.results[i] = arrays
+            self.summary.done += 1
+            self.summary.diverged += int(np.any(arrays.get("diverged", False)))
+        else:
+            self.store.fail(name, key, config_dict(cfg), self.seed, error, started, code_version(), self.overrides)
+            self.summary.failed += 1
+            self.summary.errors.append(error.strip().splitlines()[-1])
+        self._progress()
+
+    def stale_after_runs(self) -> list[int]:
+        """Once every run is finished: the results loaded from the store whose arrays are unlike
+        those the runs computed here returned (set aside, to compute)."""
+        stale = [i for i in self.results
+                 if i not in self.computed and self.current is not None and _names(self.results[i]) != self.current]
+        if stale:
+            self._set_aside(stale)
+            self.total += len(stale)
+            if self.bar is not None:
+                self.bar.total = self.total
+                self.bar.refresh()
+        return stale
+
+    def complete(self) -> None:
+        self.finished = time.time()
+        self.close_bar()
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def outcome(self) -> tuple[SweepSummary, list[tuple[Any, dict]]]:
+        """The summary (its seconds: from the first claim to the last run finished) and the results."""
+        if self.started is not None:
+            self.summary.seconds = (self.finished or time.time()) - self.started
+        self.summary.keys = [self.keys[i] for i in sorted(self.results)]
+        return self.summary, [(self.configs[i], self.results[i]) for i in sorted(self.results)]
 
 
 #: how long to wait for a dask scheduler to answer
@@ -260,11 +313,12 @@ class _Inline:
 
     capacity = 1
 
-    def __init__(self, experiment_name: str, seed: int, store: Store):
-        self.name, self.seed, self.store = experiment_name, seed, store
+    def __init__(self, seed: int, store: Store):
+        self.seed, self.store = seed, store
 
-    def submit(self, config, key: str) -> Future:
-        """Run ``config`` now (``key``, its run key, names it in the pool's messages only)."""
+    def submit(self, experiment_name: str, config, key: str) -> Future:
+        """Run ``config`` of that experiment now (``key``, its run key, names it in the pool's
+        messages only)."""
         import numba
         from threadpoolctl import threadpool_limits
 
@@ -274,7 +328,7 @@ class _Inline:
         fut: Future = Future()
         try:
             with threadpool_limits(limits=threads):
-                fut.set_result(execute(self.name, config, self.seed))
+                fut.set_result(execute(experiment_name, config, self.seed))
         finally:
             numba.set_num_threads(previous)
         return fut
@@ -415,8 +469,8 @@ class _Pool:
     reported in one line naming the run and the signal, and the run is given once more to a new
     worker; dying twice, it is recorded as failed. Workers are killed when a sweep is interrupted."""
 
-    def __init__(self, experiment_name: str, seed: int, jobs: int, workers: Workers | None = None):
-        self.name, self.seed, self.capacity = experiment_name, seed, jobs
+    def __init__(self, seed: int, jobs: int, workers: Workers | None = None):
+        self.seed, self.capacity = seed, jobs
         self.own = workers is None
         self.workers = Workers(jobs) if workers is None else workers
         self.busy: dict[Future, _Job] = {}
@@ -434,9 +488,10 @@ class _Pool:
         self._send(job, (fn, args), 1, label or f"{fn.__name__}{args}")
         return fut
 
-    def submit(self, config, key: str) -> Future:
+    def submit(self, experiment_name: str, config, key: str) -> Future:
         fields = " ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items())
-        return self.call(execute, self.name, config, self.seed, label=f"{self.name} run {fields} (key {key})")
+        return self.call(execute, experiment_name, config, self.seed,
+                         label=f"{experiment_name} run {fields} (key {key})")
 
     def wait(self, futures, timeout):
         """The futures finished within ``timeout`` seconds (None: until one is)."""
@@ -501,7 +556,7 @@ class _Pool:
 class _Dask:
     """A dask.distributed client: the same runs, on a cluster (twice its threads in flight)."""
 
-    def __init__(self, experiment_name: str, seed: int, scheduler: str | None):
+    def __init__(self, seed: int, scheduler: str | None):
         try:
             import distributed
         except ImportError:
@@ -509,7 +564,7 @@ class _Dask:
         if not scheduler:
             raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
         self.distributed = distributed
-        self.name, self.seed = experiment_name, seed
+        self.seed = seed
         try:
             self.client = distributed.Client(scheduler, timeout=f"{DASK_CONNECT_SECONDS}s")
         except (OSError, TimeoutError, ValueError) as e:
@@ -518,8 +573,8 @@ class _Dask:
                              f"{DASK_CONNECT_SECONDS} s ({reason})") from None
         self.capacity = 2 * max(1, sum(self.client.nthreads().values()))
 
-    def submit(self, config, key: str):
-        return self.client.submit(execute, self.name, config, self.seed, pure=False)
+    def submit(self, experiment_name: str, config, key: str):
+        return self.client.submit(execute, experiment_name, config, self.seed, pure=False)
 
     def wait(self, futures, timeout):
         try:
@@ -535,33 +590,54 @@ def _names(arrays: dict) -> tuple[str, ...]:
     return tuple(sorted(arrays))
 
 
-def _schedule(configs, keys: list[str], todo: list[int], runner, claim, load, finish) -> None:
-    """Run the configs ``todo`` (their run keys in ``keys``) through ``runner``, at most
-    ``runner.capacity`` at a time, each claimed first (``claim(i, again)`` gives its ``Claim``;
-    ``again``: even if done). A run another live process has claimed is set aside and checked
-    every POLL_SECONDS: loaded when it is done, computed here if its claim lapses. A run whose
-    executor raised (a lost dask worker, three times over) is recorded as failed with the reason."""
-    queue = deque(todo)
-    waiting: list[int] = []
+def _schedule(states: list[_Sweep], runner, on_done: Callable[[_Sweep], None]) -> None:
+    """Run the runs ``todo`` of every sweep in ``states``, in order, through ``runner``, at most
+    ``runner.capacity`` at a time, each claimed first. A run another live process has claimed is
+    set aside and checked every POLL_SECONDS: loaded when it is done, computed here if its claim
+    lapses. A run whose executor raised (a lost dask worker, three times over) is recorded as failed
+    with the reason. A sweep whose runs are all finished is checked for stored results unlike the
+    runs computed here (those are computed next), then completed: ``on_done(sweep)``."""
+    queue = deque((s, i) for s in states for i in s.todo)
+    left = {id(s): len(s.todo) for s in states}  # runs of each sweep not yet finished
+    waiting: list[tuple[_Sweep, int]] = []
     running: dict = {}
+
+    def settled(s: _Sweep) -> None:
+        left[id(s)] -= 1
+        if left[id(s)] == 0:
+            again = s.stale_after_runs()
+            if again:
+                left[id(s)] = len(again)
+                queue.extendleft((s, i) for i in reversed(again))
+            else:
+                s.complete()
+                on_done(s)
+
+    for s in states:
+        if not s.todo:
+            s.complete()
+            on_done(s)
     while queue or waiting or running:
         while queue and len(running) < runner.capacity:
-            i = queue.popleft()
-            state = claim(i)
-            if state is Claim.DONE and not load(i):
-                state = claim(i, again=True)  # its file is missing or corrupt
+            s, i = queue.popleft()
+            state = s.claim(i)
+            if state is Claim.DONE and not s.load_finished(i):
+                state = s.claim(i, again=True)  # its file is missing or corrupt
             if state is Claim.MINE:
-                running[runner.submit(configs[i], keys[i])] = i
+                running[runner.submit(s.experiment.name, s.configs[i], s.keys[i])] = (s, i)
             elif state is Claim.TAKEN:
-                waiting.append(i)
+                waiting.append((s, i))
+            else:  # done by another process, and loaded
+                settled(s)
         if running:
             for fut in runner.wait(running, POLL_SECONDS if waiting else None):
-                i = running.pop(fut)
+                s, i = running.pop(fut)
                 try:
                     outcome = fut.result()
                 except Exception as e:  # the executor lost the run (not the run's own error)
                     outcome = (None, f"{type(e).__name__}: {' '.join(str(e).split())[:300]}", time.time())
-                finish(i, *outcome)
+                s.finish(i, *outcome)
+                settled(s)
         elif waiting:
             time.sleep(POLL_SECONDS)
         if not queue and waiting:

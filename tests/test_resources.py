@@ -215,12 +215,12 @@ def test_an_inline_sweep_shares_the_cores_with_other_live_sweeps(tmp_path, monke
     monkeypatch.setattr(runner, "execute", lambda name, config, seed: seen.append(numba.get_num_threads()))
     store = Store(tmp_path)
     try:
-        inline = runner._Inline("demo", 0, store)
-        inline.submit(None, "k0")
+        inline = runner._Inline(0, store)
+        inline.submit("demo", None, "k0")
         other = f"{store.owner.split(':')[0]}:{os.getpid()}:other-sweep"  # a live process of this host
         with store._transaction() as db:
             db.execute("INSERT INTO claims VALUES ('k', 'demo', ?, ?)", (other, time.time() + 60))
-        inline.submit(None, "k1")
+        inline.submit("demo", None, "k1")
     finally:
         store.close()
     assert seen == [min(usable_cores(), numba.config.NUMBA_NUM_THREADS), max(1, usable_cores() // 2)]
@@ -235,8 +235,8 @@ def test_sweeps_given_one_set_of_workers_reuse_its_processes_after_they_warm_up(
     pids = []
     with runner.Workers(2, warm=True) as workers:
         assert len(workers.warming) == 2
-        for name in ("first", "second"):
-            pool = runner._Pool(name, 0, 2, workers)
+        for _ in ("first sweep", "second sweep"):
+            pool = runner._Pool(0, 2, workers)
             calls = [pool.call(os.getpid) for _ in range(2)]
             while not all(c.done() for c in calls):
                 pool.wait([c for c in calls if not c.done()], None)
@@ -255,7 +255,7 @@ def test_pool_workers_get_their_share_of_the_cores():
     import sims.runner as runner
     from twolayer._resources import usable_cores
     before = os.getenv("NUMBA_NUM_THREADS")
-    pool = runner._Pool("demo", 0, 2)
+    pool = runner._Pool(0, 2)
     try:
         calls = [pool.call(os.getenv, "NUMBA_NUM_THREADS") for _ in range(2)]
         while not all(c.done() for c in calls):
@@ -265,3 +265,32 @@ def test_pool_workers_get_their_share_of_the_cores():
         pool.close(cancel=False)
     assert values == {str(max(1, usable_cores() // 2))}
     assert os.getenv("NUMBA_NUM_THREADS") == before  # restored after close
+
+
+def test_the_next_experiments_runs_fill_the_workers_the_last_runs_of_one_leave_idle(tmp_path):
+    """``sweeps``: one queue over the experiments; a long last run of the first does not keep the
+    second worker idle, the second experiment completes first, and the outcomes come back in the
+    order given, as ``sweep`` returns them."""
+    from sims.experiments.width import WidthConfig
+    from sims.registry import get
+    from sims.runner import sweep, sweeps
+    width = get("width")
+    long_run = [WidthConfig(k=2, d=10, m=24, steps=40000, tol=None, replicate=0)]
+    short_runs = [WidthConfig(k=2, d=10, m=4, steps=300, tol=None, replicate=r) for r in range(3)]
+    completed = []
+    store = Store(tmp_path / "a")
+    try:
+        outcomes = sweeps([(width, long_run), (width, short_runs)], store, jobs=2, progress=False,
+                          on_done=lambda exp, summary, results: completed.append(len(results)))
+    finally:
+        store.close()
+    assert [(s.done, s.failed, len(r)) for s, r in outcomes] == [(1, 0, 1), (3, 0, 3)]
+    assert completed == [3, 1]  # the short runs ran beside the long one
+    store = Store(tmp_path / "b")
+    try:
+        alone = sweep(width, short_runs, store, progress=False)
+    finally:
+        store.close()
+    assert alone[0].keys == outcomes[1][0].keys
+    pairs = zip(alone[1], outcomes[1][1])
+    assert [k for (_, a), (_, b) in pairs for k in a if not np.array_equal(a[k], b[k], equal_nan=True)] == []
