@@ -275,7 +275,7 @@ def test_the_next_experiments_runs_fill_the_workers_the_last_runs_of_one_leave_i
     from sims.registry import get
     from sims.runner import sweep, sweeps
     width = get("width")
-    long_run = [WidthConfig(k=2, d=10, m=24, steps=40000, tol=None, replicate=0)]
+    long_run = [WidthConfig(k=2, d=10, m=24, steps=20000, tol=None, replicate=0)]
     short_runs = [WidthConfig(k=2, d=10, m=4, steps=300, tol=None, replicate=r) for r in range(3)]
     completed = []
     store = Store(tmp_path / "a")
