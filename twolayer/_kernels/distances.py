@@ -34,7 +34,10 @@ def squared_distances(P, Q):
     for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
         lo = blk * ROW_BLOCK
         hi = min(m, lo + ROW_BLOCK)
-        out[lo:hi] = _block_distances(P, QT, sp, sq, lo, hi)
+        block = _block_distances(P, QT, sp, sq, lo, hi)
+        for r in range(hi - lo):  # element by element: see the package's note on slice assignment
+            for j in range(n):
+                out[lo + r, j] = block[r, j]
     return out
 
 

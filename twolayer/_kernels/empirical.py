@@ -106,7 +106,10 @@ def minibatch_terms(X, y, a, WT, c, ga, gWT):
     ga[:] = 0.0
     Z = X @ WT
     sq = _residuals(Z, y, a, c, True, ga)
-    gWT[:] = X.T @ Z
+    G = X.T @ Z
+    for k in range(gWT.shape[0]):  # element by element: see the package's note on slice assignment
+        for i in range(gWT.shape[1]):
+            gWT[k, i] = G[k, i]
     ga *= c / batch
     for k in range(gWT.shape[0]):
         for i in range(gWT.shape[1]):

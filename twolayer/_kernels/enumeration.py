@@ -24,7 +24,11 @@ def _next_permutation(p):
     while p[j] <= p[k]:
         j -= 1
     p[k], p[j] = p[j], p[k]
-    p[k + 1:] = p[k + 1:][::-1].copy()
+    lo, hi = k + 1, n - 1  # reverse the tail in place
+    while lo < hi:
+        p[lo], p[hi] = p[hi], p[lo]
+        lo += 1
+        hi -= 1
     return True
 
 

@@ -29,8 +29,11 @@ def _status(loss, tol, limit):
 @njit(cache=True)
 def _descend(a, W, ga, gW, lr, train_a):
     if train_a:
-        a -= lr * ga
-    W -= lr * gW
+        for i in range(a.size):  # element by element: see the package's note on slice assignment
+            a[i] -= lr * ga[i]
+    for i in range(W.shape[0]):
+        for q in range(W.shape[1]):
+            W[i, q] -= lr * gW[i, q]
 
 
 @njit(cache=True)
@@ -99,13 +102,17 @@ def sgd(X, y, batches, a, W, c, lr, limit, train_a, losses):
     yb = np.empty(size)
     done, status = count, RUNNING
     for s in range(count):
-        for r in range(size):
-            Xb[r] = X[batches[s, r]]
-            yb[r] = y[batches[s, r]]
+        for r in range(size):  # element by element: see the package's note on slice assignment
+            row = batches[s, r]
+            for q in range(X.shape[1]):
+                Xb[r, q] = X[row, q]
+            yb[r] = y[row]
         loss = minibatch_terms(Xb, yb, a, WT, c, ga, gWT)
         status = _step(s, loss, a, WT, ga, gWT, lr, -1.0, limit, train_a, losses)
         if status != RUNNING:
             done = s
             break
-    W[:] = WT.T
+    for i in range(W.shape[0]):
+        for q in range(W.shape[1]):
+            W[i, q] = WT[q, i]
     return done, status
