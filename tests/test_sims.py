@@ -287,7 +287,7 @@ def test_configs_refuse_a_profile_that_is_not_a_profile():
 @pytest.mark.slow
 def test_all_quick_profile_end_to_end(tmp_path):
     figs = tmp_path / "f"
-    # the whole quick profile: 15 min on two cores from a cold numba cache (README)
+    # the whole quick profile: about 6 min on two cores from a cold numba cache (README)
     proc = sims("all", "--profile", "quick", "--jobs", "2", "--out", str(tmp_path / "r"), "--figures", str(figs),
                 timeout=2400)
     from sims.registry import names
