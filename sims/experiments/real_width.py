@@ -79,12 +79,15 @@ def plot(analysis: dict, table: pd.DataFrame):
     line over its widths (the line's intercept, not in ``analysis``, from ``tail_fit``), labelled
     with the slope and its interval; the endpoints' test error stated in the title."""
     fig, (ax, ax2) = figure(2)
+    loss_means = []
     for path, (label, colour) in PATHS.items():
         for kind, axis in (("loss", ax), ("error", ax2)):
             g = group_stats(table, "width", f"{path}_{kind}")
             axis.errorbar(g.index.to_numpy(), g["value"].to_numpy(), yerr=g["sem"].to_numpy(), marker="o", ms=4,
                           capsize=2, color=colour,
                           label=f"{label} (mean ± s.e. over pairs)")
+            if kind == "loss":
+                loss_means.extend(g["value"].to_numpy())
     if "modp_loss_tail_slope" in analysis:
         tail, fit = tail_fit(table)
         slope, (lo, hi) = analysis["modp_loss_tail_slope"], analysis["modp_loss_tail_slope_ci95"]
@@ -98,6 +101,9 @@ def plot(analysis: dict, table: pd.DataFrame):
                  f"to {np.nanmax(test_error):.2f} over widths)")
     ax2.set(xscale="log", xlabel="hidden width (neurons)", ylabel="error barrier (test, fraction)",
             title="Error barrier")
+    positive = [v for v in loss_means if v > 0]
+    if positive:  # a bar whose mean - s.e. is at or near 0 runs off the log axis instead of stretching it
+        ax.set_ylim(bottom=min(positive) / 3)
     for axis in (ax, ax2):
         axis.title.set_fontsize(10)
         axis.legend(fontsize=7)
