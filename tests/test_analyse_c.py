@@ -40,6 +40,25 @@ def test_real_width_analysis_fits_the_tail_above_the_median_width():
     assert "modp_loss_tail_slope" not in analyse(table[widths <= 16], "toy data")
 
 
+def test_real_width_loss_axis_is_not_stretched_by_a_bar_reaching_zero():
+    """A width whose pairs' s.e. equals their mean (lower bar at 1e-18) leaves the log axis to
+    start a third below the smallest positive mean (the bar runs off it)."""
+    import matplotlib.pyplot as plt
+
+    from sims.experiments.real_width import analyse, plot
+
+    widths = np.repeat([8, 16, 32, 64], 2)
+    modp = np.array([0.2, 0.2, 0.1, 0.1, 0.05, 0.05, 0.02, 1e-18])  # m = 64: mean 0.01 = its s.e.
+    table = pd.DataFrame({"width": widths, "test_error": np.full(8, 0.3), "modp_loss": modp,
+                          "plain_loss": np.ones(8), "modp_error": np.full(8, 0.05), "plain_error": np.full(8, 0.2)})
+    fig = plot(analyse(table, "toy data"), table)
+    try:
+        bottom = fig.axes[0].get_ylim()[0]
+    finally:
+        plt.close(fig)
+    assert bottom == pytest.approx(0.01 / 3)
+
+
 def test_real_conv_analysis_means_the_width_and_the_depth_sweep():
     from sims.experiments.real_conv import KINDS, METHODS, analyse
 
