@@ -115,7 +115,7 @@ def plot(analysis: dict, table: pd.DataFrame):
         ax.title.set_fontsize(9)
         plain_log_ticks(ax.xaxis)
         barrier_axis(ax, ok["barrier"].to_numpy(), REAL_BARRIER_LINEAR)
-        ax.legend(fontsize=6, loc="center")
+        ax.legend(fontsize=6, loc="best")  # the fewest points under it
     if analysis["outlier_barriers"]:
         values = ", ".join(f"{b:.3g}" for b in analysis["outlier_barriers"])
         axes[0].text(0.02, 0.5, f"▲ run(s) with barrier {values}\n(> {OUTLIER_FACTOR:g} × median: collapsed), drawn "

@@ -219,8 +219,8 @@ def _draw_gaps(ax, gaps: dict) -> None:
     ax.set_xticks(range(len(columns)), [c.replace("_repair", " +REPAIR") for c in columns], rotation=90, fontsize=7)
     ax.set_yscale("symlog", linthresh=1e-6)
     ax.set_ylim(0, 10 * max(g["max_gap"] for column in columns for g in [gaps[column][m]]))
-    ax.set(ylabel="barrier - certified optimum (population loss)",
-           title=f"Gap to the certified optimum at m = {m}\n(mean over pairs; lines: min to max; "
+    ax.set(ylabel="barrier - optimum (population loss)",
+           title=f"Gap to the certified optimum, m = {m}\n(mean over pairs; lines: min to max;\n"
                  "numbers: pairs at the optimum)")
 
 
