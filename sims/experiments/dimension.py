@@ -102,7 +102,7 @@ def plot(analysis: dict, table: pd.DataFrame):
     """One panel per view of the dimension, the layers as two colours, each labelled with its
     Spearman correlation to the barrier; outlier barriers drawn capped at the top."""
     ok = _finished(table)
-    fig, axes = figure(len(VIEWS), width=3.6, height=3.4)
+    fig, axes = figure(len(VIEWS), width=3.6, height=3.9)
     for ax, v in zip(axes, VIEWS):
         for layer, dims in enumerate(stack(ok, f"dim_{v}").T, start=1):
             label = f"layer {layer}"
@@ -115,7 +115,7 @@ def plot(analysis: dict, table: pd.DataFrame):
         ax.title.set_fontsize(9)
         plain_log_ticks(ax.xaxis)
         barrier_axis(ax, ok["barrier"].to_numpy(), REAL_BARRIER_LINEAR)
-        ax.legend(fontsize=6, loc="best")  # the fewest points under it
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below: no pair hidden
     if analysis["outlier_barriers"]:
         values = ", ".join(f"{b:.3g}" for b in analysis["outlier_barriers"])
         axes[0].text(0.02, 0.5, f"▲ run(s) with barrier {values}\n(> {OUTLIER_FACTOR:g} × median: collapsed), drawn "
