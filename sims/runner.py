@@ -380,7 +380,7 @@ class _Job:
 
 class Workers:
     """Worker processes (spawn) for the sweeps of one command, started on demand and kept from one
-    sweep to the next (each start imports the package, numba's cached kernels and PyTorch: 1 to 2 s),
+    sweep to the next (each start imports the package and loads numba's cached kernels: 1 to 2 s),
     with threads per worker capped (``_thread_env``), one pipe each, so that the task a worker
     holds is known. Workers die with this process. ``warm=True``: the first ``jobs`` workers start
     by compiling (or loading from numba's cache) one group of kernels each
@@ -388,7 +388,6 @@ class Workers:
     instead of once in every worker that needs it. Use as a context manager, or ``close()``."""
 
     def __init__(self, jobs: int, warm: bool = False):
-        self.jobs = jobs
         self.context = multiprocessing.get_context("spawn")
         # workers are spawned on demand, so the thread limits stay in the environment until close()
         self.saved_env = {k: os.environ.get(k) for k in _thread_env(jobs)}
@@ -432,11 +431,11 @@ class Workers:
     def close(self, cancel: bool = False) -> None:
         """Stop every worker: idle ones once their pipe closes, those still warming up (nothing
         waits for them; numba writes its cache files whole) and, when ``cancel``, all at once."""
-        warming = [job for job, _ in self.warming]
-        jobs = [*self.idle, *warming]
+        warming = {id(job) for job, _ in self.warming}
+        jobs = [*self.idle, *(job for job, _ in self.warming)]
         self.idle, self.warming = [], []
         for job in jobs:
-            if cancel or job in warming:
+            if cancel or id(job) in warming:
                 job.process.kill()
             job.conn.close()  # an idle worker ends when its pipe closes
         for job in jobs:
@@ -539,15 +538,13 @@ class _Pool:
         return True
 
     def close(self, cancel: bool) -> None:
-        """Interrupted (``cancel``): stop the running workers now instead of waiting for their runs.
-        Otherwise the workers go back to the shared ``Workers``, or stop if they were the sweep's own."""
+        """Stop the workers still running a task now (an interrupted sweep; a worker whose result
+        is unread is never given another task); the idle ones stay with a shared ``Workers``, or stop
+        with the sweep's own (all at once when ``cancel``)."""
         for job in self.busy.values():
-            if cancel:
-                job.process.kill()
-                job.conn.close()
-                job.process.join()
-            else:
-                self.workers.give_back(job)
+            job.process.kill()
+            job.conn.close()
+            job.process.join()
         self.busy = {}
         if self.own or cancel:
             self.workers.close(cancel)
