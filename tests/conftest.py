@@ -58,7 +58,7 @@ def run_cli(*args, cwd=None, check=False):
 @pytest.fixture(scope="session", autouse=True)
 def compiled_kernels():
     """numba's first compilation of the kernels, split over two processes that run side by side
-    (``twolayer.warmup``; a fresh checkout: ~56 s on two cores side by side; with numba's cache warm: ~2 s)."""
+    (``twolayer.warmup``; a fresh checkout: ~41 s on two cores side by side; with numba's cache warm: ~2 s)."""
     import fcntl
     import hashlib
     import os
