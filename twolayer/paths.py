@@ -23,7 +23,7 @@ import numpy as np
 
 from .network import Network
 from .objective import Objective
-from .permutation import check_compatible, mix
+from .permutation import check_compatible, mix, mixer
 from .repair import Repair, check_repair, repaired_path
 from .validation import check_array
 
@@ -62,10 +62,11 @@ def linear_path(A, B, objective: Objective, recompute_bn, repair: Repair) -> Cal
     if repair is not Repair.NONE:
         given = not isinstance(recompute_bn, (bool, np.bool_))
         return repaired_path(A, B, objective, repair, check_array("recompute_bn", recompute_bn, 2) if given else None)
+    at = mixer(A, B)
     if recompute_bn is False or not A.has_batch_norm:
-        return lambda t: mix(A, B, t)
+        return at
     if recompute_bn is True:
         X = objective.inputs(A.in_features)
     else:
         X = check_array("recompute_bn", recompute_bn, 2)
-    return lambda t: mix(A, B, t).with_batch_stats(X)
+    return lambda t: at(t).with_batch_stats(X)

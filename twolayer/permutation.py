@@ -24,7 +24,7 @@ symmetries. ICLR 2023. arXiv:2209.04836.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,8 +147,17 @@ def mix(A: Network, B: Network, t: float) -> Network:
     t = 0 gives B): the plain linear path, for networks of one structure (``check_compatible``,
     checked once per pair by the caller; ``twolayer.interpolate`` checks it and also repairs).
     """
-    t = check_positive_float("t", t, allow_zero=True)
-    if t > 1:
-        raise ValueError(f"t must lie in [0, 1]; got {t}")
+    return mixer(A, B)(t)
+
+
+def mixer(A: Network, B: Network) -> Callable[[float], Network]:
+    """t -> ``mix(A, B, t)``, with A's and B's arrays read once (a path evaluated at many t)."""
     pa, pb = A.arrays(), B.arrays()
-    return A.with_arrays({k: t * pa[k] + (1 - t) * pb[k] for k in pa})
+
+    def at(t: float) -> Network:
+        t = check_positive_float("t", t, allow_zero=True)
+        if t > 1:
+            raise ValueError(f"t must lie in [0, 1]; got {t}")
+        return A.with_arrays({k: t * pa[k] + (1 - t) * pb[k] for k in pa})
+
+    return at

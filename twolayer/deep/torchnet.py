@@ -40,6 +40,7 @@ Activations for Interpolation Repair. ICLR 2023. arXiv:2211.08403.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ class TorchNetwork:
     def in_features(self) -> int:
         return math.prod(self.input_shape)
 
-    @property
+    @functools.cached_property
     def out_features(self) -> int:
         return int(self(np.zeros((1, self.in_features))).shape[1])
 
@@ -248,6 +249,8 @@ class TorchNetwork:
         twin = object.__new__(TorchNetwork)
         for name in ("input_shape", "spec", "taps", "dtype"):
             object.__setattr__(twin, name, getattr(self, name))
+        if "out_features" in self.__dict__:  # computed by a forward pass: the copy has the same layers
+            twin.__dict__["out_features"] = self.__dict__["out_features"]
         object.__setattr__(twin, "module", module.eval())
         return twin
 
