@@ -228,14 +228,38 @@ def save(fig, name: str, out: FigureDir, columns: dict[str, typing.Sequence], fi
             w.writerows(_rounded(list(row)) for row in zip(*(columns[k] for k in keys)))
 
     try:
+        bbox = _tight_bbox(fig, PNG_DPI)
         write_set(out.path, name, {
-            "png": lambda p: fig.savefig(p, format="png", dpi=130, bbox_inches="tight"),
-            "pdf": lambda p: fig.savefig(p, format="pdf", bbox_inches="tight", metadata={"CreationDate": None}),
+            "png": lambda p: fig.savefig(p, format="png", dpi=PNG_DPI, bbox_inches=bbox),
+            "pdf": lambda p: fig.savefig(p, format="pdf", bbox_inches=bbox, metadata={"CreationDate": None}),
             "csv": write_csv,
             "json": lambda p: p.write_text(json.dumps(_rounded(made_with | fitted), indent=1, default=float))})
     finally:
         _pyplot().close(fig)
     return fitted
+
+
+#: the resolution of the saved PNGs (dots per inch)
+PNG_DPI = 130
+
+
+def _tight_bbox(fig, dpi: float):
+    """The figure's tight bounding box in inches, padded as ``bbox_inches="tight"`` pads it,
+    measured once on the Agg canvas at ``dpi`` (a draw without rendering) and given to both saves
+    (``"tight"`` draws the figure once more per format to measure it). The PNG is the
+    one ``"tight"`` gives; the PDF's box is measured with the PNG's text metrics."""
+    import matplotlib
+
+    # fig.tight_layout() leaves a placeholder layout engine, for which savefig draws the figure once
+    # more before saving; the layout is done, so no engine
+    fig.set_layout_engine(None)
+    old = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        fig.draw_without_rendering()
+        return fig.get_tightbbox(fig.canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
+    finally:
+        fig.set_dpi(old)
 
 
 def _pyplot():

@@ -162,16 +162,21 @@ def _cell_summary(cell: pd.DataFrame, predicted: fits.SlopeFit | None) -> dict:
 def _slope_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000) -> tuple[float | None, list | None]:
     """The tail slope of a minus that of b, with a 95% percentile bootstrap over each one's pairs
     (a formal test of a d-independent exponent: the interval contains 0)."""
-    def slope(t: pd.DataFrame, idx) -> float:
+    def slopes(t: pd.DataFrame, idx: np.ndarray) -> np.ndarray:
+        """The least-squares slope of log weights on log m for each row of indices ``idx``
+        (NaN where the row's m take one value)."""
         x, y = np.log(t["m"].to_numpy()[idx]), np.log(t["weights"].to_numpy()[idx])
-        return np.polyfit(x, y, 1)[0] if np.unique(x).size >= 2 else np.nan
+        xc = x - x.mean(-1, keepdims=True)
+        var = (xc**2).sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(var > 1e-12 * x.shape[-1], (xc * (y - y.mean(-1, keepdims=True))).sum(-1) / var, np.nan)
 
     if a["m"].nunique() < 2 or b["m"].nunique() < 2:
         return None, None
     rng = np.random.default_rng(0)
-    boot = [slope(a, rng.integers(0, len(a), len(a))) - slope(b, rng.integers(0, len(b), len(b)))
-            for _ in range(n_boot)]
-    point = slope(a, np.arange(len(a))) - slope(b, np.arange(len(b)))
+    draws = [(rng.integers(0, len(a), len(a)), rng.integers(0, len(b), len(b))) for _ in range(n_boot)]
+    boot = slopes(a, np.array([i for i, _ in draws])) - slopes(b, np.array([j for _, j in draws]))
+    point = slopes(a, np.arange(len(a))) - slopes(b, np.arange(len(b)))
     return float(point), [float(q) for q in np.nanpercentile(boot, [2.5, 97.5])]
 
 
