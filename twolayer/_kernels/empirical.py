@@ -65,10 +65,14 @@ def empirical_rows(X, y, a, WT, c, lo, hi, need_grad, ga, gW):
 @njit(cache=True)
 def _finish(sq, ga, gW, a, c, n, need_grad):
     """Scale the accumulated sums: L = sq/(2n), dL/da = c ga/n, dL/dw_i = c a_i gW_i/n."""
-    if need_grad:
-        ga *= c / n
+    if need_grad:  # element by element: an in-place array operation compiles a shape error (~3 s)
+        scale = c / n
+        for i in range(ga.shape[0]):
+            ga[i] *= scale
         for i in range(gW.shape[0]):
-            gW[i] *= c * a[i] / n
+            row = c * a[i] / n
+            for j in range(gW.shape[1]):
+                gW[i, j] *= row
     return 0.5 * sq / n
 
 
