@@ -229,8 +229,8 @@ def test_real_data_runs_on_pytorch_networks_are_finite_and_named(tmp_path):
         RealConfig(arch="resnet", depth=9)
 
 
-def test_precision_is_a_validated_field_that_leaves_float64_runs_keys_alone():
-    # float32 came after the paper's runs were stored: at its default the field is not part of a
+def test_fields_added_later_are_validated_and_leave_the_earlier_runs_keys_alone():
+    # precision and bn_rows came after the paper's runs were stored: at its default a field is not part of a
     # run's key or random stream, so those runs stay valid; float32 runs are other runs
     import dataclasses
     import hashlib
@@ -243,8 +243,10 @@ def test_precision_is_a_validated_field_that_leaves_float64_runs_keys_alone():
         RealConfig(arch="vgg", precision="float16")
     with pytest.raises(ValueError, match="precision must be 'float64' for arch='mlp'"):
         RealConfig(precision="float32")
+    with pytest.raises(ValueError, match="bn_rows must be"):
+        RealConfig(arch="vgg", bn_rows=0)
     cfg = RealConfig(arch="resnet", depth=8)
-    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "precision"}
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("precision", "bn_rows")}
     blob = json.dumps({"experiment": "real_three", "version": get("real_three").version,
                        "config": {"type": "RealConfig", **fields}, "seed": 0}, sort_keys=True, default=str)
     assert run_key(get("real_three"), cfg, 0) == hashlib.sha256(blob.encode()).hexdigest()[:24]

@@ -67,7 +67,7 @@ def run(cfg: RealConfig, seq) -> dict:
         return {"diverged": True}
     A, B = (r.net for r in runs)
     dims = layer_dimensions(A, data.X_train[:1000])
-    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data), **barrier_kwargs(data)).value
+    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data), **barrier_kwargs(data, cfg.bn_rows)).value
     return {"diverged": False, "barrier": barrier} | {f"dim_{v}": d for v, d in dims.items()}
 
 

@@ -61,7 +61,7 @@ def configs(profile: Profile) -> list[RealConfig]:
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     A, B = (r.net for r in train_pair(cfg, data, seq))
-    test, options = test_objective(data), barrier_kwargs(data)
+    test, options = test_objective(data), barrier_kwargs(data, cfg.bn_rows)
     on_train = train_objective(data.subset(1000))  # what activation matching sees
     out = {"test_error": test.error(A)}
     for method in METHODS:

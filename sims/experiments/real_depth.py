@@ -52,7 +52,7 @@ def run(cfg: RealConfig, seq) -> dict:
     A, B = (r.net for r in train_pair(cfg, data, seq))
     on_train = tl.Classification(data.X_train[:2000], data.y_train[:2000])  # what matching sees
     test = test_objective(data)
-    options = barrier_kwargs(data)
+    options = barrier_kwargs(data, cfg.bn_rows)
     res = tl.barrier(A, B, test, **options)
     out = {"plain_loss": res.value, "plain_error": res.error.value, "test_error": test.error(A)}
     for method in METHODS:

@@ -72,7 +72,7 @@ def run(cfg: RealConfig, seq) -> dict:
     nets = [r.net for r in dense]
     masks = [{k: np.ones_like(p) for k, p in n.arrays().items()} for n in nets]
     train, test = train_objective(data), test_objective(data)
-    options = barrier_kwargs(data)
+    options = barrier_kwargs(data, cfg.bn_rows)
     count = rounds(cfg) + 1
     out = {f"{k}_{kind}": np.empty(count) for k in KEYS for kind in ("loss", "error")} | {"remaining": np.empty(count)}
     for rnd in range(count):

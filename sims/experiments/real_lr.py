@@ -46,7 +46,7 @@ def run(cfg: RealConfig, seq) -> dict:
     if any(r.diverged for r in runs):
         return {"diverged": True, "units": np.nan, "barrier": np.nan}
     A, B = (r.net for r in runs)
-    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data), **barrier_kwargs(data)).value
+    barrier = tl.barrier_modulo_permutation(A, B, test_objective(data), **barrier_kwargs(data, cfg.bn_rows)).value
     return {"diverged": False, "units": 0.5 * (effective_units(A) + effective_units(B)), "barrier": barrier}
 
 

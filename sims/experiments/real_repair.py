@@ -93,7 +93,7 @@ def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     A, B = (r.net for r in train_pair(cfg, data, seq))
     test = test_objective(data)
-    rows = barrier_kwargs(data)["recompute_bn"]
+    rows = barrier_kwargs(data, cfg.bn_rows)["recompute_bn"]
     batch_norm = A.has_batch_norm
     aligned = tl.permute(B, tl.match(A, B, "weights").perms)
     uncorrected = {"ts": GRID, "recompute_bn": False}

@@ -57,7 +57,7 @@ def configs(profile: Profile) -> list[RealConfig]:
 def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     A, B, C = (r.net for r in train_pair(cfg, data, seq, count=3))
-    test, options = test_objective(data), barrier_kwargs(data)
+    test, options = test_objective(data), barrier_kwargs(data, cfg.bn_rows)
     B_to_A = tl.permute(B, tl.match(A, B).perms)
     C_to_A = tl.permute(C, tl.match(A, C).perms)
     out = {}

@@ -49,7 +49,7 @@ def run(cfg: RealConfig, seq) -> dict:
     A, B = train_pair(cfg, data, seq, checkpoints=steps)
     final = tl.match(A.net, B.net).perms
     test = test_objective(data)
-    options = barrier_kwargs(data)
+    options = barrier_kwargs(data, cfg.bn_rows)
     out = {f"{k}_{kind}": np.empty(steps.size) for k in KEYS for kind in ("loss", "error")}
     for j, ((_, a), (_, b)) in enumerate(zip(A.checkpoints, B.checkpoints)):
         for key, res in (("plain", tl.barrier(a, b, test, **options)),

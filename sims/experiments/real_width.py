@@ -36,7 +36,7 @@ def run(cfg: RealConfig, seq) -> dict:
     data = dataset(cfg.data, cfg.n_train)
     A, B = (r.net for r in train_pair(cfg, data, seq))
     test = test_objective(data)
-    options = barrier_kwargs(data)
+    options = barrier_kwargs(data, cfg.bn_rows)
     plain = tl.barrier(A, B, test, **options)
     modp = tl.barrier_modulo_permutation(A, B, test, method="weights", **options)
     return {"plain_loss": plain.value, "plain_error": plain.error.value, "modp_loss": modp.value,

@@ -34,6 +34,11 @@ class Architecture(Enum):
     VGG_NOBN = "vgg_nobn"  #: the VGG of ``VGG`` without its BatchNorm layers (PyTorch)
 
 
+#: training rows on which BatchNorm statistics are recomputed along a path (REPAIR uses a few
+#: batches; measured on ResNet-8: 3 s per barrier instead of 8 s with all 4000 MNIST-1D rows)
+BN_ROWS = 1000
+
+
 @dataclass(frozen=True)
 class RealConfig:
     """Fields shared by the real-data experiments.
@@ -42,7 +47,8 @@ class RealConfig:
     CIFAR-10 binary batches; n_train: training examples used (0 = all); arch: ``Architecture``;
     width: hidden units per layer (mlp); depth: hidden layers (mlp) or layers 6 n + 2 (resnet;
     unused by the VGGs); multiplier: channel multiplier (VGGs, resnet); lr, steps, batch: SGD with
-    momentum 0.9; precision: "float64" (default) or "float32", the floating-point type of the
+    momentum 0.9; bn_rows: the training rows on which BatchNorm statistics are recomputed along a
+    path (``barrier_kwargs``); precision: "float64" (default) or "float32", the floating-point type of the
     PyTorch architectures (``twolayer.Precision``; the NumPy MLP is float64 only). float32 trains
     1.4-1.6x and evaluates barriers 1.9-2.2x faster; its plain barriers differ from float64's by
     less than the pair-to-pair spread, its aligned ones by as much or more, pair by pair
@@ -60,10 +66,11 @@ class RealConfig:
     batch: int = 128
     replicate: int = 0
     precision: str = field(default="float64", metadata=ADDED_LATER)
+    bn_rows: int = field(default=BN_ROWS, metadata=ADDED_LATER)
 
     def __post_init__(self):
         check_positive_int("n_train", self.n_train, minimum=0)
-        for name in ("width", "depth", "steps", "batch"):
+        for name in ("width", "depth", "steps", "batch", "bn_rows"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("replicate", self.replicate, minimum=0)
         check_positive_float("lr", self.lr)
@@ -98,9 +105,11 @@ SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "cha
               Architecture.RESNET: "channel multiplier", Architecture.VGG_NOBN: "channel multiplier"}
 
 
-#: the quick profile's convolutional networks are float32 (``RealConfig.precision``), for a first look
-#: in minutes
-QUICK_CONV = {"precision": "float32"}
+#: the quick profile's convolutional networks are float32 (``RealConfig.precision``) and recompute
+#: their BatchNorm statistics along a path on 250 training rows (10 000 values per channel on
+#: MNIST-1D's 40 positions; a third of a quick PyTorch run's time went to recomputing them on 1000
+#: rows), for a first look in minutes
+QUICK_CONV = {"precision": "float32", "bn_rows": 250}
 #: the fraction of the paper profile's steps the quick profile trains its convolutional networks
 QUICK_CONV_STEP_FRACTION = 1 / 3
 
@@ -179,18 +188,15 @@ def train_pair(cfg: RealConfig, data: Dataset, seq, count: int = 2, checkpoints=
             for i in range(count)]
 
 
-#: training rows on which BatchNorm statistics are recomputed along a path (REPAIR uses a few
-#: batches; measured on ResNet-8: 3 s per barrier instead of 8 s with all 4000 MNIST-1D rows)
-BN_ROWS = 1000
 #: starting grid of the real-data barriers (then refined by Brent's method): 11 points
 GRID = np.linspace(0.0, 1.0, 11)
 
 
-def barrier_kwargs(data: Dataset) -> dict:
+def barrier_kwargs(data: Dataset, bn_rows: int = BN_ROWS) -> dict:
     """Barrier options for the real-data runs: an 11-point starting grid, and BatchNorm
-    statistics recomputed on the first ``BN_ROWS`` training inputs (not on the test set the
-    barrier is measured on)."""
-    return {"recompute_bn": data.X_train[:BN_ROWS], "ts": GRID}
+    statistics recomputed on the first ``bn_rows`` training inputs (``RealConfig.bn_rows``; not
+    on the test set the barrier is measured on)."""
+    return {"recompute_bn": data.X_train[:bn_rows], "ts": GRID}
 
 
 def effective_units(net: tl.MLP) -> float:
