@@ -36,24 +36,24 @@ if TYPE_CHECKING:
 METHODS = ("plain", "weights", "activations")
 #: the two architectures of the width sweep
 ARCHS = ("vgg", "resnet")
-#: the ResNet depth of the width sweep and the multiplier of the depth sweep
-WIDTH_SWEEP_DEPTH, DEPTH_SWEEP_MULTIPLIER = 8, 0.5
+#: the ResNet depth of the width sweep
+WIDTH_SWEEP_DEPTH = 8
 
 
 def configs(profile: Profile) -> list[RealConfig]:
     # the paper profile: a second pair per multiplier (conv nets in float64 cost 12-72 s a pair on
     # MNIST-1D, so that the profile stays within an hour on two cores), the largest first
     match profile:
-        case Profile.QUICK:  # a first look: the two smaller multipliers, one deeper ResNet (conv_fields)
-            reps, largest_first, multipliers, depths = 1, False, (0.25, 0.5), (14,)
+        case Profile.QUICK:  # a first look: two multipliers a quarter of the paper's, one deeper ResNet (conv_fields)
+            reps, largest_first, multipliers, depths, depth_multiplier = 1, False, (0.125, 0.25), (14,), 0.25
         case Profile.PAPER | Profile.FULL:  # full: as paper
-            reps, largest_first, multipliers, depths = 2, True, (0.25, 0.5, 1.0), (14, 20)
+            reps, largest_first, multipliers, depths, depth_multiplier = 2, True, (0.25, 0.5, 1.0), (14, 20), 0.5
         case _:
             unknown(profile)
     conv = conv_fields(profile, 600)
     out = [RealConfig(arch=arch, multiplier=w, depth=WIDTH_SWEEP_DEPTH, replicate=r, **conv)
            for arch in ("vgg", "resnet") for w in multipliers for r in range(reps)]
-    out += [RealConfig(arch="resnet", multiplier=DEPTH_SWEEP_MULTIPLIER, depth=L, replicate=0, **conv)
+    out += [RealConfig(arch="resnet", multiplier=depth_multiplier, depth=L, replicate=0, **conv)
             for L in depths]
     return sorted(out, key=lambda c: -c.multiplier**2 * c.depth) if largest_first else out
 
@@ -75,9 +75,13 @@ def run(cfg: RealConfig, seq) -> dict:
 
 def sweeps(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The width sweep's runs (every VGG, the ResNets of depth ``WIDTH_SWEEP_DEPTH``) and the depth
-    sweep's (the ResNets of multiplier ``DEPTH_SWEEP_MULTIPLIER``)."""
+    sweep's (the ResNets of the multiplier the deeper ResNets have: 0.5 in the paper profile)."""
+    resnets = table[table["arch"] == "resnet"]
+    multiplier = resnets.loc[resnets["depth"] != WIDTH_SWEEP_DEPTH, "multiplier"].unique()
+    if multiplier.size > 1:
+        raise ValueError(f"the deeper ResNets must share one multiplier; got {sorted(multiplier)}")
     return (table[(table["arch"] == "vgg") | (table["depth"] == WIDTH_SWEEP_DEPTH)],
-            table[(table["arch"] == "resnet") & (table["multiplier"] == DEPTH_SWEEP_MULTIPLIER)])
+            resnets[resnets["multiplier"].isin(multiplier)])
 
 
 def analyse(table: pd.DataFrame, data: str) -> dict:
@@ -123,7 +127,8 @@ def plot(analysis: dict, table: pd.DataFrame):
                 barrier_axis(ax, [table[f"{m}_loss"].to_numpy() for m in METHODS], REAL_BARRIER_LINEAR)
     per_point = pairs(int(group_stats(table, ["arch", "multiplier", "depth"], "plain_loss")["count"].max()))
     axes[0][0].set_title(f"Barrier vs width ({analysis['data']}, {per_point} per point)", fontsize=10)
-    axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {DEPTH_SWEEP_MULTIPLIER})", fontsize=10)
+    depth_multiplier = ", ".join(f"{w:g}" for w in np.unique(depth_runs["multiplier"]))
+    axes[0][1].set_title(f"ResNet barrier vs depth (multiplier {depth_multiplier})", fontsize=10)
     axes[0][0].legend(fontsize=6, ncol=2)
     axes[0][1].legend(fontsize=7)
     fig.tight_layout()
