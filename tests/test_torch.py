@@ -123,6 +123,18 @@ def test_batchnorm_running_statistics_are_permuted_and_not_scored():
     assert np.array_equal(tl.match(net, net.with_arrays(arrays)).perms["P1"], np.arange(6))
 
 
+def test_batch_stats_in_place_on_request_equal_the_copys_and_leave_copies_alone():
+    net = NETWORKS["conv1d_bn"]()
+    X = np.random.default_rng(1).standard_normal((40, 24))
+    before = net.arrays()["1.running_mean"]
+    copied = net.with_batch_stats(X)
+    assert copied is not net and np.array_equal(net.arrays()["1.running_mean"], before)  # the original untouched
+    in_place = net.with_batch_stats(X, copy=False)
+    assert in_place is net
+    for k, v in copied.arrays().items():
+        assert np.array_equal(v, net.arrays()[k]), k
+
+
 def test_recomputed_batchnorm_statistics_are_the_data_moments():
     module = _conv_sequential(1)
     net = tl.from_torch(module, (2, 12))

@@ -273,7 +273,7 @@ class Student:
     def has_batch_norm(self) -> bool:
         return False
 
-    def with_batch_stats(self, X: np.ndarray) -> Student:
+    def with_batch_stats(self, X: np.ndarray, copy: bool = True) -> Student:
         """The student itself (it has no BatchNorm)."""
         return self
 

@@ -69,4 +69,4 @@ def linear_path(A, B, objective: Objective, recompute_bn, repair: Repair) -> Cal
         X = objective.inputs(A.in_features)
     else:
         X = check_array("recompute_bn", recompute_bn, 2)
-    return lambda t: at(t).with_batch_stats(X)
+    return lambda t: at(t).with_batch_stats(X, copy=False)  # at(t) is a new network: no second copy

@@ -179,7 +179,7 @@ def dynamics_configs(profile: Profile) -> list[LrConfig]:
     """Rates below, at, inside and above the transition for one width, traced along training."""
     match profile:
         case Profile.QUICK:  # the transition and the first descent (the catapult is over by ~1e3 steps)
-            trace, steps = 80, 20_000
+            trace, steps = 40, 20_000
         case Profile.PAPER | Profile.FULL:  # full: as paper
             trace, steps = 80, 100_000
         case _:

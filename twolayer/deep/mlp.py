@@ -167,7 +167,7 @@ class MLP:
         arrays[f"b{layer}"] = arrays[f"b{layer}"] * scale + shift
         return self.with_arrays(arrays)
 
-    def with_batch_stats(self, X: np.ndarray) -> MLP:
+    def with_batch_stats(self, X: np.ndarray, copy: bool = True) -> MLP:
         """The MLP itself (it has no BatchNorm)."""
         return self
 

@@ -352,14 +352,15 @@ class TorchNetwork:
             arrays[f"{layer}.bias"] = arrays[f"{layer}.bias"] * scale + shift
         return self.with_arrays(arrays)
 
-    def with_batch_stats(self, X: np.ndarray) -> TorchNetwork:
-        """A copy whose BatchNorm running statistics are the mean and unbiased variance of each
+    def with_batch_stats(self, X: np.ndarray, copy: bool = True) -> TorchNetwork:
+        """A copy (the network itself with ``copy=False``, for one nobody else holds: a path's
+        intermediate network) whose BatchNorm running statistics are the mean and unbiased variance of each
         BatchNorm's input over X (examples and positions pooled per channel), the network run in
         training mode as when it is trained (each BatchNorm normalising by its batch's own
         statistics), over batches of ``EVAL_BATCH`` rows pooled exactly (Chan et al.'s update);
         the network is otherwise unchanged."""
         torch = torch_module()
-        net = self.copy()
+        net = self.copy() if copy else self
         norms = [m for m in net.module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return net
