@@ -1,6 +1,6 @@
 """lr_dynamics: what happens at the learning-rate transition, along training.
 
-For one width (m = 64, s = 1, unbalanced, population GD) and rates below, at, inside and above
+For one width (m = 64; 32 in the quick profile; s = 1, unbalanced, population GD) and rates below, at, inside and above
 the transition (``lr`` experiment), the first student of each run is traced: the population
 loss at every step, and at log-spaced checkpoints the sharpness lambda_max(H(theta_t)) (exact
 Hessian) and the sparsity N_eff/m. Sharpness is drawn as eta lambda_max / 2, so that 1 is the
