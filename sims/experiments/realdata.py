@@ -111,7 +111,7 @@ SIZE_LABEL = {Architecture.MLP: "hidden width (neurons)", Architecture.VGG: "cha
 #: rows), for a first look in minutes
 QUICK_CONV = {"precision": "float32", "bn_rows": 250}
 #: the fraction of the paper profile's steps the quick profile trains its convolutional networks
-QUICK_CONV_STEP_FRACTION = 1 / 4
+QUICK_CONV_STEP_FRACTION = 1 / 3
 
 
 def conv_fields(profile: Profile, steps: int) -> dict:
