@@ -149,28 +149,30 @@ def configs(profile: Profile) -> list[LrConfig]:
     rates = rate_grid(profile)
     scales = (1e-3, 1e-2, 0.1, 0.3, 1.0, 2.0)
     match profile:
-        case Profile.QUICK:  # one seed per cell, three scales on the phase grid (a first look in minutes)
+        case Profile.QUICK:  # one seed per cell, three scales on the phase grid, half the steps (a first look
+            # in minutes: N_eff/m is settled within ~1e3 steps, the barriers are those of less converged pairs)
             phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 64), 1, 1, \
                 (Variant.GD,), (Variant.GD,)
-            scales = (1e-3, 0.1, 1.0)
+            scales, steps = (1e-3, 0.1, 1.0), LrConfig.steps // 2
         case Profile.PAPER:  # sized for the hour (docs/paper_profile.md: the power this gives)
             phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 32, 64, 128), 3, 6, \
                 (Variant.GD,), (Variant.GD,)
+            steps = LrConfig.steps
         case Profile.FULL:  # every variant on the phase grid, m up to 256, 8 seeds a cell (hours on two cores)
             phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 64, (16, 32, 64, 128, 256), 8, 8, \
                 tuple(Variant), (Variant.GD, Variant.ONLINE)
-            scales += (4.0,)
+            scales, steps = scales + (4.0,), LrConfig.steps
         case _:
             unknown(profile)
     out = []
     for v in phase_variants:  # the phase diagram: rate x scale at one width
         for bal in ((False,) if v is Variant.FROZEN else (False, True)):
-            out += [LrConfig(m=phase_m, init_scale=s, balanced=bal, variant=v, lr_rel=float(x), replicate=r)
-                    for s in scales for x in rates for r in range(phase_reps)]
+            out += [LrConfig(m=phase_m, init_scale=s, balanced=bal, variant=v, lr_rel=float(x), replicate=r,
+                             steps=steps) for s in scales for x in rates for r in range(phase_reps)]
     for v in cut_variants:  # width cuts at s = 1
-        out += [LrConfig(m=m, variant=v, lr_rel=float(x), replicate=r) for m in widths for x in rates
+        out += [LrConfig(m=m, variant=v, lr_rel=float(x), replicate=r, steps=steps) for m in widths for x in rates
                 for r in range(reps)]
-    out += [LrConfig(m=phase_m, variant=v, lr_rel=float(x), replicate=r)  # the other variants at s = 1
+    out += [LrConfig(m=phase_m, variant=v, lr_rel=float(x), replicate=r, steps=steps)  # the other variants at s = 1
             for v in Variant if v is not Variant.GD for x in rates for r in range(reps)]
     return list(dict.fromkeys(out))
 
