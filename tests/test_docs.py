@@ -44,3 +44,27 @@ def test_docstring_examples_hold():
         if result.failed:
             failed.append(info.name)
     assert failed == []
+
+
+def _min_s(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def test_first_run_times_quoted_are_the_benchmarks():
+    """README.md and docs/running.md quote the range of ``benchmarks/bench_first_run.json``: the
+    quick profile's and the tests' wall times from fresh clones, every run of one commit and
+    successful."""
+    import json
+
+    rows = json.loads((ROOT / "benchmarks" / "bench_first_run.json").read_text())["rows"]
+    assert rows and all(r["exit"] == 0 for r in rows) and len({r["commit"] for r in rows}) == 1
+    quick = [r["wall_s"] for r in rows if r["command"] == "quick profile"]
+    tests = [r["wall_s"] for r in rows if r["command"] == "tests"]
+    assert len(quick) >= 2 and len(tests) >= 2
+    quick_range = f"{_min_s(min(quick))} to {_min_s(max(quick))}"
+    tests_range = f"{min(tests):.0f} s to {max(tests):.0f} s"
+    for doc in ("README.md", "docs/running.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        assert quick_range in text, (doc, quick_range)
+        assert tests_range in text, (doc, tests_range)
