@@ -150,7 +150,8 @@ def configs(profile: Profile) -> list[LrConfig]:
     scales = (1e-3, 1e-2, 0.1, 0.3, 1.0, 2.0)
     match profile:
         case Profile.QUICK:  # one seed per cell, three scales on the phase grid, half the steps (a first look
-            # in minutes: N_eff/m is settled within ~1e3 steps, the barriers are those of less converged pairs)
+            # in minutes: along training N_eff/m still moves until ~1e4 steps at some rates, lr_dynamics'
+            # figure, and the barriers are those of less converged pairs)
             phase_m, widths, phase_reps, reps, phase_variants, cut_variants = 32, (16, 64), 1, 1, \
                 (Variant.GD,), (Variant.GD,)
             scales, steps = (1e-3, 0.1, 1.0), LrConfig.steps // 2
