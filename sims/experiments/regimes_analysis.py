@@ -164,12 +164,12 @@ def _slope_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000) -> t
     (a formal test of a d-independent exponent: the interval contains 0)."""
     def slopes(t: pd.DataFrame, idx: np.ndarray) -> np.ndarray:
         """The least-squares slope of log weights on log m for each row of indices ``idx``
-        (NaN where the row's m take one value)."""
+        (NaN where the row's m take one value: there the centred x are rounding noise, not 0)."""
         x, y = np.log(t["m"].to_numpy()[idx]), np.log(t["weights"].to_numpy()[idx])
         xc = x - x.mean(-1, keepdims=True)
-        var = (xc**2).sum(-1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(var > 1e-12 * x.shape[-1], (xc * (y - y.mean(-1, keepdims=True))).sum(-1) / var, np.nan)
+            slope = (xc * (y - y.mean(-1, keepdims=True))).sum(-1) / (xc**2).sum(-1)
+        return np.where(np.ptp(x, axis=-1) > 0, slope, np.nan)
 
     if a["m"].nunique() < 2 or b["m"].nunique() < 2:
         return None, None
