@@ -138,3 +138,17 @@ def test_slope_difference_pairs_fits_with_unequal_numbers_of_resamples():
     assert a.boot.size < b.boot.size == 500
     diff, (lo, hi) = fits.slope_difference(a, b)
     assert lo <= diff <= hi and np.isfinite([lo, hi]).all()
+
+
+def test_loglog_slope_drops_resamples_at_one_width_although_rounding_leaves_a_variance():
+    """Regression: twenty copies of log 64 have a mean that differs from log 64 in the last bit, so
+    their centred values are not 0 and a variance test (var > 0) kept such resamples, each giving
+    a slope of rounding noise over rounding noise (|slope| ~ 1e15)."""
+    x = np.array([16.0] + [64.0] * 19)
+    bx = np.full((1, 20), np.log(64.0))
+    assert ((bx - bx.mean(1, keepdims=True)) ** 2).sum() > 0  # the premise: rounding noise
+    y = np.exp(np.random.default_rng(0).standard_normal(20))
+    fit = fits.loglog_slope(x, y, n_boot=2000, seed=0)
+    one_width = (1 - 1 / 20) ** 20  # chance that a resample misses the single m = 16 point
+    assert abs(fit.boot.size - 2000 * (1 - one_width)) < 5 * np.sqrt(2000 * one_width)
+    assert np.abs(fit.boot).max() < 100

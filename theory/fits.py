@@ -26,7 +26,8 @@ class SlopeFit:
 
 def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
     """Least-squares slope of log y on log x, with a 95% percentile bootstrap interval
-    (resampling the (x, y) pairs; replicate measurements at one x are separate pairs)."""
+    (resampling the (x, y) pairs; replicate measurements at one x are separate pairs). Resamples
+    whose x take a single value have no slope and are left out of ``boot`` and the interval."""
     x = check_array("x", x, 1)
     y = check_array("y", y, 1, (x.size,))
     if np.any(x <= 0) or np.any(y <= 0):
@@ -38,9 +39,11 @@ def loglog_slope(x, y, n_boot: int = 2000, seed: SeedLike = 0) -> SlopeFit:
     rng = as_generator(seed)
     idx = rng.integers(0, x.size, size=(n_boot, x.size))
     bx, by = lx[idx], ly[idx]
+    # a resample whose x take one value has no slope; its centred log x are rounding noise, not 0
+    # (the mean of n equal floats need not equal them), so the test is on the range, which is exact
+    ok = np.ptp(bx, axis=1) > 0
     bxm = bx - bx.mean(1, keepdims=True)
     var = (bxm**2).sum(1)
-    ok = var > 0
     boot = (bxm[ok] * (by[ok] - by[ok].mean(1, keepdims=True))).sum(1) / var[ok]
     lo, hi = np.percentile(boot, [2.5, 97.5])
     return SlopeFit(float(slope), float(intercept), (float(lo), float(hi)), int(x.size), boot)
