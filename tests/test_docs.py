@@ -68,3 +68,18 @@ def test_first_run_times_quoted_are_the_benchmarks():
         text = " ".join((ROOT / doc).read_text().split())
         assert quick_range in text, (doc, quick_range)
         assert tests_range in text, (doc, tests_range)
+
+
+def test_paper_page_counts_the_committed_runs():
+    """docs/paper_profile.md's count of the runs behind the committed paper figures is the sum of
+    their JSONs' ``made_with.runs`` (figures drawn from one sweep, such as lr and lr_phase, once)."""
+    import json
+
+    sweeps = set()
+    for path in (ROOT / "figures" / "paper").glob("*.json"):
+        runs = json.loads(path.read_text()).get("made_with", {}).get("runs")
+        if runs:
+            sweeps.add((tuple(runs["code_version"]), runs["runs"], runs["run_seconds"], runs["sweep_wall_seconds"]))
+    total = f"{sum(s[1] for s in sweeps):,}".replace(",", " ")
+    text = " ".join((ROOT / "docs" / "paper_profile.md").read_text().split())
+    assert f"The committed figures hold {total} runs" in text, total
