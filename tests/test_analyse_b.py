@@ -190,6 +190,11 @@ def test_regimes_analysis_on_a_synthetic_table():
     assert cell["tail_log_sd"] == pytest.approx(np.sqrt(4 * np.log(2) ** 2 / 2))
     assert cell["tail_minus_prediction_slope"] == pytest.approx(-1.5)
     assert cell["tail_minus_prediction_slope_ci95"] == pytest.approx([c + 0.5 for c in cell["tail_slope_ci95"]])
+    # what the fit leaves out per tail width: at m = 16 one pair unconverged and one diverged of four
+    assert cell["tail_converged_by_m"] == {16: "2/4", 32: "2/2"}
+    assert cell["tail_zeros_by_m"] == {16: "0/2", 32: "0/2"}
+    half = 0.5 * (cell["tail_slope_ci95"][1] - cell["tail_slope_ci95"][0])
+    assert cell["tail_pairs_for_half_width_0.25"] == int(np.ceil(4 * (half / 0.25) ** 2))
     assert entry["d=30 lr_rel=0.5"]["tail_slope"] == pytest.approx(-1.0)
     assert "tail_minus_prediction_slope" not in entry["d=30 lr_rel=0.5"]  # no prediction at d = 30
     inner = entry["d=10 lr_rel=1.26"]
@@ -208,7 +213,24 @@ def test_regimes_analysis_on_a_synthetic_table():
     phase = phase_columns(got)  # the d = 10 lower-rate cell's numbers at each width
     assert phase["m"] == [2, 4, 16, 32]
     assert phase["neff_rel"] == pytest.approx([0.25, 0.125, 1 / 32, 1 / 64])
-    assert phase["tail_slope"] == pytest.approx([-2.0] * 4)
+    assert phase["scheme_tail_slope_d10"] == pytest.approx([-2.0] * 4)
+    assert phase["gamma_prime_eff"] == phase["gamma_prime_drawn"]  # PyTorch's default is drawn where it is
+
+
+def test_regimes_tail_with_one_pair_per_width_has_no_interval():
+    """Regression: with one pair at each tail width every bootstrap resample that keeps two widths
+    has the same slope, so the percentile "interval" was that point ([4.09, 4.09] in a quick run);
+    it is reported as absent, and the table says so."""
+    from sims.experiments.regimes_analysis import analyse
+    from sims.experiments.regimes_table import interval_text
+
+    second = {(16, 0.5e-4), (32, 0.5e-4 / 4)}  # the second converged pair at each tail width
+    rows = [row for row in _regime_rows(10, -2.0) if (row["m"], row["weights"]) not in second]
+    cell = analyse(frame(rows), {})["schemes"]["pytorch"]["d=10 lr_rel=0.5"]
+    assert cell["tail_widths"] == [16, 32] and cell["tail_pairs"] == 2
+    assert cell["tail_slope"] == pytest.approx(-2.0)
+    assert cell["tail_slope_ci95"] is None and "tail_pairs_for_half_width_0.25" not in cell
+    assert interval_text(cell["tail_slope"], cell["tail_slope_ci95"]) == "-2.00 (no interval)"
 
 
 @pytest.mark.parametrize("name", ["three", "wasserstein", "repair_width"])

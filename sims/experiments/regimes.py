@@ -35,7 +35,7 @@ from twolayer.validation import check_enum, check_positive_float, check_positive
 from ..common import BARRIER_ZERO, FigureDir, save
 from ..experiment import Experiment
 from ..profile import Profile, unknown
-from .regimes_analysis import Prediction, analyse, curve_runs, lower_rate_tail, scheme_rows, schemes_in
+from .regimes_analysis import TAIL_MIN_M, Prediction, analyse, curve_runs, lower_rate_tail, scheme_rows, schemes_in
 from .regimes_plot import phase_columns, plot, plot_phase
 from .regimes_schemes import PROTOCOL_TOL, RATES, SCHEMES, STOP_LOSS, K, Scheme, inside_rate
 from .width import sampled_prediction, sampler_slope
@@ -199,7 +199,7 @@ def prediction_slope(store, scheme: Scheme, d: int, pred: dict, widths: np.ndarr
         if np.unique(tail_m).size < 2:
             return None
         return sampler_slope(store, tl.Teacher.orthonormal(K, d), np.repeat(tail_m, SAMPLED_PER_PAIR))
-    on_tail = widths >= 8 * K
+    on_tail = widths >= TAIL_MIN_M
     m = np.repeat(widths[on_tail], LAZY_PAIRS)
     b = np.asarray(pred["values"])[on_tail].ravel()
     keep = b > BARRIER_ZERO

@@ -53,9 +53,16 @@ def converged_pairs(cell: pd.DataFrame) -> pd.DataFrame:
     return cell[np.isfinite(cell["weights"]) & (cell["converged"] > 0)]
 
 
+#: the tail's smallest width: 8 k
+TAIL_MIN_M = 8 * K
+#: the half-width of a tail exponent's 95% interval that decides between "no decay" (0) and Zhan et
+#: al.'s -1/2, which lie 0.5 apart: the pairs a cell would need for it are reported beside its fit
+DECISIVE_HALF_WIDTH = 0.25
+
+
 def tail_pairs(rows: pd.DataFrame) -> pd.DataFrame:
-    """The converged pairs on the tail: m >= 8k and barrier mod P > BARRIER_ZERO (the fitted ones)."""
-    return rows[(rows["m"] >= 8 * K) & (rows["weights"] > BARRIER_ZERO) & (rows["converged"] > 0)]
+    """The converged pairs on the tail: m >= TAIL_MIN_M and barrier mod P > BARRIER_ZERO (the fitted ones)."""
+    return rows[(rows["m"] >= TAIL_MIN_M) & (rows["weights"] > BARRIER_ZERO) & (rows["converged"] > 0)]
 
 
 def lower_rate_tail(panel: pd.DataFrame) -> pd.DataFrame:
@@ -147,16 +154,35 @@ def _cell_summary(cell: pd.DataFrame, predicted: fits.SlopeFit | None) -> dict:
         entry["min_m_above_k"] = int(x[above][np.argmin(median[above])])
         entry["peak_m"] = int(x[np.argmax(median)])
     tail = tail_pairs(ok)
+    entry |= _tail_selection(cell, ok)
     if tail["m"].nunique() >= 2:
         fit = fits.loglog_slope(tail["m"], tail["weights"], seed=0)
-        entry |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci, "tail_pairs": fit.n,
+        # a bootstrap interval needs replicates: with fewer than two pairs at two widths every resample
+        # that keeps two widths has the same slope, and the "interval" is that point
+        has_interval = int((tail.groupby("m").size() >= 2).sum()) >= 2
+        entry |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci if has_interval else None, "tail_pairs": fit.n,
                   "tail_widths": [int(w) for w in np.unique(tail["m"])]}
+        if has_interval:  # the slope's variance falls as 1/pairs on the same design
+            half = 0.5 * (fit.ci[1] - fit.ci[0])
+            needed = int(np.ceil(fit.n * (half / DECISIVE_HALF_WIDTH) ** 2))
+            entry[f"tail_pairs_for_half_width_{DECISIVE_HALF_WIDTH:g}"] = needed
         if predicted is not None:
             diff, diff_ci = fits.slope_difference(fit, predicted)
-            entry |= {"tail_minus_prediction_slope": diff, "tail_minus_prediction_slope_ci95": list(diff_ci)}
+            entry |= {"tail_minus_prediction_slope": diff,
+                      "tail_minus_prediction_slope_ci95": list(diff_ci) if has_interval else None}
         resid = np.log(tail["weights"].to_numpy()) - fit.intercept - fit.slope * np.log(tail["m"].to_numpy())
         entry["tail_log_sd"] = float(np.std(resid, ddof=2)) if resid.size > 2 else None
     return entry
+
+
+def _tail_selection(cell: pd.DataFrame, ok: pd.DataFrame) -> dict:
+    """What the tail fit leaves out, per tail width: pairs converged of those run, and among the
+    converged the exact zeros (barrier mod P <= BARRIER_ZERO), whose logarithm the fit cannot take.
+    Both depend on m, so the fit on the rest is conditional on them."""
+    widths = sorted(int(m) for m in np.unique(cell["m"]) if TAIL_MIN_M <= m)
+    return {"tail_converged_by_m": {m: f"{int((ok['m'] == m).sum())}/{int((cell['m'] == m).sum())}" for m in widths},
+            "tail_zeros_by_m": {m: f"{int(((ok['m'] == m) & (ok['weights'] <= BARRIER_ZERO)).sum())}/"
+                                   f"{int((ok['m'] == m).sum())}" for m in widths}}
 
 
 def _slope_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000) -> tuple[float | None, list | None]:

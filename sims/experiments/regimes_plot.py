@@ -11,6 +11,7 @@ import numpy as np
 from ..common import figure, fixed_log_ticks
 from .regimes_analysis import converged_pairs, curve_runs, scheme_rows
 from .regimes_schemes import RATES, SCHEMES, Scheme
+from .regimes_table import interval_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,10 +108,12 @@ def _phase_path(name: str, entry: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def phase_columns(analysis: dict) -> dict[str, list]:
-    """The phase diagram's points as CSV columns: per scheme and width, the effective exponents as
-    drawn (``_phase_path``), N_eff/m and the tail exponent of the d = 10 lower-rate cell."""
-    rows: dict[str, list] = {"scheme": [], "m": [], "gamma_eff": [], "gamma_prime_eff": [], "neff_rel": [],
-                             "tail_slope": []}
+    """The phase diagram's points as CSV columns: per scheme and width, the effective exponents
+    (``gamma_prime_eff`` the scheme's own; ``gamma_prime_drawn`` where it is drawn, ``_phase_path``),
+    N_eff/m, and the tail exponent of the scheme's d = 10 lower-rate cell (one fit over its tail
+    widths, repeated on each of its rows)."""
+    rows: dict[str, list] = {"scheme": [], "m": [], "gamma_eff": [], "gamma_prime_eff": [], "gamma_prime_drawn": [],
+                             "neff_rel": [], "scheme_tail_slope_d10": []}
     for name, entry in analysis["schemes"].items():
         cell = _phase_cell(entry)
         neff = _neff_by_m(cell)
@@ -118,9 +121,10 @@ def phase_columns(analysis: dict) -> dict[str, list]:
             rows["scheme"].append(name)
             rows["m"].append(int(m))
             rows["gamma_eff"].append(x)
-            rows["gamma_prime_eff"].append(y)
+            rows["gamma_prime_eff"].append(y - DRAWN_SHIFT.get(name, 0.0))
+            rows["gamma_prime_drawn"].append(y)
             rows["neff_rel"].append(neff.get(int(m), np.nan))
-            rows["tail_slope"].append(cell.get("tail_slope", np.nan))
+            rows["scheme_tail_slope_d10"].append(cell.get("tail_slope", np.nan))
     return rows
 
 
@@ -158,16 +162,15 @@ def plot_phase(analysis: dict):
                 ax.plot(x, y, MARKERS[name], color=color, mec="k", ms=6)
             label = name + (f" (drawn {-shift:g} lower)" if shift else "")
             if what == "tail_slope" and cell.get("tail_slope") is not None:
-                lo, hi = cell["tail_slope_ci95"]
-                label += f": {cell['tail_slope']:.2f} [{lo:.2f}, {hi:.2f}]"
+                label += ": " + interval_text(cell["tail_slope"], cell.get("tail_slope_ci95"))
             ax.annotate(label, (pts[-1, 0], pts[-1, 1]), textcoords="offset points",
                         xytext=(4, -13) if shift or name == "small" else (4, 5), fontsize=7)
         ax.set(xlabel="γ = -log(β₁β₂/α) / log m  (effective at each m; open: m → ∞)",
                ylabel="γ' = -log(β₁/β₂) / log m", xlim=(-0.3, GAMMA_MAX), ylim=(-1.5, 1.5))
         sm = mpl.cm.ScalarMappable(norm=slope_norm if what == "tail_slope" else neff_norm,
                                    cmap="coolwarm" if what == "tail_slope" else "viridis")
-        fig.colorbar(sm, ax=ax, label="tail exponent of barrier mod P (d=10)" if what == "tail_slope"
-                     else "N_eff / m (median, d=10)")
+        fig.colorbar(sm, ax=ax, label="tail exponent of barrier mod P (d=10, one fit per scheme)"
+                     if what == "tail_slope" else "N_eff / m (median, d=10)")
         ax.set_title("phase diagram: " + ("tail exponent [95% CI], d=10" if what == "tail_slope"
                                           else "N_eff / m per m"))
     axes[0].legend(fontsize=7, loc="upper right")

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from .regimes_schemes import RATES, Scheme, inside_rate
+from .regimes_schemes import INSIDE_DEFAULT, RATES, Scheme, inside_rate
 
 
-def _interval(value, ci) -> str:
-    return "–" if value is None else f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+def interval_text(value, ci) -> str:
+    """"v [lo, hi]", "–" without a value, "v (no interval)" without an interval (``tail_fit``)."""
+    if value is None:
+        return "–"
+    return f"{value:.2f} (no interval)" if ci is None else f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
 def _vanishes(cell: dict) -> str:
@@ -15,6 +18,8 @@ def _vanishes(cell: dict) -> str:
     (above 0), "not resolved" (contains 0); a statement about these widths, not the limit."""
     if cell.get("tail_slope") is None:
         return "no converged tail"
+    if cell.get("tail_slope_ci95") is None:
+        return "no interval (fewer than two pairs at two widths)"
     lo, hi = cell["tail_slope_ci95"]
     return "decreases" if hi < 0 else "grows" if lo > 0 else "not resolved (interval contains 0)"
 
@@ -28,7 +33,9 @@ def regime_table(fitted: dict) -> str:
     lines = ["| scheme (regime at m = 16 … 64; limit) | d | pairs converged / run | barrier mod P over m = 16 … 64 "
              "| tail exponent [95% CI] "
              "(pairs) | prediction's exponent [95% CI] | GD − prediction [95% CI] | exponent d = lo − d = hi "
-             "[95% CI] | N_eff/m at m = 64 | minimum over m > k | lr inside the window |",
+             f"[95% CI] | N_eff/m at m = 64 | minimum over m > k (of the medians per m; no interval) "
+             f"| second rate, past the sparsity transition (lr_rel {INSIDE_DEFAULT:g}; small init "
+             f"{inside_rate(Scheme.SMALL):g}) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     below = f"lr_rel={RATES['below']:g}"
     for name, entry in fitted["schemes"].items():
@@ -40,11 +47,11 @@ def regime_table(fitted: dict) -> str:
             lr_effect = f"{inside['diverged']}/{inside['runs']} diverged, {n_conv} converged"
             if inside.get("tail_slope") is not None:
                 lr_effect += (f"; converged pairs only, m = {', '.join(map(str, inside['tail_widths']))}: exponent "
-                              f"{_interval(inside['tail_slope'], inside['tail_slope_ci95'])}")
+                              f"{interval_text(inside['tail_slope'], inside['tail_slope_ci95'])}")
         d_test = entry.get("d_dependence", {}).get(below, {})
         diff_key = next((k for k in d_test if k.startswith("slope_d") and not k.endswith("_ci95")), None)
         d_cell = (f"{diff_key[len('slope_'):].replace('_minus_', ' − ').replace('d', 'd = ')}: "
-                  f"{_interval(d_test[diff_key], d_test[diff_key + '_ci95'])}"
+                  f"{interval_text(d_test[diff_key], d_test[diff_key + '_ci95'])}"
                   if diff_key and d_test[diff_key] is not None else "–")
         first = True
         for key, cell in entry.items():
@@ -53,13 +60,13 @@ def regime_table(fitted: dict) -> str:
             d = key.split()[0][2:]
             pred = entry.get("prediction", {}).get(d, {})
             neff = {int(m): v for m, v in cell.get("neff_rel_by_m", {}).items()}.get(64)
-            pred_cell = (f"{_interval(pred['slope'], pred['slope_ci95'])} ({pred['label'].split(' (')[0]})"
+            pred_cell = (f"{interval_text(pred['slope'], pred['slope_ci95'])} ({pred['label'].split(' (')[0]})"
                          if "slope" in pred else "–")
-            diff = _interval(cell.get("tail_minus_prediction_slope"), cell.get("tail_minus_prediction_slope_ci95"))
+            diff = interval_text(cell.get("tail_minus_prediction_slope"), cell.get("tail_minus_prediction_slope_ci95"))
             lines.append(
                 f"| {name} ({'/'.join(regimes)}; {entry['limit']['regime']}) | {d} | "
                 f"{round(cell['converged_fraction'] * cell['runs'])}/{cell['runs']} | {_vanishes(cell)} | "
-                f"{_interval(cell.get('tail_slope'), cell.get('tail_slope_ci95'))} ({cell.get('tail_pairs', 0)}) | "
+                f"{interval_text(cell.get('tail_slope'), cell.get('tail_slope_ci95'))} ({cell.get('tail_pairs', 0)}) | "
                 f"{pred_cell} | {diff} | {d_cell if first else ''} | "
                 f"{'–' if neff is None else f'{neff:.2f}'} | {cell.get('min_m_above_k', '–')} | "
                 f"{lr_effect if inside and d == '10' else '–'} |")
