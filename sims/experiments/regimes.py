@@ -93,7 +93,12 @@ QUICK_STEPS = 30_000
 PAPER_PAIRS = {2: 3, 4: 3, 8: 3, 16: 24, 32: 2, 64: 14}
 #: the inner rate: fewer pairs (in a first paper run most of them diverged or did not converge)
 PAPER_PAIRS_INSIDE = {2: 3, 4: 3, 8: 3, 16: 10, 32: 2, 64: 6}
-FULL_PAIRS = PAPER_PAIRS | {128: 2, 256: 1}
+#: full: the paper's tail pairs times FULL_TAIL_SCALE, so that every cell's exponent interval would have a
+#: half-width of about 0.25 and separate "no decay" from -1/2: the paper cells' largest
+#: ``tail_pairs_for_half_width_0.25`` (LeCun normal, d = 10: 944) over its ~40 tail pairs (a power
+#: calculation from the paper run's own scatter); m = 128 and 256 extend the curve
+FULL_TAIL_SCALE = 24
+FULL_PAIRS = {m: n * FULL_TAIL_SCALE if m >= TAIL_MIN_M else n for m, n in PAPER_PAIRS.items()} | {128: 2, 256: 1}
 PAPER_STEPS = 100_000
 FULL_STEPS = 300_000
 #: paper: LeCun normal (the linear limit's second scheme, at PyTorch's point of the plane) at d = 10 only
