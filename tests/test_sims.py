@@ -89,6 +89,8 @@ def test_experiments_are_found_in_their_modules_in_a_stable_order(tmp_path, monk
     (["run", "lr", "--set", "lr_rel=-1"], "lr_rel must be"),
     (["run", "lr", "--set", "balanced=true"], "balanced must be false for variant frozen"),
     (["run", "lr_dynamics", "--set", "trace=x"], "expected int"),
+    (["run", "regimes", "--set", "init=xavier"], "--set init: expected one of small, pytorch, lecun, meanfield"),
+    (["run", "regimes", "--set", "lr_rel=-1"], "lr_rel must be a finite number > 0"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     proc = run_cli(*args, "--quiet", "--out", str(tmp_path / "r"), "--figures", str(tmp_path / "f"))
