@@ -33,10 +33,11 @@ def regime_table(fitted: dict) -> str:
     lines = ["| scheme (regime at m = 16 … 64; limit) | d | pairs converged / run | barrier mod P over m = 16 … 64 "
              "| tail exponent [95% CI] "
              "(pairs) | prediction's exponent [95% CI] | GD − prediction [95% CI] | exponent d = lo − d = hi "
-             f"[95% CI] | N_eff/m at m = 64 | minimum over m > k (of the medians per m; no interval) "
+             f"[95% CI] | N_eff/m at m = 64 | exact zero at m = k (converged pairs) | peak and minimum over m > k "
+             f"(of the medians per m; no interval) "
              f"| second rate, past the sparsity transition (lr_rel {INSIDE_DEFAULT:g}; small init "
              f"{inside_rate(Scheme.SMALL):g}) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     below = f"lr_rel={RATES['below']:g}"
     for name, entry in fitted["schemes"].items():
         scheme = Scheme(name)
@@ -68,7 +69,8 @@ def regime_table(fitted: dict) -> str:
                 f"{round(cell['converged_fraction'] * cell['runs'])}/{cell['runs']} | {_vanishes(cell)} | "
                 f"{interval_text(cell.get('tail_slope'), cell.get('tail_slope_ci95'))} ({cell.get('tail_pairs', 0)}) | "
                 f"{pred_cell} | {diff} | {d_cell if first else ''} | "
-                f"{'–' if neff is None else f'{neff:.2f}'} | {cell.get('min_m_above_k', '–')} | "
+                f"{'–' if neff is None else f'{neff:.2f}'} | {cell.get('zero_at_m_eq_k', 'none converged')} | "
+                f"peak {cell.get('peak_m', '–')}, minimum {cell.get('min_m_above_k', '–')} | "
                 f"{lr_effect if inside and d == '10' else '–'} |")
             first = False
     return "\n".join(lines)
