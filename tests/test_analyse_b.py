@@ -186,6 +186,11 @@ def test_regimes_analysis_on_a_synthetic_table():
     assert (cell["peak_m"], cell["min_m_above_k"]) == (4, 32)
     assert cell["tail_slope"] == pytest.approx(-2.0)
     assert (cell["tail_pairs"], cell["tail_widths"]) == (4, [16, 32])
+    # the line passes through each width's geometric mean: 1e-4 at m = 16
+    assert np.exp(cell["tail_intercept"]) * 16.0 ** -2 == pytest.approx(1e-4)
+    # two pairs a width: the bootstrap median ranges between them
+    assert cell["median_ci95_by_m"][16] == pytest.approx([0.5e-4, 2e-4])
+    assert cell["median_ci95_by_m"][2] == pytest.approx([0.0, 1e-3])
     # residuals +-log 2 around the line, four pairs, two fitted parameters
     assert cell["tail_log_sd"] == pytest.approx(np.sqrt(4 * np.log(2) ** 2 / 2))
     assert cell["tail_minus_prediction_slope"] == pytest.approx(-1.5)

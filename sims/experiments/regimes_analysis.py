@@ -145,6 +145,10 @@ def _cell_summary(cell: pd.DataFrame, predicted: fits.SlopeFit | None) -> dict:
     entry["median_by_m"] = dict(zip(map(int, x), map(float, median)))
     entry["plain_median_by_m"] = dict(zip(map(int, x), map(float, medians["plain"])))
     entry["neff_rel_by_m"] = dict(zip(map(int, x), map(float, medians["neff_rel"])))
+    # the median's 95% bootstrap interval per width, where two or more pairs allow one (pairs resampled)
+    values = {int(m): part["weights"].to_numpy() for m, part in ok.groupby("m")}
+    entry["median_ci95_by_m"] = {m: list(fits.median_ci([v[i:i + 1] for i in range(v.size)], seed=0)[1])
+                                 for m, v in values.items() if v.size >= 2}
     at_k = ok["weights"].to_numpy()[(ok["m"] == K).to_numpy()]
     if at_k.size:
         zero = int(np.sum(at_k <= BARRIER_ZERO))
@@ -161,7 +165,7 @@ def _cell_summary(cell: pd.DataFrame, predicted: fits.SlopeFit | None) -> dict:
         # that keeps two widths has the same slope, and the "interval" is that point
         has_interval = int((tail.groupby("m").size() >= 2).sum()) >= 2
         entry |= {"tail_slope": fit.slope, "tail_slope_ci95": fit.ci if has_interval else None, "tail_pairs": fit.n,
-                  "tail_widths": [int(w) for w in np.unique(tail["m"])]}
+                  "tail_intercept": fit.intercept, "tail_widths": [int(w) for w in np.unique(tail["m"])]}
         if has_interval:  # the slope's variance falls as 1/pairs on the same design
             half = 0.5 * (fit.ci[1] - fit.ci[0])
             needed = int(np.ceil(fit.n * (half / DECISIVE_HALF_WIDTH) ** 2))

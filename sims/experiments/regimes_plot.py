@@ -69,7 +69,7 @@ def plot(analysis: dict, table: pd.DataFrame):
             ax.title.set_fontsize(9)
             ax.text(0.02, 0.03, "values < 1e-8 drawn at 1e-8", transform=ax.transAxes, fontsize=7)
             if d == (10 if 10 in ds else ds[0]):  # the column with both rates
-                ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+                ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     fig.tight_layout()
     return fig
 
@@ -81,9 +81,23 @@ def _draw_cell(ax, summary: dict, pairs: pd.DataFrame, rate: float) -> None:
     x = np.array(list(summary["median_by_m"]), dtype=float)
     y = np.array(list(summary["median_by_m"].values()))
     line, = ax.plot(x, np.maximum(y, DRAWN_FLOOR), "o" + style, ms=4,
-                    label=f"GD mod P, lr_rel={rate:g} (median; dots: pairs)")
+                    label=f"GD mod P, lr_rel={rate:g} (median, 95% CI; dots: pairs)")
+    ci = {int(m): v for m, v in summary.get("median_ci95_by_m", {}).items()}  # keys int, or str from JSON
+    with_ci = [i for i, m in enumerate(x) if int(m) in ci]
+    if with_ci:
+        lo, hi = np.array([ci[int(x[i])] for i in with_ci]).T
+        mid = np.maximum(y[with_ci], DRAWN_FLOOR)
+        ax.errorbar(x[with_ci], mid, yerr=[mid - np.maximum(lo, DRAWN_FLOOR), np.maximum(hi, DRAWN_FLOOR) - mid],
+                    fmt="none", ecolor=line.get_color(), capsize=2, lw=1)
     ax.plot(pairs["m"].to_numpy(), np.maximum(pairs["weights"].to_numpy(), DRAWN_FLOOR), ".", color=line.get_color(),
             alpha=0.3, ms=3)
+    if summary.get("tail_intercept") is not None:  # the fitted tail line over the tail widths
+        m = np.array(summary["tail_widths"], dtype=float)
+        ax.plot(m, np.exp(summary["tail_intercept"]) * m ** summary["tail_slope"], "-.", color=line.get_color(),
+                lw=1, label=f"tail fit, lr_rel={rate:g} (log-log least squares on the pairs)")
+        ax.text(0.98, 0.97 - 0.07 * (rate != RATES["below"]), "tail exponent "
+                + interval_text(summary["tail_slope"], summary.get("tail_slope_ci95")),
+                transform=ax.transAxes, ha="right", va="top", fontsize=7, color=line.get_color())
     yp = np.array(list(summary["plain_median_by_m"].values()))
     ax.plot(x, np.maximum(yp, DRAWN_FLOOR), ":", color=line.get_color(), label=f"GD plain, lr_rel={rate:g} (median)")
 
