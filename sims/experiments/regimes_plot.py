@@ -95,9 +95,9 @@ def _draw_cell(ax, summary: dict, pairs: pd.DataFrame, rate: float) -> None:
         m = np.array(summary["tail_widths"], dtype=float)
         ax.plot(m, np.exp(summary["tail_intercept"]) * m ** summary["tail_slope"], "-.", color=line.get_color(),
                 lw=1, label=f"tail fit, lr_rel={rate:g} (log-log least squares on the pairs)")
-        ax.text(0.98, 0.97 - 0.07 * (rate != RATES["below"]), "tail exponent "
+        ax.text(0.98, 0.10 + 0.07 * (rate != RATES["below"]), "tail exponent "
                 + interval_text(summary["tail_slope"], summary.get("tail_slope_ci95")),
-                transform=ax.transAxes, ha="right", va="top", fontsize=7, color=line.get_color())
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=line.get_color())
     yp = np.array(list(summary["plain_median_by_m"].values()))
     ax.plot(x, np.maximum(yp, DRAWN_FLOOR), ":", color=line.get_color(), label=f"GD plain, lr_rel={rate:g} (median)")
 
