@@ -99,7 +99,8 @@ def test_fit_on_real_output_of_the_critical_regime(meanfield_runs):
 
 
 def test_committed_regimes_json_matches_its_csv():
-    """Every tail exponent in figures/paper/regimes.json is the fit of the pairs in regimes.csv."""
+    """Every tail exponent in figures/paper/regimes.json is the fit of the pairs in regimes.csv, and
+    the mean-field cells' intervals, refitted from those pairs, lie below 0."""
     folder = ROOT / "figures" / "paper"
     if not (folder / "regimes.json").exists():
         pytest.skip("no paper-profile regimes figure committed")
@@ -107,7 +108,7 @@ def test_committed_regimes_json_matches_its_csv():
     import csv
 
     rows = list(csv.DictReader(open(folder / "regimes.csv")))
-    checked = 0
+    checked = decreasing = 0
     for scheme, entry in fitted["schemes"].items():
         for key, cell in entry.items():
             if not key.startswith("d=") or "tail_slope" not in cell:
@@ -119,8 +120,14 @@ def test_committed_regimes_json_matches_its_csv():
             m = np.array([float(r["m"]) for r in sel])
             b = np.array([float(r["weights"]) for r in sel])
             assert np.polyfit(np.log(m), np.log(b), 1)[0] == pytest.approx(cell["tail_slope"], rel=1e-6)
+            if scheme == "meanfield" and rate == 0.5:
+                # the critical regime's claim, refitted from the committed pairs: the barrier falls with m
+                # at every d (the interval below 0 excludes "no decay")
+                refit = fits.loglog_slope(m, b, seed=0)
+                assert refit.ci == pytest.approx(cell["tail_slope_ci95"]) and refit.ci[1] < 0, (d, refit)
+                decreasing += 1
             checked += 1
-    assert checked >= 4
+    assert checked >= 4 and decreasing == 3
 
 
 def test_regimes_matching_analysis_on_a_synthetic_table():
