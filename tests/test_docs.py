@@ -83,3 +83,16 @@ def test_paper_page_counts_the_committed_runs():
     total = f"{sum(s[1] for s in sweeps):,}".replace(",", " ")
     text = " ".join((ROOT / "docs" / "paper_profile.md").read_text().split())
     assert f"The committed figures hold {total} runs" in text, total
+
+
+def test_host_factor_quoted_is_the_benchmark():
+    """README.md, docs/running.md and benchmarks/README.md quote ``benchmarks/bench_host.json``'s
+    host factor (one GD step here over the same step on the benchmarks' host) and running.md its times."""
+    import json
+
+    row = json.loads((ROOT / "benchmarks" / "bench_host.json").read_text())["rows"][0]
+    for doc in ("README.md", "docs/running.md", "benchmarks/README.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        assert f"{row['factor_median']:.1f} times" in text, doc
+    text = " ".join((ROOT / "docs" / "running.md").read_text().split())
+    assert f"{row['step_ms_median']:.3f} ms against {row['reference_ms']:.3f} ms" in text
