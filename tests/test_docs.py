@@ -85,6 +85,31 @@ def test_paper_page_counts_the_committed_runs():
     assert f"The committed figures hold {total} runs" in text, total
 
 
+def _h_min(seconds: float) -> str:
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def test_paper_profile_time_quoted_is_the_benchmark():
+    """The paper profile's measured wall time (``benchmarks/bench_paper_profile.json``: one run of
+    ``python -m sims all --profile paper --jobs 2`` from a fresh clone, successful) and the host
+    factors measured around it are the ones docs/running.md, docs/paper_profile.md and
+    benchmarks/README.md quote."""
+    import json
+
+    rows = json.loads((ROOT / "benchmarks" / "bench_paper_profile.json").read_text())["rows"]
+    run = rows[0]
+    assert run["exit"] == 0 and run["command"].startswith("-m sims all --profile paper --jobs 2")
+    assert {r["figure"] for r in rows[1:]} >= {"width", "lr", "regimes", "real_conv"}  # every sweep drew
+    wall = _h_min(run["wall_s"])
+    factors = f"{min(run['host_factor_before'], run['host_factor_after']):.1f}"
+    for doc in ("docs/running.md", "docs/paper_profile.md", "benchmarks/README.md"):
+        text = " ".join((ROOT / doc).read_text().split())
+        assert wall in text, (doc, wall)
+    text = " ".join((ROOT / "benchmarks" / "README.md").read_text().split())
+    assert factors in text and _h_min(run["wall_s_scaled_by_host_factor"]) in text
+
+
 def test_host_factor_quoted_is_the_benchmark():
     """README.md, docs/running.md and benchmarks/README.md quote ``benchmarks/bench_host.json``'s
     host factor (one GD step here over the same step on the benchmarks' host) and running.md its times."""
