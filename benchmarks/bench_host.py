@@ -4,8 +4,9 @@
 
 Times one population GD step at m = 100, k = 4, d = 20 (the ``bench_engine.py`` case: 50 steps per
 ``train`` call, median of 5 calls per round) for ``rounds`` rounds (default 5), and divides by that
-case's ``numba_ms`` in ``bench_engine.json``: the host factor (> 1: this machine is slower). Every
-time in ``benchmarks/`` and ``docs/`` that was measured on another host converts by it. Also records
+case's ``numba_ms`` in ``bench_engine.json``: the host factor (> 1: this machine is slower). A time
+measured on another host converts by it only approximately (it times the GD kernels; PyTorch's and
+BLAS's parts need not scale alike). Also records
 the processor (``/proc/cpuinfo``), LLVM's name for it and whether it has AVX-512 (numba compiles for
 the host: without AVX-512 the kernels run on narrower vectors). Writes benchmarks/bench_host.json.
 """
