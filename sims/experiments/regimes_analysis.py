@@ -182,7 +182,7 @@ def _cell_summary(cell: pd.DataFrame, predicted: fits.SlopeFit | None) -> dict:
 def _tail_selection(cell: pd.DataFrame, ok: pd.DataFrame) -> dict:
     """What the tail fit leaves out, per tail width: pairs converged of those run, and among the
     converged the exact zeros (barrier mod P <= BARRIER_ZERO), whose logarithm the fit cannot take.
-    Both depend on m, so the fit on the rest is conditional on them."""
+    Either may depend on m, and the fit on the rest is conditional on them."""
     widths = sorted(int(m) for m in np.unique(cell["m"]) if TAIL_MIN_M <= m)
     return {"tail_converged_by_m": {m: f"{int((ok['m'] == m).sum())}/{int((cell['m'] == m).sum())}" for m in widths},
             "tail_zeros_by_m": {m: f"{int(((ok['m'] == m) & (ok['weights'] <= BARRIER_ZERO)).sum())}/"

@@ -7,7 +7,8 @@ from .regimes_schemes import INSIDE_DEFAULT, RATES, Scheme, inside_rate
 
 
 def interval_text(value, ci) -> str:
-    """"v [lo, hi]", "–" without a value, "v (no interval)" without an interval (``tail_fit``)."""
+    """"v [lo, hi]"; "–" without a value; "v (no interval)" where the analysis gives none (a tail
+    with fewer than two pairs at two widths, ``regimes_analysis``)."""
     if value is None:
         return "–"
     return f"{value:.2f} (no interval)" if ci is None else f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
